@@ -1,0 +1,55 @@
+package dmp
+
+import (
+	"math"
+	"testing"
+)
+
+// minJerk returns a 7-joint minimum-jerk demo of n samples over dur seconds.
+func minJerk(n, nj int, dur float64) Demo {
+	d := Demo{T: make([]float64, n), Y: make([][]float64, n)}
+	for i := range d.T {
+		t := dur * float64(i) / float64(n-1)
+		s := t / dur
+		mj := 10*s*s*s - 15*s*s*s*s + 6*s*s*s*s*s
+		d.T[i] = t
+		d.Y[i] = make([]float64, nj)
+		for j := range d.Y[i] {
+			d.Y[i][j] = 0.1*float64(j) + (0.5+0.1*float64(j))*mj + 0.05*math.Sin(2*math.Pi*s*float64(j%3))
+		}
+	}
+	return d
+}
+
+func BenchmarkStep7x100(b *testing.B) {
+	d, _, err := Fit(minJerk(2000, 7, 2), Options{Basis: 100})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := d.NewStepper(d.Start, nil, d.Goal, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	coupling := make([]float64, 7)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if s.Time() >= d.Tau { // stay within the motion, where basis windows are busiest
+			s.Reanchor(d.Start, nil)
+			s.x, s.t = 1, 0
+			s.forcing(1, s.fcur)
+		}
+		s.Step(0.002, coupling, 1)
+	}
+}
+
+func BenchmarkFit7x10000(b *testing.B) {
+	demo := minJerk(10000, 7, 10)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := Fit(demo, Options{Basis: 50}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

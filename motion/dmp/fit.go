@@ -1,0 +1,426 @@
+package dmp
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// ijspeertMinAmp is the fraction of a joint's span below which its demonstrated
+// amplitude g−y0 counts as zero (start ≈ goal) and its forcing is not scaled.
+const ijspeertMinAmp = 0.1
+
+// Fit learns a DMP from one demo and reports its reproduction error. Errors wrap
+// ErrInvalidDemo (naming the sample and joint) or ErrInvalidOptions. See the package doc
+// for the method; defaults: Ridge 1e-9 × mean diag of the normal matrix, AlphaG 12.5.
+func Fit(d Demo, opt Options) (*DMP, Report, error) {
+	return FitMulti([]Demo{d}, opt)
+}
+
+// prepared is one demo ready for regression.
+type prepared struct {
+	u        uniform
+	vel, acc [][]float64
+	tau      float64
+	y0, g    []float64
+	span     []float64
+}
+
+// FitMulti learns one DMP from several demos of the same joints: every sample of every
+// demo enters one least-squares problem (each with its own start, goal and duration);
+// Tau, Start, Goal and StartVel are the demos' means. Errors as for Fit, naming the demo.
+func FitMulti(demos []Demo, opt Options) (*DMP, Report, error) {
+	if len(demos) == 0 {
+		return nil, Report{}, fmt.Errorf("%w: no demos", ErrInvalidDemo)
+	}
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return nil, Report{}, err
+	}
+	nj := -1
+	for k, d := range demos {
+		if err := validateDemo(d); err != nil {
+			if len(demos) > 1 {
+				err = fmt.Errorf("demo %d: %w", k, err)
+			}
+			return nil, Report{}, err
+		}
+		if nj >= 0 && len(d.Y[0]) != nj {
+			return nil, Report{}, fmt.Errorf("%w: demo %d has %d joints, demo 0 has %d", ErrInvalidDemo, k, len(d.Y[0]), nj)
+		}
+		if k > 0 && d.Joints != nil && demos[0].Joints != nil {
+			for j := range d.Joints {
+				if d.Joints[j] != demos[0].Joints[j] {
+					return nil, Report{}, fmt.Errorf("%w: demo %d joint %d is %q, demo 0 has %q",
+						ErrInvalidDemo, k, j, d.Joints[j], demos[0].Joints[j])
+				}
+			}
+		}
+		nj = len(d.Y[0])
+	}
+	nb := opt.Basis
+	centers, widths := makeBasis(nb, opt.AlphaX)
+	out := &DMP{
+		Formulation: opt.Formulation, AlphaZ: opt.AlphaZ, BetaZ: opt.BetaZ,
+		AlphaX: opt.AlphaX, AlphaG: opt.AlphaG, Centers: centers, Widths: widths,
+		Start: make([]float64, nj), Goal: make([]float64, nj), StartVel: make([]float64, nj),
+	}
+	preps := make([]prepared, len(demos))
+	for k, d := range demos {
+		p, err := prepare(d, opt)
+		if err != nil {
+			return nil, Report{}, err
+		}
+		preps[k] = p
+		inv := 1 / float64(len(demos))
+		out.Tau += p.tau * inv
+		for j := 0; j < nj; j++ {
+			out.Start[j] += p.y0[j] * inv
+			out.Goal[j] += p.g[j] * inv
+			out.StartVel[j] += p.vel[0][j] * inv
+		}
+	}
+	if opt.Formulation == Ijspeert2013 {
+		out.Amplitude = make([]float64, nj)
+		for j := range out.Amplitude {
+			a, span := out.Goal[j]-out.Start[j], 0.0
+			for _, p := range preps {
+				span = max(span, p.span[j])
+			}
+			if span > 0 && math.Abs(a) >= ijspeertMinAmp*span {
+				out.Amplitude[j] = a
+			}
+		}
+	}
+
+	// Normal equations, accumulated over the non-zero window of each row.
+	k, damp := opt.AlphaZ*opt.BetaZ, opt.AlphaZ
+	ata := make([]float64, nb*nb) // upper triangle used
+	atb := make([]float64, nb*nj)
+	psi := make([]float64, nb)
+	target := make([]float64, nj)
+	for _, p := range preps {
+		scale := make([]float64, nj)
+		for j := range scale {
+			scale[j] = 1
+			if a := amplitudeOf(out, j); a != 0 {
+				scale[j] = max((p.g[j]-p.y0[j])/a, 0.1)
+			}
+		}
+		tau := p.tau
+		for i, row := range p.u.y {
+			x := math.Exp(-opt.AlphaX * float64(i) * p.u.dt / tau)
+			lo, hi := activations(x, centers, widths, psi)
+			for j := 0; j < nj; j++ {
+				f := (tau*tau*p.acc[i][j]+damp*tau*p.vel[i][j])/k - (p.g[j] - row[j])
+				if opt.Formulation == Pastor2009 {
+					f += (p.g[j] - p.y0[j]) * x
+				} else {
+					f /= scale[j]
+				}
+				target[j] = f
+			}
+			for a := lo; a < hi; a++ {
+				pa := psi[a] * x
+				ra := ata[a*nb : (a+1)*nb]
+				for b := a; b < hi; b++ {
+					ra[b] += pa * psi[b] * x
+				}
+				rb := atb[a*nj : (a+1)*nj]
+				for j, f := range target {
+					rb[j] += pa * f
+				}
+			}
+		}
+	}
+	if !opt.ForcingOnly && (opt.Formulation == Pastor2009 || len(preps) == 1) {
+		// Position-level refinement: minimise the rollout's position error, with the
+		// forcing-level fit as a weak regulariser.
+		pp, pq := positionTerms(out, preps)
+		var tf, tp float64
+		for i := 0; i < nb; i++ {
+			tf += ata[i*nb+i]
+			tp += pp[i*nb+i]
+		}
+		if tf > 0 && tp > 0 {
+			mu := forcingWeight * tp / tf
+			for i := range ata {
+				ata[i] = pp[i] + mu*ata[i]
+			}
+			for i := range atb {
+				atb[i] = pq[i] + mu*atb[i]
+			}
+		}
+	}
+	var trace float64
+	for i := 0; i < nb; i++ {
+		trace += ata[i*nb+i]
+	}
+	lambda := opt.Ridge * trace / float64(nb)
+	var chol mat.Cholesky
+	var ok bool
+	reg := mat.NewSymDense(nb, nil)
+	for try := 0; try < 8; try++ {
+		for a := 0; a < nb; a++ {
+			for b := a; b < nb; b++ {
+				reg.SetSym(a, b, ata[a*nb+b])
+			}
+			reg.SetSym(a, a, ata[a*nb+a]+lambda)
+		}
+		if ok = chol.Factorize(reg); ok {
+			break
+		}
+		lambda = max(lambda*100, 1e-12*trace/float64(nb)+1e-300)
+	}
+	if !ok {
+		return nil, Report{}, fmt.Errorf("%w: normal equations not positive definite (ridge %g)", ErrInvalidOptions, opt.Ridge)
+	}
+	var sol mat.Dense
+	if err := chol.SolveTo(&sol, mat.NewDense(nb, nj, atb)); err != nil {
+		return nil, Report{}, fmt.Errorf("dmp: solving for weights: %w", err)
+	}
+	out.Weights = make([][]float64, nj)
+	flat := make([]float64, nj*nb)
+	for j := range out.Weights {
+		out.Weights[j] = flat[j*nb : (j+1)*nb]
+		for i := 0; i < nb; i++ {
+			out.Weights[j][i] = sol.At(i, j)
+		}
+	}
+	if err := out.Validate(); err != nil {
+		return nil, Report{}, fmt.Errorf("dmp: fit produced an invalid dmp (non-finite data?): %w", err)
+	}
+	rep, err := report(out, preps)
+	if err != nil {
+		return nil, Report{}, err
+	}
+	return out, rep, nil
+}
+
+// forcingWeight weighs the forcing-level fit against the position-level one (relative to
+// the traces of their normal matrices).
+const forcingWeight = 1e-4
+
+// refinePoints is how many samples per basis function (at least 500 in all) of each demo
+// the position-level fit uses.
+const refinePoints = 10
+
+// positionTerms returns GᵀG (upper triangle, nb×nb) and Gᵀ(Y−y_h) (nb×nj) over (a subset of
+// max(500, 10·nb)) samples of every demo: G[m][i] is the position response at sample m
+// to a unit weight on basis i, y_h the response with all weights zero. Both come from
+// the Stepper itself, so the fit matches what Rollout and Step will do.
+func positionTerms(d *DMP, preps []prepared) (pp, pq []float64) {
+	nb, nj := len(d.Centers), len(d.Start)
+	pp = make([]float64, nb*nb)
+	pq = make([]float64, nb*nj)
+	unit := *d
+	unit.Formulation = Pastor2009 // with start = goal = 0 the Pastor term vanishes
+	unit.Weights = make([][]float64, nb)
+	for i := range unit.Weights {
+		unit.Weights[i] = make([]float64, nb)
+		unit.Weights[i][i] = 1
+	}
+	zeros := make([]float64, nb)
+	unit.Start, unit.Goal, unit.StartVel, unit.Amplitude = zeros, zeros, nil, nil
+	free := *d
+	free.Weights = make([][]float64, nj)
+	for j := range free.Weights {
+		free.Weights[j] = zeros
+	}
+	res := make([]float64, nj)
+	for _, p := range preps {
+		n := len(p.u.y)
+		pts := max(500, refinePoints*nb)
+		stride := (n + pts - 1) / pts
+		sg, err1 := unit.NewStepper(zeros, nil, nil, p.tau)
+		sh, err2 := free.NewStepper(p.y0, p.vel[0], p.g, p.tau)
+		if err1 != nil || err2 != nil {
+			continue // cannot happen for a DMP that passed Validate
+		}
+		for i := 0; i < n; {
+			g, yh := sg.Pos(), sh.Pos()
+			for j := range res {
+				res[j] = p.u.y[i][j] - yh[j]
+			}
+			for a, ga := range g {
+				if ga == 0 {
+					continue
+				}
+				ra := pp[a*nb : (a+1)*nb]
+				for b := a; b < nb; b++ {
+					ra[b] += ga * g[b]
+				}
+				rq := pq[a*nj : (a+1)*nj]
+				for j, r := range res {
+					rq[j] += ga * r
+				}
+			}
+			next := min(i+stride, n-1)
+			if next == i {
+				break
+			}
+			h := float64(next-i) * p.u.dt
+			sg.Step(h, nil, 1)
+			sh.Step(h, nil, 1)
+			i = next
+		}
+	}
+	return pp, pq
+}
+
+func amplitudeOf(d *DMP, j int) float64 {
+	if len(d.Amplitude) == 0 {
+		return 0
+	}
+	return d.Amplitude[j]
+}
+
+func report(d *DMP, preps []prepared) (Report, error) {
+	nj := len(d.Weights)
+	rep := Report{Joints: make([]JointError, nj)}
+	sq := make([]float64, nj)
+	var count int
+	for _, p := range preps {
+		tr, err := d.RolloutFrom(p.y0, p.vel[0], p.g, p.tau, p.u.dt)
+		if err != nil {
+			return Report{}, fmt.Errorf("dmp: reproducing the demo: %w", err)
+		}
+		n := min(len(tr.Pos), len(p.u.y))
+		for i := 0; i < n; i++ {
+			for j := 0; j < nj; j++ {
+				e := math.Abs(tr.Pos[i][j] - p.u.y[i][j])
+				sq[j] += e * e
+				rep.Joints[j].Max = max(rep.Joints[j].Max, e)
+				if i == n-1 {
+					rep.Joints[j].End = max(rep.Joints[j].End, e)
+				}
+			}
+		}
+		count += n
+	}
+	for j := range sq {
+		rep.Joints[j].RMSE = math.Sqrt(sq[j] / float64(count))
+	}
+	return rep, nil
+}
+
+func prepare(d Demo, opt Options) (prepared, error) {
+	u, err := toUniform(d)
+	if err != nil {
+		return prepared{}, err
+	}
+	n, nj := len(u.y), len(u.y[0])
+	w := int(math.Round(opt.Smooth/u.dt)) | 1
+	w = min(max(w, 7), 31)
+	if w > n {
+		w = n - 1 + n%2 // largest odd ≤ n
+	}
+	sg, err := newSavgol(w, 3)
+	if err != nil {
+		return prepared{}, err
+	}
+	vel, acc := sg.derivatives(u)
+	p := prepared{u: u, vel: vel, acc: acc, tau: u.dt * float64(n-1),
+		y0: u.y[0], g: u.y[n-1], span: make([]float64, nj)}
+	for j := 0; j < nj; j++ {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, row := range u.y {
+			lo, hi = min(lo, row[j]), max(hi, row[j])
+		}
+		p.span[j] = hi - lo
+	}
+	return p, nil
+}
+
+func validateDemo(d Demo) error {
+	n := len(d.T)
+	if n < MinSamples {
+		return fmt.Errorf("%w: %d samples, need at least %d", ErrInvalidDemo, n, MinSamples)
+	}
+	if len(d.Y) != n {
+		return fmt.Errorf("%w: %d times but %d position rows", ErrInvalidDemo, n, len(d.Y))
+	}
+	nj := len(d.Y[0])
+	if nj == 0 {
+		return fmt.Errorf("%w: sample 0 has no joints", ErrInvalidDemo)
+	}
+	if d.Joints != nil && len(d.Joints) != nj {
+		return fmt.Errorf("%w: %d joint names for %d position columns", ErrInvalidDemo, len(d.Joints), nj)
+	}
+	for i, t := range d.T {
+		if !finite(t) {
+			return fmt.Errorf("%w: sample %d: time %v", ErrInvalidDemo, i, t)
+		}
+		if i > 0 && t <= d.T[i-1] {
+			return fmt.Errorf("%w: sample %d: time %v s not after %v s", ErrInvalidDemo, i, t, d.T[i-1])
+		}
+		if len(d.Y[i]) != nj {
+			return fmt.Errorf("%w: sample %d has %d joints, sample 0 has %d", ErrInvalidDemo, i, len(d.Y[i]), nj)
+		}
+		for j, y := range d.Y[i] {
+			if !finite(y) {
+				return fmt.Errorf("%w: sample %d joint %d%s: position %v", ErrInvalidDemo, i, j, jointName(d, j), y)
+			}
+		}
+	}
+	return nil
+}
+
+func jointName(d Demo, j int) string {
+	if j < len(d.Joints) {
+		return fmt.Sprintf(" (%s)", d.Joints[j])
+	}
+	return ""
+}
+
+func (o Options) withDefaults() (Options, error) {
+	bad := func(name string, v any, want string) (Options, error) {
+		return o, fmt.Errorf("%w: %s = %v, want %s", ErrInvalidOptions, name, v, want)
+	}
+	if o.Basis == 0 {
+		o.Basis = DefaultBasis
+	}
+	if o.Basis < 2 || o.Basis > 10000 {
+		return bad("Basis", o.Basis, "2..10000")
+	}
+	switch o.Formulation {
+	case "":
+		o.Formulation = Pastor2009
+	case Pastor2009, Ijspeert2013:
+	default:
+		return bad("Formulation", o.Formulation, "pastor2009 or ijspeert2013")
+	}
+	def := func(name string, v *float64, d float64) error {
+		if *v == 0 {
+			*v = d
+		}
+		if !finite(*v) || *v <= 0 {
+			_, err := bad(name, *v, "finite > 0")
+			return err
+		}
+		return nil
+	}
+	if o.Ridge < 0 || !finite(o.Ridge) {
+		return bad("Ridge", o.Ridge, "finite ≥ 0")
+	}
+	if o.Ridge == 0 {
+		o.Ridge = DefaultRidge
+	}
+	if err := def("AlphaZ", &o.AlphaZ, DefaultAlphaZ); err != nil {
+		return o, err
+	}
+	if err := def("BetaZ", &o.BetaZ, o.AlphaZ/4); err != nil {
+		return o, err
+	}
+	if err := def("AlphaX", &o.AlphaX, DefaultAlphaX); err != nil {
+		return o, err
+	}
+	if err := def("AlphaG", &o.AlphaG, DefaultAlphaG); err != nil {
+		return o, err
+	}
+	if err := def("Smooth", &o.Smooth, DefaultSmooth); err != nil {
+		return o, err
+	}
+	return o, nil
+}

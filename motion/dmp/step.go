@@ -1,0 +1,276 @@
+package dmp
+
+import (
+	"fmt"
+	"math"
+)
+
+// maxSubsteps bounds the work of one Step: a longer dt is truncated (the executor's
+// watchdog has long tripped by then).
+const maxSubsteps = 1000
+
+// Stepper advances a DMP one dt at a time without allocating. Not safe for concurrent
+// use; it keeps its own copy of the DMP's parameters.
+type Stepper struct {
+	nj, nb      int
+	k, dmp, tau float64 // stiffness K, damping D, duration τ (s)
+	ax, ag      float64
+	pastor      bool
+	hMax        float64 // longest RK4 substep, s
+	centers     []float64
+	widths      []float64
+	w           []float64 // [j*nb+i]
+	amp         []float64 // Ijspeert reference amplitude per joint, 0 = unscaled
+	y0, y, v, a []float64
+	g, gT       []float64
+	fcur, fmid  []float64
+	fend, psi   []float64
+	vOut, aOut  []float64
+	coup        []float64
+	x, t, slow  float64
+	duration    float64
+}
+
+// NewStepper starts a run from start (required: nil or a wrong length is an error), with
+// velocity startVel (nil means zero; rad/s) towards goal (nil means the demonstrated
+// goal) over duration seconds (0 means Tau). Errors wrap ErrInvalidDMP or
+// ErrInvalidArgument.
+func (d *DMP) NewStepper(start, startVel, goal []float64, duration float64) (*Stepper, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	nj, nb := len(d.Weights), len(d.Centers)
+	if start == nil {
+		return nil, fmt.Errorf("%w: nil start (pass the measured position)", ErrInvalidArgument)
+	}
+	if goal == nil {
+		goal = d.Goal
+	}
+	if err := checkVec("start", start, nj); err != nil {
+		return nil, err
+	}
+	if err := checkVec("goal", goal, nj); err != nil {
+		return nil, err
+	}
+	if startVel != nil {
+		if err := checkVec("start velocity", startVel, nj); err != nil {
+			return nil, err
+		}
+	}
+	if duration == 0 {
+		duration = d.Tau
+	}
+	if !finite(duration) || duration <= 0 {
+		return nil, fmt.Errorf("%w: duration %v s, want > 0", ErrInvalidArgument, duration)
+	}
+	buf := make([]float64, 13*nj+nj*nb+3*nb)
+	take := func(n int) []float64 { s := buf[:n:n]; buf = buf[n:]; return s }
+	s := &Stepper{
+		nj: nj, nb: nb, k: d.AlphaZ * d.BetaZ, dmp: d.AlphaZ, tau: duration,
+		ax: d.AlphaX, ag: d.AlphaG, pastor: d.Formulation == Pastor2009,
+		centers: take(nb), widths: take(nb), w: take(nj * nb), psi: take(nb),
+		amp: take(nj), y0: take(nj), y: take(nj), v: take(nj), a: take(nj),
+		g: take(nj), gT: take(nj), fcur: take(nj), fmid: take(nj), fend: take(nj),
+		vOut: take(nj), aOut: take(nj), coup: take(nj),
+		x: 1, slow: 1, duration: duration,
+	}
+	s.hMax = duration / (4 * float64(max(nb-1, 1)))
+	copy(s.centers, d.Centers)
+	copy(s.widths, d.Widths)
+	for j, wj := range d.Weights {
+		copy(s.w[j*nb:], wj)
+	}
+	if !s.pastor {
+		copy(s.amp, d.Amplitude)
+	}
+	copy(s.y0, start)
+	copy(s.y, start)
+	copy(s.v, startVel)
+	copy(s.g, goal)
+	copy(s.gT, goal)
+	s.forcing(s.x, s.fcur)
+	s.updateAcc()
+	return s, nil
+}
+
+func checkVec(name string, v []float64, n int) error {
+	if len(v) != n {
+		return fmt.Errorf("%w: %s has %d values for %d joints", ErrInvalidArgument, name, len(v), n)
+	}
+	for j, q := range v {
+		if !finite(q) {
+			return fmt.Errorf("%w: %s: joint %d = %v", ErrInvalidArgument, name, j, q)
+		}
+	}
+	return nil
+}
+
+// forcing writes f_j(x) = x·Σψw/Σψ for every joint into out.
+func (s *Stepper) forcing(x float64, out []float64) {
+	lo, hi := activations(x, s.centers, s.widths, s.psi)
+	psi := s.psi[lo:hi]
+	for j := range out {
+		w := s.w[j*s.nb+lo : j*s.nb+hi]
+		var f float64
+		for i, p := range psi {
+			f += p * w[i]
+		}
+		out[j] = f * x
+	}
+}
+
+// accel is the plan-time acceleration of joint j at position y, velocity v, filtered
+// goal g, phase x and forcing f, without coupling.
+func (s *Stepper) accel(j int, y, v, g, x, f float64) float64 {
+	k := s.k
+	acc := k*(g-y) - s.dmp*s.tau*v
+	if s.pastor {
+		acc += k * (f - (g-s.y0[j])*x)
+	} else {
+		sc := 1.0
+		if a := s.amp[j]; a != 0 {
+			sc = max((g-s.y0[j])/a, 0) // never mirror the shape
+		}
+		acc += k * sc * f
+	}
+	return acc / (s.tau * s.tau)
+}
+
+func (s *Stepper) updateAcc() {
+	for j := range s.a {
+		s.a[j] = s.accel(j, s.y[j], s.v[j], s.g[j], s.x, s.fcur[j]) + s.coup[j]
+	}
+}
+
+// Step advances by dt seconds. coupling (nil or one entry per joint, rad/s²) is added to
+// the acceleration; slow in [0,1] scales the rate of time of the whole system (1 normal,
+// 0 frozen) for phase stopping. Bad input never panics: dt ≤ 0 or NaN does nothing, slow
+// is clamped to [0,1] (NaN means 0), a coupling of the wrong length or non-finite
+// entries counts as zero, and dt is truncated to 1000 substeps. Allocates nothing.
+func (s *Stepper) Step(dt float64, coupling []float64, slow float64) {
+	if !(slow > 0) {
+		slow = 0
+	} else if slow > 1 {
+		slow = 1
+	}
+	s.slow = slow
+	for j := range s.coup {
+		c := 0.0
+		if len(coupling) == s.nj && finite(coupling[j]) {
+			c = coupling[j]
+		}
+		s.coup[j] = c
+	}
+	h := dt * slow
+	if !(h > 0) || math.IsInf(h, 1) {
+		s.updateAcc()
+		return
+	}
+	n := int(math.Ceil(h / s.hMax))
+	if n > maxSubsteps {
+		n = maxSubsteps
+		h = maxSubsteps * s.hMax
+	}
+	h /= float64(n)
+	ex := math.Exp(-s.ax * h / s.tau)
+	exh := math.Exp(-s.ax * h / (2 * s.tau))
+	eg := math.Exp(-s.ag * h / s.tau)
+	egh := math.Exp(-s.ag * h / (2 * s.tau))
+	for range n {
+		s.substep(h, ex, exh, eg, egh)
+	}
+	s.t += h * float64(n)
+	s.updateAcc()
+}
+
+func (s *Stepper) substep(h, ex, exh, eg, egh float64) {
+	x1, x2, x3 := s.x, s.x*exh, s.x*ex
+	s.forcing(x2, s.fmid)
+	s.forcing(x3, s.fend)
+	h2 := h / 2
+	for j := 0; j < s.nj; j++ {
+		gT, g1 := s.gT[j], s.g[j]
+		g2 := gT + (g1-gT)*egh
+		g3 := gT + (g1-gT)*eg
+		c := s.coup[j]
+		y, v := s.y[j], s.v[j]
+		f1, f2, f3 := s.fcur[j], s.fmid[j], s.fend[j]
+		k1y, k1v := v, s.accel(j, y, v, g1, x1, f1)+c
+		k2y := v + h2*k1v
+		k2v := s.accel(j, y+h2*k1y, k2y, g2, x2, f2) + c
+		k3y := v + h2*k2v
+		k3v := s.accel(j, y+h2*k2y, k3y, g2, x2, f2) + c
+		k4y := v + h*k3v
+		k4v := s.accel(j, y+h*k3y, k4y, g3, x3, f3) + c
+		s.y[j] = y + h/6*(k1y+2*k2y+2*k3y+k4y)
+		s.v[j] = v + h/6*(k1v+2*k2v+2*k3v+k4v)
+		s.g[j] = g3
+	}
+	s.x = x3
+	s.fcur, s.fend = s.fend, s.fcur
+}
+
+// SetGoal moves the goal (rad or m); the applied goal follows it through the first-order
+// filter τ ġ = AlphaG (goal − g), so the acceleration does not jump. A goal of the wrong
+// length or with non-finite values is ignored.
+func (s *Stepper) SetGoal(goal []float64) {
+	if checkVec("goal", goal, s.nj) != nil {
+		return
+	}
+	copy(s.gT, goal)
+}
+
+// Reanchor sets the planned position (rad or m) and velocity (rad/s at the normal rate of
+// time; nil means zero) to a measured state without changing the phase or the goal.
+// Vectors of the wrong length or with non-finite values are ignored.
+func (s *Stepper) Reanchor(pos, vel []float64) {
+	if checkVec("pos", pos, s.nj) != nil {
+		return
+	}
+	if vel != nil && checkVec("vel", vel, s.nj) != nil {
+		return
+	}
+	copy(s.y, pos)
+	for j := range s.v {
+		s.v[j] = 0
+	}
+	copy(s.v, vel)
+	s.updateAcc()
+}
+
+// Pos returns the planned position, rad or m (owned by the stepper; do not modify).
+func (s *Stepper) Pos() []float64 { return s.y }
+
+// Vel returns the planned velocity in real time, rad/s: the plan's velocity times the
+// last slow factor, so a frozen plan reports zero (owned by the stepper).
+func (s *Stepper) Vel() []float64 {
+	for j, v := range s.v {
+		s.vOut[j] = v * s.slow
+	}
+	return s.vOut
+}
+
+// Acc returns the planned acceleration in real time, rad/s² (plan acceleration, coupling
+// included, times slow²; owned by the stepper).
+func (s *Stepper) Acc() []float64 {
+	sl2 := s.slow * s.slow
+	for j, a := range s.a {
+		s.aOut[j] = a * sl2
+	}
+	return s.aOut
+}
+
+// Goal returns the filtered goal currently applied, rad or m (owned by the stepper).
+func (s *Stepper) Goal() []float64 { return s.g }
+
+// Phase returns the phase x, 1 at the start and ≈0 at the end.
+func (s *Stepper) Phase() float64 { return s.x }
+
+// Time returns the elapsed plan time in s (advanced by dt·slow).
+func (s *Stepper) Time() float64 { return s.t }
+
+// Duration returns the run's duration τ in s.
+func (s *Stepper) Duration() float64 { return s.duration }
+
+// Done reports whether the plan time has reached the run's duration.
+func (s *Stepper) Done() bool { return s.t >= s.duration }
