@@ -74,8 +74,21 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// datasetLimit50 is the median RMSE/span each data set must reach with the default 50
+// basis functions. The MasterArm wiggling demos (4 s, 420 Hz) carry content up to and
+// past the Nyquist rate of 50 functions over 4 s (6 Hz) all along the motion, so no centre
+// placement reaches 0.1% there: their bound is 1.1e-3 (measured 1.07e-3); 100 basis
+// functions reach 0.1% (TestAccuracyPerDataset).
+var datasetLimit50 = map[string]float64{
+	"masterarm_wiggling":     1.1e-3,
+	"panda_comanip_symbol17": 1e-3,
+	"approach_forward":       1e-3,
+	"move_obj_table":         1e-3,
+}
+
 // TestAccuracyRealData: with 50 basis functions the median reproduction RMSE over joints
-// and demos is below 0.1% of each joint's span, for both formulations.
+// and demos is below 0.1% of each joint's span, pooled and per data set (but see
+// datasetLimit50), for both formulations.
 func TestAccuracyRealData(t *testing.T) {
 	files := demoFiles(t)
 	for _, form := range []Formulation{Pastor2009, Ijspeert2013} {
@@ -100,6 +113,13 @@ func TestAccuracyRealData(t *testing.T) {
 		}
 		for g, v := range groups {
 			t.Logf("%s %s: median RMSE/span %.2e over %d joints", form, g, median(v), len(v))
+			lim, ok := datasetLimit50[g]
+			if !ok {
+				t.Errorf("data set %s has no limit", g)
+			}
+			if m := median(v); !(m < lim) {
+				t.Errorf("%s %s: median RMSE/span %.3e with 50 basis, want < %.1e", form, g, m, lim)
+			}
 		}
 		sort.Float64s(maxRel)
 		t.Logf("%s all: median RMSE/span %.2e, median max/span %.2e, worst max/span %.2e",

@@ -17,8 +17,13 @@
 // system (phase, goal filter and transformation system), so 0 freezes the plan in place.
 // AlphaX defaults to ln(100) ≈ 4.6: the phase is 1% at the end of the demonstrated
 // duration, so the forcing term is negligible there (not 37%, as with AlphaX = 1).
-// The basis centres are spaced evenly in time (exponentially in x), h_i = 1/Δc_i² from
-// the spacing to the next centre; only centres within √30 widths of x are evaluated.
+// Fit places the basis centres in time (exponentially in x) with a density
+// 0.15·mean(ρ) + 0.85·ρ(t), ρ being the local RMS of the demos' accelerations (all
+// joints, scaled by the widest joint span, over one mean spacing) to the power 0.5:
+// centres crowd where the motion is busy and thin out where it rests (evenly spaced
+// for a motion of constant acceleration). h_i = 1/Δc_i² from the spacing to the next
+// centre; only centres within √30 widths of x are evaluated. The centres and widths are
+// stored in the DMP, so a DMP fitted with evenly spaced centres rolls out as before.
 //
 // # Formulations and moved goals
 //
@@ -52,6 +57,21 @@
 // # Integration
 //
 // The stepper integrates exactly the phase and the goal filter and uses classic RK4 for
-// each joint, in substeps no longer than a quarter of the time between basis centres, so
+// each joint, in substeps no longer than a quarter of the shortest time between two
+// consecutive basis centres, so
 // any measured dt gives the same motion as Rollout to within about 1e-6 of the span.
+//
+// # Accuracy
+//
+// With the default 50 basis functions the median reproduction RMSE (over joints and
+// demos, rolled out with the demo's start, start velocity, goal and duration) is below
+// 0.1% of each joint's span on synthetic minimum-jerk motions and on the real data sets
+// in testdata/, except the 4 s MasterArm wiggling demos (about 0.107%): they carry
+// motion up to and past 6 Hz throughout, the Nyquist rate of 50 functions over 4 s, plus
+// sensor noise of about 0.05% of the span; 100 functions reach 0.06% there. Measured
+// and found to change the medians by less than 5%: the width factor (h·Δc² from 0.25
+// to 4), Smooth (0.01 to 0.08 s), Ridge (up to 1e-7), the forcing regulariser's weight
+// (0 to 1e-2), the number of samples and the substep length of the position-level fit.
+// Placing the centres by acceleration brought the Panda symbol demos from 0.20% to
+// 0.083% (the other sets move by under 5%).
 package dmp

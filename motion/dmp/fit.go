@@ -60,10 +60,9 @@ func FitMulti(demos []Demo, opt Options) (*DMP, Report, error) {
 		nj = len(d.Y[0])
 	}
 	nb := opt.Basis
-	centers, widths := makeBasis(nb, opt.AlphaX)
 	out := &DMP{
 		Formulation: opt.Formulation, AlphaZ: opt.AlphaZ, BetaZ: opt.BetaZ,
-		AlphaX: opt.AlphaX, AlphaG: opt.AlphaG, Centers: centers, Widths: widths,
+		AlphaX: opt.AlphaX, AlphaG: opt.AlphaG,
 		Start: make([]float64, nj), Goal: make([]float64, nj), StartVel: make([]float64, nj),
 	}
 	preps := make([]prepared, len(demos))
@@ -81,6 +80,8 @@ func FitMulti(demos []Demo, opt Options) (*DMP, Report, error) {
 			out.StartVel[j] += p.vel[0][j] * inv
 		}
 	}
+	centers, widths := makeBasis(placeTimes(nb, preps), opt.AlphaX)
+	out.Centers, out.Widths = centers, widths
 	if opt.Formulation == Ijspeert2013 {
 		out.Amplitude = make([]float64, nj)
 		for j := range out.Amplitude {

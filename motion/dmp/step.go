@@ -74,7 +74,7 @@ func (d *DMP) NewStepper(start, startVel, goal []float64, duration float64) (*St
 		vOut: take(nj), aOut: take(nj), coup: take(nj),
 		x: 1, slow: 1, duration: duration,
 	}
-	s.hMax = duration / (4 * float64(max(nb-1, 1)))
+	s.hMax = duration * minSpacing(d.Centers, d.AlphaX) / 4
 	copy(s.centers, d.Centers)
 	copy(s.widths, d.Widths)
 	for j, wj := range d.Weights {
