@@ -1,0 +1,762 @@
+package motion
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/praxis-robotics/praxis/motion/clock"
+	"github.com/praxis-robotics/praxis/motion/dmp"
+	"github.com/praxis-robotics/praxis/motion/joint"
+)
+
+type stage uint8
+
+const (
+	stageApproach stage = iota
+	stageDMP
+)
+
+// runner is one run's state, allocated up front by Start and then owned by the control
+// goroutine. Its tick allocates nothing.
+type runner struct {
+	e          *Executor
+	cfg        *Config
+	req        Request
+	job        *Job
+	startReply chan error
+
+	n, m   int
+	idx    []int          // skill joint j -> arm joint idx[j]
+	names  []string       // arm joint names
+	lim    []joint.Limits // per arm joint, defaults filled, ±Inf when unbounded
+	goal   []float64      // per skill joint: target goal
+	startQ []float64      // per skill joint: the skill's start
+
+	st                joint.State
+	cmd               joint.Command
+	prevCmd, prevVel  []float64 // per arm joint: last command and its velocity
+	meas, lastMeas    []float64 // per arm joint: current and previous good measurement
+	lastMeasT         time.Duration
+	haveMeas          bool
+	speed             []float64 // per arm joint: filtered measured speed, rad/s
+	des               []float64 // per arm joint: desired position this tick
+	plan              []float64 // per arm joint: the plan's position last tick (before leash and filter)
+	m1, m2            []float64 // per skill joint scratch
+	peak, maxSpeed    []float64 // per skill joint
+	vpt, apt          []float64 // per skill joint: plan-time velocity and acceleration
+	stepper           *dmp.Stepper
+	stage             stage
+	q0, q1            []float64 // approach: from, to (per arm joint)
+	appT, appS        float64   // approach duration and progress, s
+	ef, slow, pauseF  float64
+	paused, disturbed bool
+	leashed           []bool    // per skill joint: disturbed, commanded within Leash of the measurement
+	ej                []float64 // per skill joint: measured − plan
+	eMax              float64
+	active            float64 // s of unpaused run time, for the timeout
+	timeout           float64
+	t0, now           time.Duration
+	lastProgress      time.Duration
+	readFails         int
+	cmdFails          int
+	overrunRun        int
+	hist              histogram
+	lateMax           time.Duration
+	res               Result
+	ended             bool
+	endKind           EventKind
+	trace             func(*runner) // tests: called after every tick
+}
+
+// newRunner validates req against the arm and allocates everything a run needs.
+func newRunner(e *Executor, req Request) (*runner, error) {
+	if req.Skill == nil {
+		return nil, fmt.Errorf("%w: nil skill", ErrInvalidRequest)
+	}
+	if err := req.Skill.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	m := req.Skill.Joints()
+	if len(req.Joints) != m {
+		return nil, fmt.Errorf("%w: %d joint names for a %d-joint skill", ErrInvalidRequest, len(req.Joints), m)
+	}
+	if !(req.Duration >= 0) || math.IsInf(req.Duration, 0) {
+		return nil, fmt.Errorf("%w: duration %v s", ErrInvalidRequest, req.Duration)
+	}
+	js := e.arm.Joints()
+	n := len(js)
+	names := joint.Names(js)
+	idx, err := joint.MapByName(names, req.Joints)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	r := &runner{e: e, cfg: &e.cfg, req: req, n: n, m: m, idx: idx, names: names,
+		job: &Job{id: req.ID, done: make(chan struct{})}}
+	r.lim = make([]joint.Limits, n)
+	for i, j := range js {
+		l := j.Limits
+		if j.Type == joint.Continuous {
+			l.Min, l.Max = math.Inf(-1), math.Inf(1)
+		} else if !(l.Max > l.Min) {
+			return nil, fmt.Errorf("%w: joint %q has no position range [%v, %v]", ErrInvalidRequest, j.Name, l.Min, l.Max)
+		}
+		if !(l.MaxVel > 0) {
+			l.MaxVel = e.cfg.DefaultMaxVel
+		}
+		if !(l.MaxAcc > 0) {
+			l.MaxAcc = e.cfg.DefaultMaxAcc
+		}
+		r.lim[i] = l
+	}
+	goal := req.Goal
+	if goal == nil {
+		goal = req.Skill.Goal
+	}
+	r.goal = make([]float64, m)
+	if err := r.checkGoal(goal, r.goal); err != nil {
+		return nil, err
+	}
+	f := func(k int) []float64 { return make([]float64, k) }
+	r.startQ = append(f(0), req.Skill.Start...)
+	r.st = joint.NewState(n)
+	r.cmd = joint.NewCommand(n)
+	r.prevCmd, r.prevVel, r.meas, r.lastMeas, r.speed, r.des, r.q0, r.q1 = f(n), f(n), f(n), f(n), f(n), f(n), f(n), f(n)
+	r.plan, r.ej, r.leashed = f(n), f(m), make([]bool, m)
+	r.m1, r.m2, r.peak, r.maxSpeed, r.vpt, r.apt = f(m), f(m), f(m), f(m), f(m), f(m)
+	return r, nil
+}
+
+// checkGoal validates goal (one value per skill joint) into out, clipping it into the
+// limits when Config.ClipGoal is set.
+func (r *runner) checkGoal(goal, out []float64) error {
+	if len(goal) != r.m {
+		return fmt.Errorf("%w: goal has %d values for %d joints", ErrInvalidRequest, len(goal), r.m)
+	}
+	for j, g := range goal {
+		l := r.lim[r.idx[j]]
+		switch {
+		case math.IsNaN(g) || math.IsInf(g, 0):
+			return fmt.Errorf("%w: goal of joint %q is %v", ErrInvalidRequest, r.names[r.idx[j]], g)
+		case !l.Contains(g) && !r.cfg.ClipGoal:
+			return fmt.Errorf("%w: joint %q goal %.4g outside [%.4g, %.4g]", ErrGoalOutsideLimits, r.names[r.idx[j]], g, l.Min, l.Max)
+		}
+		out[j] = l.Clamp(g)
+	}
+	return nil
+}
+
+// setGoal applies a goal change during the run.
+func (r *runner) setGoal(goal []float64) error {
+	if err := r.checkGoal(goal, r.m2); err != nil {
+		return err
+	}
+	for j := range r.goal {
+		// Scale the speed cap with the change of travel, so a farther goal is not held
+		// back by the peaks of the original plan.
+		old := math.Abs(r.goal[j] - r.startQ[j])
+		nw := math.Abs(r.m2[j] - r.startQ[j])
+		if old > 1e-9 && nw > old {
+			r.peak[j] *= nw / old
+		}
+	}
+	copy(r.goal, r.m2)
+	// A new goal gets a fresh time budget.
+	r.timeout = r.active + r.cfg.TimeoutFactor*r.res.PlanDuration + r.cfg.TimeoutExtra + r.appT
+	if r.stepper != nil {
+		r.stepper.SetGoal(r.goal)
+	}
+	return nil
+}
+
+func (r *runner) abort(reason string) {
+	if !r.ended {
+		r.end(EventAborted, reason)
+	}
+}
+
+func (r *runner) fail(reason string) {
+	if !r.ended {
+		r.end(EventFailed, reason)
+	}
+}
+
+func (r *runner) end(kind EventKind, reason string) {
+	r.ended = true
+	r.endKind = kind
+	r.res.Reason = reason
+	switch kind {
+	case EventSucceeded:
+		r.res.Outcome = Succeeded
+	case EventAborted:
+		r.res.Outcome = Aborted
+	default:
+		r.res.Outcome = Failed
+	}
+}
+
+// finishUnstarted ends a run that never reached the arm.
+func (r *runner) finishUnstarted(reason string) {
+	r.res.RunID = r.req.ID
+	r.res.Outcome = Aborted
+	r.res.Reason = reason
+	r.job.res = r.res
+	close(r.job.done)
+	r.e.emit(Event{Kind: EventAborted, RunID: r.req.ID, Reason: reason, Result: &r.job.res})
+}
+
+// execute runs r to its end, halts the arm and reports. It returns a run that
+// preempted r, if any.
+func (e *Executor) execute(r *runner) (next *runner) {
+	clk := e.cfg.Clock
+	r.t0 = clk.Now()
+	r.now = r.t0
+	defer func() {
+		if p := recover(); p != nil {
+			r.fail(fmt.Sprintf("fault: %v: %v", errPanic, p))
+		}
+		e.halt(r)
+		e.report(r)
+	}()
+	e.emit(Event{Kind: EventStarted, RunID: r.req.ID, Phase: 1})
+	if err := r.setup(); err != nil {
+		r.fail(err.Error())
+		return nil
+	}
+	rate, err := clock.NewRate(clk, e.cfg.period())
+	if err != nil {
+		r.fail(err.Error())
+		return nil
+	}
+	prev := clk.Now()
+	for !r.ended {
+		if nx := e.iterate(r, rate, &prev); nx != nil {
+			next = nx
+		}
+	}
+	r.res.Timing.Overruns = rate.Overruns()
+	r.res.Timing.Missed = rate.Missed()
+	return next
+}
+
+// iterate is one tick: wait for the deadline, take requests, then read, plan, filter
+// and command. It allocates nothing.
+func (e *Executor) iterate(r *runner, rate *clock.Rate, prev *time.Duration) (next *runner) {
+	tk := rate.Wait()
+	period := rate.Period()
+	dtRaw := tk.Woke - *prev
+	*prev = tk.Woke
+	r.hist.add(dtRaw - period)
+	r.lateMax = max(r.lateMax, tk.Late)
+	r.now = tk.Woke
+	for done := false; !done; {
+		select {
+		case q := <-e.reqs:
+			if nx := e.handle(r, q); nx != nil {
+				if next != nil { // a second preemption in the same tick: the first loses
+					next.finishUnstarted(ReasonPreempted)
+					next.startReply <- nil
+				}
+				next = nx
+			}
+		case <-e.closing:
+			r.abort(ReasonClosed)
+			done = true
+		default:
+			done = true
+		}
+	}
+	if r.ended {
+		return next
+	}
+	if tk.Overrun() {
+		r.overrunRun++
+		if r.overrunRun >= e.cfg.WatchdogOverruns {
+			r.fail(fmt.Sprintf("watchdog: %d consecutive overruns", r.overrunRun))
+			return next
+		}
+	} else {
+		r.overrunRun = 0
+	}
+	dt := min(max(dtRaw, 0), e.cfg.MaxDt).Seconds()
+	r.tick(dt)
+	return next
+}
+
+// setup reads the arm, decides between a direct start and an approach, rolls the plan
+// out for its peak speeds and makes the stepper. It runs before the paced loop.
+func (r *runner) setup() error {
+	var err error
+	for k := 0; k < max(r.cfg.WatchdogReads, 1); k++ {
+		if err = r.e.arm.Read(r.e.ctx, &r.st); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("watchdog: %d initial reads failed: %w", r.cfg.WatchdogReads, err)
+	}
+	if err := r.takeMeasurement(0); err != nil {
+		return err
+	}
+	for i, q := range r.meas {
+		if !r.lim[i].Contains(q) {
+			return fmt.Errorf("fault: joint %q starts at %.4g outside [%.4g, %.4g]", r.names[i], q, r.lim[i].Min, r.lim[i].Max)
+		}
+	}
+	copy(r.prevCmd, r.meas)
+	copy(r.des, r.meas)
+	copy(r.plan, r.meas)
+	copy(r.q0, r.meas)
+	copy(r.q1, r.meas)
+	far := false
+	for j, a := range r.idx {
+		r.q1[a] = r.lim[a].Clamp(r.startQ[j])
+		if math.Abs(r.meas[a]-r.startQ[j]) > r.cfg.StartTolerance {
+			far = true
+		}
+	}
+	start := r.m1
+	if far {
+		r.appT = r.approachDuration()
+		r.stage = stageApproach
+		copy(start, r.startQ)
+		for j, a := range r.idx {
+			start[j] = r.q1[a]
+		}
+	} else {
+		r.stage = stageDMP
+		for j, a := range r.idx {
+			start[j] = r.meas[a]
+		}
+	}
+	dur := r.req.Duration
+	if dur == 0 {
+		dur = r.req.Skill.Tau
+	}
+	r.res.PlanDuration = dur
+	r.res.Approach = r.appT
+	r.timeout = r.cfg.TimeoutFactor*dur + r.cfg.TimeoutExtra + r.appT
+	tr, err := r.req.Skill.RolloutFrom(start, nil, r.goal, dur, r.cfg.period().Seconds())
+	if err != nil {
+		return fmt.Errorf("fault: rollout: %w", err)
+	}
+	for _, v := range tr.Vel {
+		for j := range r.peak {
+			r.peak[j] = max(r.peak[j], math.Abs(v[j]))
+		}
+	}
+	r.stepper, err = r.req.Skill.NewStepper(start, nil, r.goal, dur)
+	if err != nil {
+		return fmt.Errorf("fault: stepper: %w", err)
+	}
+	r.slow = 0 // rises over SlowRise from rest
+	r.pauseF = 1
+	return nil
+}
+
+// approachDuration returns the minimum-jerk duration from q0 to q1 that keeps every
+// joint within ApproachScale of its velocity and acceleration limits.
+func (r *runner) approachDuration() float64 {
+	T := 0.2
+	s := r.cfg.ApproachScale
+	for i := range r.q0 {
+		d := math.Abs(r.q1[i] - r.q0[i])
+		// Minimum jerk peaks at 1.875·d/T in speed and 5.774·d/T² in acceleration.
+		T = max(T, 1.875*d/(s*r.lim[i].MaxVel), math.Sqrt(5.774*d/(s*r.lim[i].MaxAcc)))
+	}
+	return T
+}
+
+// takeMeasurement checks the state just read and updates meas and the speed estimate.
+func (r *runner) takeMeasurement(dt float64) error {
+	if len(r.st.Pos) != r.n {
+		return fmt.Errorf("fault: read %d positions for %d joints", len(r.st.Pos), r.n)
+	}
+	for i, q := range r.st.Pos {
+		if math.IsNaN(q) || math.IsInf(q, 0) {
+			return fmt.Errorf("fault: measured position of joint %q is %v", r.names[i], q)
+		}
+	}
+	copy(r.meas, r.st.Pos)
+	if r.haveMeas {
+		ds := (r.st.Time - r.lastMeasT).Seconds()
+		if !(ds > 0) {
+			ds = dt
+		}
+		if ds > 0 {
+			a := ds / (ds + 0.01) // 10 ms low-pass on the finite difference
+			for i := range r.speed {
+				v := (r.meas[i] - r.lastMeas[i]) / ds
+				r.speed[i] += a * (v - r.speed[i])
+			}
+		}
+	}
+	copy(r.lastMeas, r.meas)
+	r.lastMeasT = r.st.Time
+	r.haveMeas = true
+	return nil
+}
+
+// tick is one control step with the measured, clamped dt in s.
+func (r *runner) tick(dt float64) {
+	e := r.e
+	if e.estop.Load() {
+		r.abort(ReasonEStop)
+		return
+	}
+	if err := e.arm.Read(e.ctx, &r.st); err != nil {
+		r.readFails++
+		if r.readFails >= r.cfg.WatchdogReads {
+			r.fail(fmt.Sprintf("watchdog: %d consecutive read errors: %v", r.readFails, err))
+		}
+		return // no command without a fresh state; the plan waits
+	}
+	r.readFails = 0
+	if err := r.takeMeasurement(dt); err != nil {
+		r.fail(err.Error())
+		return
+	}
+	if !r.paused {
+		r.active += dt
+	}
+
+	// Tracking error over the skill's joints: its norm against the plan drives phase
+	// stopping and disturbances; the max against the last command is reported.
+	var e2, emax float64
+	for j, a := range r.idx {
+		d := r.meas[a] - r.plan[a]
+		r.ej[j] = d
+		e2 += d * d
+		emax = max(emax, math.Abs(r.meas[a]-r.prevCmd[a]))
+	}
+	en := math.Sqrt(e2)
+	r.res.MaxTrackingError = max(r.res.MaxTrackingError, emax)
+	r.ef += dt / (dt + 0.02) * (en - r.ef)
+
+	// The phase rate: tracking, disturbance, speed caps, pause, rise limit.
+	target := 1.0
+	if !r.req.OpenLoop {
+		r.disturbance(en)
+		if r.disturbed {
+			target = 0
+		} else if x := r.ef - r.cfg.PhaseStopTolerance; x > 0 {
+			k := r.cfg.PhaseStopGain * x
+			target = 1 / (1 + k*k)
+		}
+	}
+	if r.stage == stageDMP {
+		target = min(target, r.limitSlow())
+	}
+	pr := dt / r.cfg.PauseRamp
+	if r.paused {
+		r.pauseF = max(0, r.pauseF-pr)
+	} else {
+		r.pauseF = min(1, r.pauseF+pr)
+	}
+	target *= r.pauseF
+	// Rise at most 1/SlowRise per second; fall no faster than the acceleration limits
+	// allow, so the plan decelerates within them instead of being clamped.
+	fall := math.Inf(1)
+	if r.stage == stageDMP {
+		for j, a := range r.idx {
+			if v := math.Abs(r.vpt[j]); v > 0 {
+				fall = min(fall, r.lim[a].MaxAcc*dt/v)
+			}
+		}
+	}
+	r.slow = max(min(target, r.slow+dt/r.cfg.SlowRise), r.slow-fall, 0)
+
+	// Plan.
+	for i := range r.des {
+		r.des[i] = r.q1[i] // joints outside the skill hold where they were (or q1)
+	}
+	switch r.stage {
+	case stageApproach:
+		r.appS += dt * r.slow
+		u := min(r.appS/r.appT, 1)
+		s := u * u * u * (10 - 15*u + 6*u*u)
+		for i := range r.des {
+			r.des[i] = r.q0[i] + (r.q1[i]-r.q0[i])*s
+		}
+		if u >= 1 {
+			r.stage = stageDMP
+		}
+	case stageDMP:
+		r.stepper.Step(dt, nil, r.slow)
+		if r.slow > 1e-6 {
+			v, a := r.stepper.Vel(), r.stepper.Acc()
+			for j := range r.vpt {
+				r.vpt[j] = v[j] / r.slow
+				r.apt[j] = a[j] / (r.slow * r.slow)
+			}
+		}
+		p := r.stepper.Pos()
+		for j, a := range r.idx {
+			r.des[a] = p[j]
+		}
+		for j, a := range r.idx {
+			if s := math.Abs(r.speed[a]); s > r.maxSpeed[j] {
+				r.maxSpeed[j] = s
+			}
+		}
+	}
+	// The reference for tracking is the plan as far as the limits let the arm follow it,
+	// so a plan overshooting a limit does not read as a disturbance.
+	for i, q := range r.des {
+		r.plan[i] = r.lim[i].Clamp(q)
+	}
+	if r.disturbed {
+		// Leash: push gently against whatever holds the arm, never far from it.
+		for j, a := range r.idx {
+			if l := r.cfg.Leash; r.leashed[j] {
+				r.des[a] = min(max(r.des[a], r.meas[a]-l), r.meas[a]+l)
+			}
+		}
+	}
+
+	if e.estop.Load() { // the e-stop wins even over a command already computed
+		r.abort(ReasonEStop)
+		return
+	}
+	if !r.filter(dt) {
+		return
+	}
+	if err := e.arm.Command(e.ctx, r.cmd); err != nil {
+		r.cmdFails++
+		if r.cmdFails >= r.cfg.WatchdogCommands {
+			r.fail(fmt.Sprintf("watchdog: %d consecutive command errors: %v", r.cmdFails, err))
+		}
+	} else {
+		r.cmdFails = 0
+		copy(r.prevCmd, r.cmd.Pos)
+		copy(r.prevVel, r.cmd.Vel)
+	}
+	r.checkDone(emax)
+	if r.trace != nil {
+		r.trace(r)
+	}
+}
+
+// disturbance updates the disturbed state from the error norm en and re-anchors the
+// plan when the arm gives way. The joints off the plan by more than Leash are leashed;
+// the others follow the (freezing) plan.
+func (r *runner) disturbance(en float64) {
+	if !r.disturbed {
+		if en <= r.cfg.ReanchorThreshold {
+			return
+		}
+		r.disturbed = true
+		clear(r.leashed)
+		r.eMax = 0
+	}
+	var e2 float64
+	for j, d := range r.ej {
+		if math.Abs(d) > r.cfg.Leash {
+			r.leashed[j] = true
+		}
+		if r.leashed[j] {
+			e2 += d * d
+		}
+	}
+	el := math.Sqrt(e2)
+	r.eMax = max(r.eMax, el)
+	if el > r.eMax-r.cfg.Leash/2 && el > r.cfg.ReanchorThreshold/2 {
+		return
+	}
+	// The arm moves again: resume from where it was last commanded, within Leash of the
+	// measured position, at rest; the phase rate then ramps up from 0.
+	r.disturbed = false
+	clear(r.leashed)
+	r.ef = 0
+	r.slow = 0
+	if r.stage == stageDMP {
+		for j, a := range r.idx {
+			r.m1[j] = r.prevCmd[a]
+		}
+		r.stepper.Reanchor(r.m1, nil)
+		for _, a := range r.idx {
+			r.plan[a] = r.prevCmd[a]
+		}
+		clear(r.vpt)
+		clear(r.apt)
+		r.res.Reanchors++
+	} else {
+		// Approach: restart the minimum-jerk move from here.
+		copy(r.q0, r.prevCmd)
+		copy(r.plan, r.prevCmd)
+		r.appS = 0
+		r.appT = r.approachDuration()
+	}
+}
+
+// limitSlow returns the phase rate that keeps each skill joint's planned speed within
+// its limit (and SpeedMargin times its planned peak) and its acceleration within limit.
+func (r *runner) limitSlow() float64 {
+	s := 1.0
+	for j, a := range r.idx {
+		l := r.lim[a]
+		vcap := 0.95 * l.MaxVel
+		if r.cfg.SpeedMargin > 0 {
+			vcap = min(vcap, max(r.cfg.SpeedMargin*r.peak[j], 0.1*l.MaxVel))
+		}
+		if v := math.Abs(r.vpt[j]); v*s > vcap {
+			s = vcap / v
+		}
+		if ac := math.Abs(r.apt[j]); ac*s*s > 0.9*l.MaxAcc {
+			s = math.Sqrt(0.9 * l.MaxAcc / ac)
+		}
+	}
+	return s
+}
+
+// filter turns des into cmd: NaN guard, acceleration, velocity and position limits (in
+// that order, so the position limits always hold). It returns false after failing the
+// run on a non-finite value.
+func (r *runner) filter(dt float64) bool {
+	if !(dt > 0) {
+		dt = r.cfg.period().Seconds()
+	}
+	for i, q := range r.des {
+		if math.IsNaN(q) || math.IsInf(q, 0) {
+			r.fail(fmt.Sprintf("fault: planned position of joint %q is %v", r.names[i], q))
+			return false
+		}
+		l := r.lim[i]
+		// Acceleration: only speeding up is limited. Slowing down never is, so the
+		// command cannot overshoot the plan the way a two-sided rate limiter does.
+		v := (q - r.prevCmd[i]) / dt
+		dv := l.MaxAcc * dt
+		if hi := max(r.prevVel[i], 0) + dv; v > hi {
+			v = hi
+			r.res.AccelClamps++
+		} else if lo := min(r.prevVel[i], 0) - dv; v < lo {
+			v = lo
+			r.res.AccelClamps++
+		}
+		if v > l.MaxVel {
+			v = l.MaxVel
+			r.res.VelocityClamps++
+		} else if v < -l.MaxVel {
+			v = -l.MaxVel
+			r.res.VelocityClamps++
+		}
+		q = r.prevCmd[i] + v*dt
+		if !l.Contains(q) {
+			q = l.Clamp(q)
+			r.res.PositionClamps++
+		}
+		r.cmd.Pos[i] = q
+		r.cmd.Vel[i] = (q - r.prevCmd[i]) / dt
+	}
+	for i, q := range r.cmd.Pos {
+		if !r.lim[i].Contains(q) {
+			r.res.LimitViolations++
+			break
+		}
+	}
+	return true
+}
+
+// checkDone ends the run on arrival or timeout, and sends progress events.
+func (r *runner) checkDone(emax float64) {
+	var fin float64
+	slowest := 0.0
+	for j, a := range r.idx {
+		fin = max(fin, math.Abs(r.meas[a]-r.goal[j]))
+		slowest = max(slowest, math.Abs(r.speed[a]))
+	}
+	r.res.FinalError = fin
+	if r.stage == stageDMP && (r.stepper.Done() || r.stepper.Phase() <= dmp.DefaultPhaseEnd) &&
+		fin < r.cfg.GoalTolerance && slowest < r.cfg.VelTolerance && !r.disturbed {
+		r.end(EventSucceeded, "")
+		return
+	}
+	if r.active > r.timeout {
+		r.fail(fmt.Sprintf("%s: error %.4g rad after %.3g s", ReasonTimeout, fin, r.active))
+		return
+	}
+	if r.now-r.lastProgress >= r.cfg.ProgressEvery {
+		r.lastProgress = r.now
+		ev := Event{Kind: EventProgress, RunID: r.req.ID, Time: (r.now - r.t0).Seconds(),
+			Phase: 1, TrackingError: emax, Approach: r.stage == stageApproach, Paused: r.paused}
+		if r.stage == stageDMP {
+			ev.Phase = r.stepper.Phase()
+			ev.Fraction = min(r.stepper.Time()/r.stepper.Duration(), 1)
+		}
+		r.e.emit(ev)
+	}
+}
+
+// halt sends one command holding the last measured position (clamped into the limits)
+// at zero velocity. It never panics.
+func (e *Executor) halt(r *runner) {
+	defer func() {
+		if p := recover(); p != nil && !r.ended {
+			r.fail(fmt.Sprintf("fault: panic in halt: %v", p))
+		}
+	}()
+	src := r.meas
+	if !r.haveMeas {
+		// Never read: try once more; without a measurement there is nothing safe to hold.
+		if err := e.arm.Read(e.ctx, &r.st); err != nil || r.takeMeasurement(0) != nil {
+			return
+		}
+	}
+	for i := range r.cmd.Pos {
+		r.cmd.Pos[i] = r.lim[i].Clamp(src[i])
+		r.cmd.Vel[i] = 0
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 100*time.Millisecond)
+	defer cancel()
+	if err := e.arm.Command(ctx, r.cmd); err != nil && !r.ended {
+		r.fail(fmt.Sprintf("halt: %v", err))
+	}
+}
+
+// report fills the Result, ends the job and emits the terminal event.
+func (e *Executor) report(r *runner) {
+	if !r.ended {
+		r.fail("fault: loop ended without an outcome")
+	}
+	res := &r.res
+	res.RunID = r.req.ID
+	res.Duration = (e.cfg.Clock.Now() - r.t0).Seconds()
+	for j, a := range r.idx {
+		if p := r.peak[j]; p > max(0.01*r.lim[a].MaxVel, 1e-3) {
+			res.MaxSpeedRatio = max(res.MaxSpeedRatio, r.maxSpeed[j]/p)
+		}
+	}
+	t := &res.Timing
+	t.RateHz = e.cfg.Rate
+	t.Ticks = r.hist.n
+	t.JitterP50 = r.hist.quantile(0.5).Seconds()
+	t.JitterP99 = r.hist.quantile(0.99).Seconds()
+	t.JitterMax = r.hist.max.Seconds()
+	t.LateMax = r.lateMax.Seconds()
+	t.RealTime = e.realtime.Load()
+	r.job.res = *res
+	out := r.job.res
+	// The terminal event is queued before Done closes, so whoever waits on Done finds it.
+	e.emit(Event{Kind: r.endKind, RunID: r.req.ID, Time: res.Duration, Reason: res.Reason, Result: &out})
+	close(r.job.done)
+}
+
+// emit sends ev without blocking, dropping the oldest queued event when full.
+func (e *Executor) emit(ev Event) {
+	ch := e.cfg.Events
+	if ch == nil {
+		return
+	}
+	for range 3 {
+		select {
+		case ch <- ev:
+			return
+		default:
+		}
+		select {
+		case <-ch:
+		default:
+		}
+	}
+}
