@@ -44,6 +44,9 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newLearnCmd(),
 		newRolloutCmd(),
+		newSimCmd(),
+		newBenchCmd(),
+		newBusCmd(),
 	)
 	return root
 }
