@@ -1,0 +1,570 @@
+package mqttapi
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Service is what the daemon implements for the Server. Methods are called from one
+// goroutine, one command at a time, except EStop, which has its own goroutine so that it
+// is never queued behind other commands. Methods must return promptly: long work (a run,
+// a fit) continues in the background and reports through Server.Publish with the
+// request's id. A refusal is returned as a *Rejection (other errors are rejections
+// without a field).
+type Service interface {
+	// Run starts replaying a skill. A new run preempts or is refused as the daemon decides.
+	Run(RunRequest) error
+	// Cancel stops the run (or learn) with the given id.
+	Cancel(id string) error
+	// EStop latches the emergency stop and halts every motion. It must not block.
+	EStop()
+	// Reset clears a latched e-stop.
+	Reset() error
+	// Record starts or stops recording a demonstration.
+	Record(RecordRequest) error
+	// Learn starts fitting a skill from recorded demos.
+	Learn(LearnRequest) error
+	// Skills lists the skill library.
+	Skills() ([]SkillInfo, error)
+}
+
+// ServerConfig configures a Server. Zero fields take the stated defaults.
+type ServerConfig struct {
+	Broker         string        // broker URL: tcp://host:port or ssl://host:port; required
+	Username       string        // MQTT user; needs read/write on praxis/<robot-id>/#
+	Password       string        // MQTT password
+	TLS            *tls.Config   // TLS settings for ssl:// brokers; nil means system roots
+	RobotID        string        // robot id in topics; default DefaultRobotID
+	ClientID       string        // MQTT client id; default "praxis-<robot-id>-daemon"
+	StateRate      float64       // highest state publish rate, Hz; default 20
+	ProgressRate   float64       // highest progress event rate per id, Hz; default 10
+	QueueLen       int           // commands waiting for the Service; default 1024
+	ConnectTimeout time.Duration // first connection and subscription; default 10 s
+	Logger         *slog.Logger  // default: discard
+}
+
+func (c *ServerConfig) defaults() error {
+	if c.Broker == "" {
+		return errors.New("mqttapi: server config: Broker is required")
+	}
+	if c.RobotID == "" {
+		c.RobotID = DefaultRobotID
+	}
+	if err := ValidRobotID(c.RobotID); err != nil {
+		return fmt.Errorf("mqttapi: server config: RobotID: %w", err)
+	}
+	if c.ClientID == "" {
+		c.ClientID = "praxis-" + c.RobotID + "-daemon"
+	}
+	if c.StateRate == 0 {
+		c.StateRate = 20
+	}
+	if c.ProgressRate == 0 {
+		c.ProgressRate = 10
+	}
+	if c.StateRate < 0 || c.ProgressRate < 0 {
+		return errors.New("mqttapi: server config: StateRate and ProgressRate must be positive")
+	}
+	if c.QueueLen == 0 {
+		c.QueueLen = 1024
+	}
+	if c.QueueLen < 0 {
+		return errors.New("mqttapi: server config: QueueLen must be positive")
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Server bridges MQTT commands to a Service and publishes the daemon's events, state,
+// status and skills. Create it with NewServer, then Start; Close publishes the offline
+// status and disconnects. Publish methods are safe for concurrent use.
+type Server struct {
+	cfg    ServerConfig
+	topics Topics
+	svc    Service
+	cli    paho.Client
+
+	cmds   chan inMsg    // command queue, drained by runCommands
+	estops chan string   // e-stop ids, drained by runEStops
+	out    chan outItem  // everything to publish, drained by runPublisher
+	resync chan struct{} // (re)connected: republish retained messages
+
+	subscribed chan struct{} // closed on the first successful subscription
+	subOnce    sync.Once
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+type inMsg struct {
+	cmd     string
+	payload []byte
+}
+
+type outKind uint8
+
+const (
+	outEvent   outKind = iota
+	outHold            // hold events of id until its accepted/rejected is published
+	outAnswer          // the accepted/rejected event that releases a hold
+	outState           // joint telemetry
+	outStatus          // retained status
+	outSkills          // retained skill list
+	outOffline         // publish offline status, then signal done
+)
+
+type outItem struct {
+	kind   outKind
+	event  Event
+	state  State
+	status Status
+	skills []SkillInfo
+	done   chan struct{}
+}
+
+// NewServer checks cfg and returns a Server for svc; it does not touch the network.
+func NewServer(cfg ServerConfig, svc Service) (*Server, error) {
+	if svc == nil {
+		return nil, errors.New("mqttapi: nil Service")
+	}
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	t, err := NewTopics(cfg.RobotID)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		cfg: cfg, topics: t, svc: svc,
+		cmds:       make(chan inMsg, cfg.QueueLen),
+		estops:     make(chan string, 256),
+		out:        make(chan outItem, 4096),
+		resync:     make(chan struct{}, 1),
+		subscribed: make(chan struct{}),
+		ctx:        ctx, cancel: cancel,
+	}, nil
+}
+
+// Topics returns the topics the server uses.
+func (s *Server) Topics() Topics { return s.topics }
+
+// willPayload is the retained status the broker publishes when the daemon's connection
+// dies without a clean disconnect.
+const willPayload = `{"online":false,"activity":"offline"}`
+
+// Start connects to the broker, subscribes to the command topics and publishes the
+// online status and the skill list. It returns once commands can be received; it fails
+// at once on refused credentials, or after ConnectTimeout. Once connected, the
+// connection reconnects by itself (backing off up to 5 s). Call Start once.
+func (s *Server) Start(ctx context.Context) error {
+	o := paho.NewClientOptions().
+		AddBroker(s.cfg.Broker).
+		SetClientID(s.cfg.ClientID).
+		SetUsername(s.cfg.Username).
+		SetPassword(s.cfg.Password).
+		SetCleanSession(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(false). // the first attempt reports bad credentials; then reconnect
+		SetMaxReconnectInterval(5*time.Second).
+		SetKeepAlive(10*time.Second).
+		SetConnectTimeout(s.cfg.ConnectTimeout).
+		SetOrderMatters(true).
+		SetWill(s.topics.Status, willPayload, 1, true).
+		SetOnConnectHandler(s.onConnect).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			s.cfg.Logger.Warn("mqttapi: connection lost", "err", err)
+		})
+	if s.cfg.TLS != nil {
+		o.SetTLSConfig(s.cfg.TLS)
+	}
+	s.cli = paho.NewClient(o)
+	s.wg.Add(3)
+	go s.runPublisher()
+	go s.runEStops()
+	go s.runCommands()
+	tok := s.cli.Connect()
+	timer := time.NewTimer(s.cfg.ConnectTimeout)
+	defer timer.Stop()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			s.Close()
+			return fmt.Errorf("mqttapi: connect %s as %q: %w", s.cfg.Broker, s.cfg.Username, err)
+		}
+	case <-ctx.Done():
+		s.Close()
+		return fmt.Errorf("mqttapi: connect %s: %w", s.cfg.Broker, ctx.Err())
+	case <-timer.C:
+		s.Close()
+		return fmt.Errorf("mqttapi: connect %s: no connection within %v", s.cfg.Broker, s.cfg.ConnectTimeout)
+	}
+	select {
+	case <-s.subscribed:
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		return fmt.Errorf("mqttapi: connect %s: %w", s.cfg.Broker, ctx.Err())
+	case <-timer.C:
+		s.Close()
+		return fmt.Errorf("mqttapi: connect %s: no connection and subscription within %v", s.cfg.Broker, s.cfg.ConnectTimeout)
+	}
+}
+
+// onConnect runs on its own goroutine after every (re)connection.
+func (s *Server) onConnect(c paho.Client) {
+	tok := c.Subscribe(s.topics.Cmds, 1, s.onCommand)
+	if !tok.WaitTimeout(s.cfg.ConnectTimeout) || tok.Error() != nil {
+		s.cfg.Logger.Error("mqttapi: subscribe failed", "topic", s.topics.Cmds, "err", tok.Error())
+		return
+	}
+	if refused(tok) {
+		s.cfg.Logger.Error("mqttapi: subscription refused by the broker (no read access?)", "topic", s.topics.Cmds)
+		return
+	}
+	select {
+	case s.resync <- struct{}{}:
+	default:
+	}
+	s.subOnce.Do(func() { close(s.subscribed) })
+}
+
+// onCommand is paho's handler: it never blocks. E-stops take the fast path.
+func (s *Server) onCommand(_ paho.Client, m paho.Message) {
+	name := strings.TrimPrefix(m.Topic(), s.topics.Root+"/cmd/")
+	p := m.Payload()
+	if name == CmdEStop {
+		id := EStopID(p)
+		select {
+		case s.estops <- id:
+		default: // flooded: never lose an e-stop
+			go s.estop(id)
+		}
+		return
+	}
+	select {
+	case s.cmds <- inMsg{cmd: name, payload: p}:
+	default:
+		s.enqueue(outItem{kind: outAnswer, event: Event{ID: PeekID(p), Cmd: name, Type: Rejected,
+			Time: time.Now(), Reason: "busy: command queue full"}}, false)
+	}
+}
+
+func (s *Server) runEStops() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case id := <-s.estops:
+			s.estop(id)
+		}
+	}
+}
+
+func (s *Server) estop(id string) {
+	s.svc.EStop()
+	s.enqueue(outItem{kind: outAnswer, event: Event{ID: id, Cmd: CmdEStop, Type: Accepted, Time: time.Now()}}, true)
+}
+
+func (s *Server) runCommands() {
+	defer s.wg.Done()
+	if list, err := s.svc.Skills(); err == nil {
+		s.PublishSkills(list)
+	} else {
+		s.cfg.Logger.Warn("mqttapi: listing skills", "err", err)
+	}
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case m := <-s.cmds:
+			s.handle(m)
+		}
+	}
+}
+
+// handle decodes one command, calls the Service and answers with exactly one event.
+func (s *Server) handle(m inMsg) {
+	ev := Event{Cmd: m.cmd, Type: Accepted}
+	var err error
+	call := func(id string, f func() error) {
+		ev.ID = id
+		s.enqueue(outItem{kind: outHold, event: Event{ID: id}}, true)
+		err = f()
+	}
+	switch m.cmd {
+	case CmdRun:
+		var r RunRequest
+		if r, err = DecodeRun(m.payload); err == nil {
+			ev.Skill, ev.Version = r.Skill, r.Version
+			call(r.ID, func() error { return s.svc.Run(r) })
+		}
+	case CmdCancel:
+		var r CancelRequest
+		if r, err = DecodeCancel(m.payload); err == nil {
+			call(r.ID, func() error { return s.svc.Cancel(r.ID) })
+		}
+	case CmdReset:
+		var r IDRequest
+		if r, err = DecodeID(m.payload); err == nil {
+			call(r.ID, s.svc.Reset)
+		}
+	case CmdRecord:
+		var r RecordRequest
+		if r, err = DecodeRecord(m.payload); err == nil {
+			ev.Demo = r.Demo
+			call(r.ID, func() error { return s.svc.Record(r) })
+		}
+	case CmdLearn:
+		var r LearnRequest
+		if r, err = DecodeLearn(m.payload); err == nil {
+			ev.Skill = r.Skill
+			call(r.ID, func() error { return s.svc.Learn(r) })
+		}
+	case CmdSkills:
+		var r IDRequest
+		if r, err = DecodeID(m.payload); err == nil {
+			call(r.ID, func() error {
+				list, err := s.svc.Skills()
+				if err == nil {
+					ev.Skills = list
+					if ev.Skills == nil {
+						ev.Skills = []SkillInfo{}
+					}
+					s.PublishSkills(list)
+				}
+				return err
+			})
+		}
+	default:
+		err = Reject("", "unknown command %q", m.cmd)
+	}
+	if ev.ID == "" {
+		ev.ID = PeekID(m.payload)
+	}
+	if err != nil {
+		ev.Type = Rejected
+		ev.Field, ev.Reason = asRejection(err)
+		ev.Skills = nil
+	}
+	ev.Time = time.Now()
+	s.enqueue(outItem{kind: outAnswer, event: ev}, true)
+}
+
+// enqueue hands it to the publisher; with wait false it drops it when the queue is full.
+func (s *Server) enqueue(it outItem, wait bool) {
+	if !wait {
+		select {
+		case s.out <- it:
+		default:
+		}
+		return
+	}
+	select {
+	case s.out <- it:
+	case <-s.ctx.Done():
+	}
+}
+
+// Publish sends an event of a command (started, progress, succeeded, failed, aborted)
+// on the events topic. Progress events beyond ProgressRate per id, or while the publish
+// queue is full, are dropped; other events wait for room. A zero Time is set to now.
+func (s *Server) Publish(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	s.enqueue(outItem{kind: outEvent, event: e}, e.Type != Progress)
+}
+
+// PublishState sends a joint telemetry sample, at most StateRate per second: faster
+// calls and calls while the publish queue is full are dropped. st is copied.
+func (s *Server) PublishState(st State) {
+	if st.Time.IsZero() {
+		st.Time = time.Now()
+	}
+	st.Names = append([]string(nil), st.Names...)
+	st.Pos = append([]float64(nil), st.Pos...)
+	st.Vel = append([]float64(nil), st.Vel...)
+	s.enqueue(outItem{kind: outState, state: st}, false)
+}
+
+// SetStatus publishes st (with Online set) as the retained status; it is republished
+// after every reconnection.
+func (s *Server) SetStatus(st Status) {
+	st.Online = true
+	s.enqueue(outItem{kind: outStatus, status: st}, true)
+}
+
+// PublishSkills publishes list as the retained skill list; it is republished after
+// every reconnection.
+func (s *Server) PublishSkills(list []SkillInfo) {
+	s.enqueue(outItem{kind: outSkills, skills: append([]SkillInfo{}, list...)}, true)
+}
+
+// Close publishes the offline status, disconnects and stops the server's goroutines.
+// It is safe to call more than once.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		if s.cli != nil && s.cli.IsConnectionOpen() {
+			done := make(chan struct{})
+			s.enqueue(outItem{kind: outOffline, done: done}, true)
+			select {
+			case <-done:
+			case <-time.After(2 * time.Second):
+			}
+		}
+		s.cancel()
+		s.wg.Wait()
+		if s.cli != nil {
+			s.cli.Disconnect(250)
+		}
+	})
+	return nil
+}
+
+// publisher is the state owned by runPublisher.
+type publisher struct {
+	s            *Server
+	status       Status
+	skills       []SkillInfo
+	haveSkills   bool
+	held         map[string]*held
+	nextProgress map[string]time.Time
+	nextState    time.Time
+}
+
+type held struct {
+	n      int // commands with this id being handled
+	events []Event
+}
+
+func (s *Server) runPublisher() {
+	defer s.wg.Done()
+	p := &publisher{s: s, status: Status{Online: true, Activity: Idle},
+		held: map[string]*held{}, nextProgress: map[string]time.Time{}}
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.resync:
+			p.publishStatus()
+			if p.haveSkills {
+				p.publishSkills()
+			}
+		case it := <-s.out:
+			p.handle(it)
+		}
+	}
+}
+
+func (p *publisher) handle(it outItem) {
+	switch it.kind {
+	case outHold:
+		h := p.held[it.event.ID]
+		if h == nil {
+			h = &held{}
+			p.held[it.event.ID] = h
+		}
+		h.n++
+	case outAnswer:
+		p.event(it.event)
+		if h := p.held[it.event.ID]; h != nil {
+			h.n--
+			if h.n <= 0 {
+				delete(p.held, it.event.ID)
+				for _, e := range h.events {
+					p.event(e)
+				}
+			}
+		}
+	case outEvent:
+		if h := p.held[it.event.ID]; h != nil {
+			h.events = append(h.events, it.event)
+			return
+		}
+		p.event(it.event)
+	case outState:
+		now := time.Now()
+		if now.Before(p.nextState) {
+			return
+		}
+		period := time.Duration(float64(time.Second) / p.s.cfg.StateRate)
+		p.nextState = p.nextState.Add(period)
+		if now.Sub(p.nextState) > 0 {
+			p.nextState = now.Add(period)
+		}
+		p.publish(p.s.topics.State, 0, false, it.state)
+	case outStatus:
+		p.status = it.status
+		p.publishStatus()
+	case outSkills:
+		p.skills, p.haveSkills = it.skills, true
+		p.publishSkills()
+	case outOffline:
+		st := p.status
+		st.Online, st.Activity, st.Time = false, Offline, time.Now()
+		b, _ := json.Marshal(st)
+		tok := p.s.cli.Publish(p.s.topics.Status, 1, true, b)
+		tok.WaitTimeout(time.Second)
+		close(it.done)
+	}
+}
+
+// event publishes e, dropping progress events beyond ProgressRate per id.
+func (p *publisher) event(e Event) {
+	switch {
+	case e.Type == Progress:
+		now := time.Now()
+		if now.Before(p.nextProgress[e.ID]) {
+			return
+		}
+		p.nextProgress[e.ID] = now.Add(time.Duration(float64(time.Second) / p.s.cfg.ProgressRate))
+	case e.Type.Terminal():
+		delete(p.nextProgress, e.ID)
+	}
+	p.publish(p.s.topics.Events, 1, false, e)
+}
+
+// publishStatus and publishSkills use QoS 0: paho resends in-flight QoS 1 messages after
+// a reconnection, which could overwrite the retained value with a stale one; instead
+// every reconnection republishes the current value.
+func (p *publisher) publishStatus() {
+	st := p.status
+	st.Time = time.Now()
+	p.publish(p.s.topics.Status, 0, true, st)
+}
+
+func (p *publisher) publishSkills() {
+	list := p.skills
+	if list == nil {
+		list = []SkillInfo{}
+	}
+	p.publish(p.s.topics.Skills, 0, true, SkillList{Time: time.Now(), Skills: list})
+}
+
+// publish marshals v and hands it to paho without waiting for the broker's ack.
+func (p *publisher) publish(topic string, qos byte, retain bool, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		p.s.cfg.Logger.Error("mqttapi: marshal", "topic", topic, "err", err)
+		return
+	}
+	p.s.cli.Publish(topic, qos, retain, b)
+}
