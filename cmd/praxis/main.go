@@ -42,12 +42,14 @@ func newRootCmd() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	root.AddCommand(
+		newServeCmd(),
 		newLearnCmd(),
 		newRolloutCmd(),
 		newSimCmd(),
 		newBenchCmd(),
 		newBusCmd(),
 	)
+	root.AddCommand(newClientCmds()...)
 	return root
 }
 
