@@ -24,7 +24,7 @@ test-short: ## fast unit tests only
 	$(GO) test -short -count=1 $(PKGS)
 
 bench: ## benchmarks with allocation counts
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime=2000x $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 lint: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
