@@ -22,17 +22,35 @@ func newLearnCmd() *cobra.Command {
 	var (
 		name, out, formulation string
 		basis                  int
+		fromDaemon             bool
+		conn                   connOpts
 	)
 	cmd := &cobra.Command{
 		Use:   "learn DEMO.csv [MORE.csv ...] --name NAME [--basis N] [--formulation F] [-o SKILL.json]",
 		Short: "Fit a skill (a DMP) to one or more demonstration CSV files",
 		Long: "learn fits one DMP to the demonstrations (CSV: header t,<joint names...>, t in s,\n" +
 			"positions in rad or m; several demos must share joint names) and writes the skill\n" +
-			"file (docs/skill-format.md) to -o, or to stdout. A fit summary goes to stderr.",
+			"file (docs/skill-format.md) to -o, or to stdout. A fit summary goes to stderr.\n" +
+			"\n`praxis learn --from-daemon --name NAME DEMO [MORE ...] [--basis N]`: the arguments name\n" +
+			"demos recorded by the running daemon (`praxis record`); the daemon fits and stores the\n" +
+			"skill (cmd/learn); -o and --formulation do not apply. " + clientCmdGroupNote,
 		Args: argsBad(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if name == "" {
 				return inputErrf("learn: --name is required")
+			}
+			if fromDaemon {
+				fl := cmd.Flags()
+				if fl.Changed("output") || fl.Changed("formulation") {
+					return inputErrf("learn --from-daemon: -o and --formulation apply only to offline learning")
+				}
+				if fl.Changed("basis") && basis < 1 {
+					return inputErrf("learn: --basis %d: want 1 or more", basis)
+				}
+				if !fl.Changed("basis") {
+					basis = 0 // the daemon's default
+				}
+				return learnFromDaemon(cmd, &conn, name, args, basis)
 			}
 			f := dmp.Formulation(formulation)
 			if f != dmp.Pastor2009 && f != dmp.Ijspeert2013 {
@@ -84,6 +102,8 @@ func newLearnCmd() *cobra.Command {
 	fl.IntVar(&basis, "basis", dmp.DefaultBasis, "number of basis functions per joint")
 	fl.StringVar(&formulation, "formulation", string(dmp.Pastor2009), "DMP formulation: pastor2009 or ijspeert2013")
 	fl.StringVarP(&out, "output", "o", "", "write the skill file here instead of stdout")
+	fl.BoolVar(&fromDaemon, "from-daemon", false, "the arguments are demo names recorded by the running daemon, which learns the skill")
+	conn.register(fl)
 	return cmd
 }
 

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/spf13/cobra"
+
+	"github.com/praxis-robotics/praxis/internal/mqttapi"
+)
+
+// newRecordCmd is `praxis record start|stop NAME`: record a demonstration on the daemon.
+func newRecordCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "record start|stop NAME",
+		Short: "Start or stop recording a demonstration on the daemon",
+		Long: "record start NAME asks the daemon to record a demonstration called NAME (stored in its\n" +
+			"data directory; `praxis learn --from-daemon` fits skills from it) and follows the\n" +
+			"recording until it ends or Ctrl-C (the recording then continues). record stop NAME ends\n" +
+			"it and prints the result. " + clientCmdGroupNote,
+		Args: argsBad(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return inputErrf("record: want a subcommand: start NAME or stop NAME")
+		},
+	}
+	var noFollow bool
+	start := recordCommand(&cobra.Command{
+		Use:   "start NAME [--no-follow]",
+		Short: "Start recording demonstration NAME and follow it until it ends",
+		Args:  argsBad(cobra.ExactArgs(1)),
+	}, mqttapi.RecordStart, &noFollow)
+	start.Flags().BoolVar(&noFollow, "no-follow", false, "return once the daemon accepted the command")
+	stop := recordCommand(&cobra.Command{
+		Use:   "stop NAME",
+		Short: "Stop recording demonstration NAME and print the result",
+		Args:  argsBad(cobra.ExactArgs(1)),
+	}, mqttapi.RecordStop, nil)
+	c.AddCommand(start, stop)
+	return c
+}
+
+// recordCommand builds record start or stop.
+func recordCommand(c *cobra.Command, action string, noFollow *bool) *cobra.Command {
+	var o connOpts
+	o.register(c.Flags())
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		name := args[0]
+		if strings.TrimSpace(name) == "" {
+			return inputErrf("record %s: empty demo name", action)
+		}
+		if _, err := o.config(); err != nil {
+			return err
+		}
+		s, err := o.dial(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		follow := action == mqttapi.RecordStop || !*noFollow
+		var tap *eventTap
+		if follow { // subscribe before sending, so that no event is missed
+			if tap, err = openTap(cmd.Context(), s.cfg, s.cli.Topics().Events); err != nil {
+				return o.dialError(s.cfg, err)
+			}
+			defer tap.close()
+		}
+		req := mqttapi.RecordRequest{ID: newCmdID(), Action: action, Demo: name}
+		e, err := s.cli.Record(cmd.Context(), req)
+		if err != nil {
+			return s.cmdError("record "+action+" "+name, err)
+		}
+		out := cmd.OutOrStdout()
+		fmt.Fprintf(out, "record %s %s: %s (id %s)\n", action, name, e.Type, e.ID)
+		if !follow {
+			return nil
+		}
+		if action == mqttapi.RecordStart {
+			return followRecording(cmd, tap, req.ID, name)
+		}
+		return recordResult(cmd, s, tap, req.ID, name)
+	}
+	return c
+}
+
+// followRecording prints the recording's progress until its terminal event or Ctrl-C.
+func followRecording(cmd *cobra.Command, tap *eventTap, id, name string) error {
+	out := cmd.OutOrStdout()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	defer signal.Stop(sig)
+	bar := &recordIndicator{w: out, label: "recording " + name, tty: isTerminal(out), lastSec: -1}
+	for {
+		var te tapEvent
+		select {
+		case te = <-tap.events:
+		case <-tap.lost:
+			bar.done()
+			return fmt.Errorf("record start %s: connection to the broker lost while following; the recording may go on: check `praxis status`", name)
+		case <-sig:
+			bar.done()
+			fmt.Fprintf(out, "stopped following; the recording goes on: `praxis record stop %s` ends it\n", name)
+			return nil
+		case <-cmd.Context().Done():
+			bar.done()
+			return cmd.Context().Err()
+		}
+		if te.ID != id && !(te.Demo == name && te.Type.Terminal() && te.Type != mqttapi.Rejected) {
+			continue
+		}
+		switch te.Type {
+		case mqttapi.Accepted:
+			continue // printed already
+		case mqttapi.Progress:
+			bar.set(te.Event)
+			continue
+		}
+		bar.done()
+		if te.Type.Terminal() {
+			return printRecordResult(out, te, name)
+		}
+		printEvent(out, "record", te.Event)
+	}
+}
+
+// recordIndicator shows a recording's progress events, whose progress is the time
+// recorded (s) and whose reason reads "N samples, S s": one updating line on a terminal,
+// else a plain line per second recorded.
+type recordIndicator struct {
+	w          io.Writer
+	label      string
+	tty, drawn bool
+	lastSec    int
+}
+
+func (r *recordIndicator) set(e mqttapi.Event) {
+	text := e.Reason
+	if text == "" {
+		text = fmt.Sprintf("%.1f s", e.Progress)
+	}
+	if r.tty {
+		fmt.Fprintf(r.w, "\r\033[K%s: %s", r.label, text)
+		r.drawn = true
+		return
+	}
+	if sec := int(e.Progress); sec > r.lastSec {
+		r.lastSec = sec
+		fmt.Fprintf(r.w, "%s: %s\n", r.label, text)
+	}
+}
+
+// done ends an open terminal line.
+func (r *recordIndicator) done() {
+	if r.drawn {
+		fmt.Fprintln(r.w)
+		r.drawn = false
+	}
+}
+
+// recordResult waits (up to the answer timeout) for the event that ends the recording
+// and prints it.
+func recordResult(cmd *cobra.Command, s *session, tap *eventTap, id, name string) error {
+	timer := time.NewTimer(s.cfg.AnswerTimeout)
+	defer timer.Stop()
+	for {
+		select {
+		case te := <-tap.events:
+			if te.Type.Terminal() && (te.ID == id || (te.Demo == name && te.Type != mqttapi.Rejected)) {
+				return printRecordResult(cmd.OutOrStdout(), te, name)
+			}
+		case <-tap.lost:
+			return fmt.Errorf("record stop %s: connection to the broker lost before the result", name)
+		case <-timer.C:
+			return fmt.Errorf("record stop %s: the daemon accepted the stop but sent no result within %v: check `praxis status`", name, s.cfg.AnswerTimeout)
+		case <-cmd.Context().Done():
+			return cmd.Context().Err()
+		}
+	}
+}
+
+// printRecordResult prints the terminal event of a recording: the result on success
+// (with samples, seconds and path when the event carries them), an error otherwise.
+func printRecordResult(w io.Writer, te tapEvent, name string) error {
+	switch te.Type {
+	case mqttapi.Succeeded:
+		var b strings.Builder
+		fmt.Fprintf(&b, "recorded %s", name)
+		for _, k := range []string{"samples", "seconds", "duration", "path"} {
+			if v, ok := te.extra[k]; ok {
+				fmt.Fprintf(&b, ", %s %v", k, v)
+				delete(te.extra, k)
+			}
+		}
+		keys := make([]string, 0, len(te.extra))
+		for k := range te.extra {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, ", %s %v", k, te.extra[k])
+		}
+		if te.Reason != "" {
+			b.WriteString(": " + te.Reason)
+		}
+		fmt.Fprintln(w, b.String())
+		return nil
+	case mqttapi.Rejected:
+		return inputErrf("record %s rejected by the daemon: %s", name, rejectionText(&mqttapi.Rejection{Field: te.Field, Reason: te.Reason}))
+	}
+	return fmt.Errorf("recording %s %s: %s", name, te.Type, te.Reason)
+}
+
+// tapEvent is an event with the JSON fields that mqttapi.Event does not know.
+type tapEvent struct {
+	mqttapi.Event
+	extra map[string]any
+}
+
+// knownEventFields are the JSON fields of mqttapi.Event.
+var knownEventFields = map[string]bool{"id": true, "cmd": true, "type": true, "time": true, "skill": true,
+	"version": true, "reason": true, "field": true, "progress": true, "final_error": true, "demo": true, "skills": true}
+
+// eventTap is a second connection that queues every event of the robot, for commands
+// whose events outlive the Client's call (a recording).
+type eventTap struct {
+	cli    paho.Client
+	events chan tapEvent
+	lost   chan struct{}
+	once   sync.Once
+}
+
+// openTap connects with cfg's credentials and subscribes to topic.
+func openTap(ctx context.Context, cfg mqttapi.ClientConfig, topic string) (*eventTap, error) {
+	t := &eventTap{events: make(chan tapEvent, 4096), lost: make(chan struct{})}
+	o := paho.NewClientOptions().AddBroker(cfg.Broker).
+		SetClientID("praxis-cli-tap-" + newCmdID()).
+		SetUsername(cfg.Username).SetPassword(cfg.Password).
+		SetCleanSession(true).SetAutoReconnect(false).
+		SetConnectTimeout(cfg.ConnectTimeout).
+		SetOrderMatters(true).
+		SetConnectionLostHandler(func(paho.Client, error) { t.once.Do(func() { close(t.lost) }) })
+	if cfg.TLS != nil {
+		o.SetTLSConfig(cfg.TLS)
+	}
+	t.cli = paho.NewClient(o)
+	if err := waitToken(ctx, t.cli.Connect(), cfg.ConnectTimeout); err != nil {
+		return nil, fmt.Errorf("mqttapi: connect %s: %w", cfg.Broker, err)
+	}
+	if err := waitToken(ctx, t.cli.Subscribe(topic, 1, t.onMessage), cfg.ConnectTimeout); err != nil {
+		t.cli.Disconnect(0)
+		return nil, fmt.Errorf("subscribe %s: %w", topic, err)
+	}
+	return t, nil
+}
+
+// onMessage queues an event without blocking paho; when the queue is full (nobody
+// reads), events are dropped.
+func (t *eventTap) onMessage(_ paho.Client, m paho.Message) {
+	var te tapEvent
+	if json.Unmarshal(m.Payload(), &te.Event) != nil {
+		return
+	}
+	var raw map[string]any
+	if json.Unmarshal(m.Payload(), &raw) == nil {
+		for k, v := range raw {
+			if !knownEventFields[k] {
+				if te.extra == nil {
+					te.extra = map[string]any{}
+				}
+				te.extra[k] = v
+			}
+		}
+	}
+	select {
+	case t.events <- te:
+	default:
+	}
+}
+
+func (t *eventTap) close() { t.cli.Disconnect(100) }
+
+// waitToken waits for tok, ctx or the timeout.
+func waitToken(ctx context.Context, tok paho.Token, timeout time.Duration) error {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("timed out after %v", timeout)
+	}
+}
