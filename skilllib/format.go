@@ -58,9 +58,15 @@ type dmpV1 struct {
 type provenanceV1 struct {
 	Demos         []demoV1     `json:"demos"`
 	FitError      []fitErrorV1 `json:"fit_error"`
+	Spread        []spreadV1   `json:"spread,omitempty"`
 	Basis         int          `json:"basis"`
 	Created       string       `json:"created"`
 	PraxisVersion string       `json:"praxis_version"`
+}
+
+type spreadV1 struct {
+	Mean []float64 `json:"mean"`
+	Max  []float64 `json:"max"`
 }
 
 type demoV1 struct {
@@ -103,6 +109,9 @@ func Marshal(s *Skill) ([]byte, error) {
 	}
 	for i, e := range s.Provenance.FitError {
 		f.Provenance.FitError[i] = fitErrorV1(e)
+	}
+	for _, sp := range s.Provenance.Spread {
+		f.Provenance.Spread = append(f.Provenance.Spread, spreadV1(sp))
 	}
 	if !s.Provenance.Created.IsZero() {
 		f.Provenance.Created = s.Provenance.Created.UTC().Format(time.RFC3339)
@@ -159,6 +168,9 @@ func Unmarshal(data []byte, name string) (*Skill, error) {
 	}
 	for _, e := range f.Provenance.FitError {
 		s.Provenance.FitError = append(s.Provenance.FitError, JointFitStat(e))
+	}
+	for _, sp := range f.Provenance.Spread {
+		s.Provenance.Spread = append(s.Provenance.Spread, DemoSpread(sp))
 	}
 	if c := f.Provenance.Created; c != "" {
 		t, err := time.Parse(time.RFC3339, c)

@@ -26,6 +26,9 @@ type LearnOptions struct {
 	Created time.Time
 	// PraxisVersion is the version of the build doing the learning (see provenance).
 	PraxisVersion string
+	// NoAlign fits several demos on their own time bases instead of first aligning them
+	// with dynamic time warping (demos.Align); default false (align).
+	NoAlign bool
 }
 
 // NewDemoSource describes a demo file from its base name and its bytes (hashed with
@@ -68,6 +71,23 @@ func Learn(ds []*demos.Demo, opt LearnOptions) (*Skill, error) {
 		}
 		fitDemos[i] = dmp.Demo{Joints: slices.Clone(joints), T: d.T, Y: y}
 	}
+	var spread []DemoSpread
+	if len(ds) > 1 && !opt.NoAlign {
+		// Several demos of one motion differ in timing (pauses, speed): warp them onto
+		// the median-duration demo so that the fit averages shapes, not phase errors.
+		al, err := demos.Align(ds, demos.AlignOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("skilllib: learn %q: %w", opt.Name, err)
+		}
+		for i, d := range al.Demos {
+			y, err := reorder(d, joints)
+			if err != nil {
+				return nil, fmt.Errorf("skilllib: learn %q: aligned %s: %w", opt.Name, label(i), ErrJointMismatch)
+			}
+			fitDemos[i] = dmp.Demo{Joints: slices.Clone(joints), T: d.T, Y: y}
+			spread = append(spread, DemoSpread{Mean: slices.Clone(al.Spread[i].Mean), Max: slices.Clone(al.Spread[i].Max)})
+		}
+	}
 	m, rep, err := fit(fitDemos, opt.Fit)
 	if err != nil {
 		return nil, fmt.Errorf("skilllib: learn %q: %w", opt.Name, err)
@@ -86,6 +106,7 @@ func Learn(ds []*demos.Demo, opt LearnOptions) (*Skill, error) {
 			Basis:         len(m.Centers),
 			Created:       created.UTC().Truncate(time.Second),
 			PraxisVersion: opt.PraxisVersion,
+			Spread:        spread,
 		},
 	}
 	for i, d := range ds {

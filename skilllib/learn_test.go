@@ -119,3 +119,80 @@ func TestLearnBadInput(t *testing.T) {
 		t.Errorf("error %v, want one naming demo 1", err)
 	}
 }
+
+// timedDemo samples a minimum-jerk reach from a to b over dur seconds, with an optional
+// pause of pause seconds at the half-way point (a person hesitating).
+func timedDemo(a, b []float64, dur, pause float64) *demos.Demo {
+	d := &demos.Demo{Joints: []string{"j0", "j1"}}
+	total := dur + pause
+	for i := 0; ; i++ {
+		t := float64(i) * 0.01
+		if t > total+1e-9 {
+			break
+		}
+		u := t
+		if t > dur/2 {
+			u = max(dur/2, t-pause)
+		}
+		s := u / dur
+		mj := s * s * s * (10 - 15*s + 6*s*s)
+		row := make([]float64, 2)
+		for j := range row {
+			row[j] = a[j] + (b[j]-a[j])*mj
+		}
+		d.T = append(d.T, t)
+		d.Y = append(d.Y, row)
+	}
+	return d
+}
+
+func TestLearnAlignsSeveralDemos(t *testing.T) {
+	a, b := []float64{0, 1}, []float64{1, -0.5}
+	fast := timedDemo(a, b, 2, 0)
+	hesitant := timedDemo(a, b, 2, 0.6)
+	srcs := []DemoSource{NewDemoSource("fast.csv", []byte("a"), fast.Len()), NewDemoSource("hesitant.csv", []byte("b"), hesitant.Len())}
+	aligned, err := Learn([]*demos.Demo{fast, hesitant}, LearnOptions{Name: "reach", Sources: srcs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Learn([]*demos.Demo{fast, hesitant}, LearnOptions{Name: "reach", Sources: srcs, NoAlign: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Aligned, the skill keeps the shape (one smooth reach); fitted on raw time bases
+	// the two demos disagree in phase and the fit error shows it.
+	worst := func(s *Skill) float64 {
+		m := 0.0
+		for _, e := range s.Provenance.FitError {
+			m = max(m, e.RMSE)
+		}
+		return m
+	}
+	t.Logf("fit rmse aligned %.4g, unaligned %.4g", worst(aligned), worst(plain))
+	if wa, wp := worst(aligned), worst(plain); !(wa < 0.5*wp) {
+		t.Fatalf("fit rmse aligned %.4g, unaligned %.4g: alignment should at least halve it", wa, wp)
+	}
+	sp := aligned.Provenance.Spread
+	if len(sp) != 2 || len(sp[0].Mean) != 2 || len(plain.Provenance.Spread) != 0 {
+		t.Fatalf("spread %+v / %+v", sp, plain.Provenance.Spread)
+	}
+	for i, d := range sp {
+		for j := range d.Max {
+			if d.Max[j] > 0.05 || d.Mean[j] > d.Max[j] {
+				t.Fatalf("demo %d joint %d spread mean %.4g max %.4g: same shape should align closely", i, j, d.Mean[j], d.Max[j])
+			}
+		}
+	}
+	// The spread survives the file format.
+	data, err := Marshal(aligned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Unmarshal(data, "reach.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Provenance.Spread) != 2 || back.Provenance.Spread[1].Max[0] != sp[1].Max[0] {
+		t.Fatalf("spread after round trip: %+v", back.Provenance.Spread)
+	}
+}

@@ -29,11 +29,14 @@ type Skill struct {
 
 // Provenance records how a skill was made.
 type Provenance struct {
-	Demos         []DemoSource   // the demonstrations it was fitted to, in order
-	FitError      []JointFitStat // reproduction error per joint (empty when unknown)
-	Basis         int            // number of basis functions used
-	Created       time.Time      // creation time; stored in UTC to the second
-	PraxisVersion string         // version of the praxis build that made it
+	Demos    []DemoSource   // the demonstrations it was fitted to, in order
+	FitError []JointFitStat // reproduction error per joint (empty when unknown)
+	// Spread is, for a skill learned from several demos, how far each time-aligned demo
+	// lies from their mean, per demo in Demos order (empty for one demo).
+	Spread        []DemoSpread
+	Basis         int       // number of basis functions used
+	Created       time.Time // creation time; stored in UTC to the second
+	PraxisVersion string    // version of the praxis build that made it
 }
 
 // DemoSource identifies one demonstration file.
@@ -41,6 +44,13 @@ type DemoSource struct {
 	File    string // base name of the file
 	SHA256  string // lowercase hex SHA-256 of the file's bytes
 	Samples int    // number of samples
+}
+
+// DemoSpread is how far one time-aligned demo lies from the demos' mean, per joint
+// (rad or m): the mean and the largest absolute distance over the motion.
+type DemoSpread struct {
+	Mean []float64
+	Max  []float64
 }
 
 // JointFitStat is the reproduction error of one joint, rad or m.
@@ -122,6 +132,20 @@ func (s *Skill) check() error {
 	for i, fe := range p.FitError {
 		if fe.Joint != s.Joints[i] {
 			return fmt.Errorf("provenance.fit_error[%d] is for joint %q, want %q", i, fe.Joint, s.Joints[i])
+		}
+	}
+	if len(p.Spread) != 0 && len(p.Spread) != len(p.Demos) {
+		return fmt.Errorf("provenance.spread has %d entries, want %d (one per demo)", len(p.Spread), len(p.Demos))
+	}
+	for i, sp := range p.Spread {
+		if len(sp.Mean) != len(s.Joints) || len(sp.Max) != len(s.Joints) {
+			return fmt.Errorf("provenance.spread[%d] has %d/%d values, want %d (one per joint)", i, len(sp.Mean), len(sp.Max), len(s.Joints))
+		}
+		if err := finite(fmt.Sprintf("provenance.spread[%d].mean", i), sp.Mean); err != nil {
+			return err
+		}
+		if err := finite(fmt.Sprintf("provenance.spread[%d].max", i), sp.Max); err != nil {
+			return err
 		}
 	}
 	for i, d := range p.Demos {
