@@ -124,13 +124,13 @@ func bench(tb testing.TB, n int, edit func(*dynamixel.Config)) (*dynamixel.Arm, 
 }
 
 func TestPtyEndToEnd(t *testing.T) {
-	for _, fast := range []bool{false, true} {
-		name := "sync read"
-		if fast {
-			name = "fast sync read"
-		}
-		t.Run(name, func(t *testing.T) {
-			arm, sim, _ := bench(t, 6, func(c *dynamixel.Config) { c.FastSyncRead = fast })
+	for _, mode := range []struct {
+		name           string
+		fast, position bool
+	}{{"sync read", false, false}, {"fast sync read", true, false}, {"sync read position only", false, true}, {"fast sync read position only", true, true}} {
+		fast := mode.fast
+		t.Run(mode.name, func(t *testing.T) {
+			arm, sim, _ := bench(t, 6, func(c *dynamixel.Config) { c.FastSyncRead = fast; c.PositionOnly = mode.position })
 			ctx := context.Background()
 			s := joint.NewState(6)
 			if err := arm.Read(ctx, &s); err != nil { // orders the setup's sync writes before the checks
@@ -169,6 +169,19 @@ func TestPtyEndToEnd(t *testing.T) {
 			}
 			if !arrived {
 				t.Fatalf("positions %v never reached %v", s.Pos, c.Pos)
+			}
+			if mode.position {
+				// Settled: the finite-difference velocity is small.
+				for range 20 {
+					if err := arm.Read(ctx, &s); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i, v := range s.Vel {
+					if math.Abs(v) > 0.5 {
+						t.Fatalf("joint %d at rest reads %v rad/s", i, v)
+					}
+				}
 			}
 			if fast && sim.Count(dxlproto.InstFastSyncRead) == 0 {
 				t.Fatal("FastSyncRead set but no fast sync read on the bus")
@@ -267,13 +280,12 @@ func testPtyFaults(t *testing.T, fast bool) {
 // BenchmarkDynamixelLoop6 measures the control-loop rate for 6 servos at 1 Mbps over a
 // pty: one tick is a sync write of goals plus a (fast) sync read of position+velocity.
 func BenchmarkDynamixelLoop6(b *testing.B) {
-	for _, fast := range []bool{false, true} {
-		name := "syncread"
-		if fast {
-			name = "fastsyncread"
-		}
-		b.Run(name, func(b *testing.B) {
-			arm, _, _ := bench(b, 6, func(c *dynamixel.Config) { c.FastSyncRead = fast })
+	for _, mode := range []struct {
+		name           string
+		fast, position bool
+	}{{"syncread", false, false}, {"fastsyncread", true, false}, {"syncread_pos", false, true}, {"fastsyncread_pos", true, true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			arm, _, _ := bench(b, 6, func(c *dynamixel.Config) { c.FastSyncRead = mode.fast; c.PositionOnly = mode.position })
 			ctx := context.Background()
 			s := joint.NewState(6)
 			c := joint.NewCommand(6)
