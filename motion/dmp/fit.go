@@ -207,10 +207,21 @@ const forcingWeight = 1e-4
 // the position-level fit uses.
 const refinePoints = 10
 
-// positionTerms returns GᵀG (upper triangle, nb×nb) and Gᵀ(Y−y_h) (nb×nj) over (a subset of
-// max(500, 10·nb)) samples of every demo: G[m][i] is the position response at sample m
-// to a unit weight on basis i, y_h the response with all weights zero. Both come from
-// the Stepper itself, so the fit matches what Rollout and Step will do.
+// tailLength is how long past the demo's end (as a fraction of its duration) the
+// position-level fit keeps asking for the goal at rest: 0.5 takes the default phase from
+// 1% to 0.1%, where the last basis functions still act. tailWeight weighs each of those
+// samples against one sample of the demo: small enough not to cost reproduction
+// accuracy, large enough to keep the last weights from growing without bound.
+const (
+	tailLength = 0.5
+	tailWeight = 4e-3
+)
+
+// positionTerms returns GᵀWG (upper triangle, nb×nb) and GᵀW(Y−y_h) (nb×nj) over (a subset
+// of max(500, 10·nb)) samples of every demo, plus its tail (tailLength·τ past the end,
+// Y = goal, W = tailWeight; W = 1 within the demo): G[m][i] is the position response at
+// sample m to a unit weight on basis i, y_h the response with all weights zero. Both come
+// from the Stepper itself, so the fit matches what Rollout and Step will do.
 func positionTerms(d *DMP, preps []prepared) (pp, pq []float64) {
 	nb, nj := len(d.Centers), len(d.Start)
 	pp = make([]float64, nb*nb)
@@ -239,10 +250,20 @@ func positionTerms(d *DMP, preps []prepared) (pp, pq []float64) {
 		if err1 != nil || err2 != nil {
 			continue // cannot happen for a DMP that passed Validate
 		}
-		for i := 0; i < n; {
+		// Past the demo's end the target is the goal, at rest (weighted tailWeight), for
+		// tailLength·τ more: the last basis functions, still active there, must not
+		// push the arm away from the goal (their effect before τ alone leaves them free).
+		nt := n + int(math.Round(tailLength*float64(n-1)))
+		for i := 0; i < nt; {
 			g, yh := sg.Pos(), sh.Pos()
+			wt, tgt := 1.0, p.g
+			if i < n {
+				tgt = p.u.y[i]
+			} else {
+				wt = tailWeight
+			}
 			for j := range res {
-				res[j] = p.u.y[i][j] - yh[j]
+				res[j] = wt * (tgt[j] - yh[j])
 			}
 			for a, ga := range g {
 				if ga == 0 {
@@ -250,14 +271,17 @@ func positionTerms(d *DMP, preps []prepared) (pp, pq []float64) {
 				}
 				ra := pp[a*nb : (a+1)*nb]
 				for b := a; b < nb; b++ {
-					ra[b] += ga * g[b]
+					ra[b] += wt * ga * g[b]
 				}
 				rq := pq[a*nj : (a+1)*nj]
 				for j, r := range res {
 					rq[j] += ga * r
 				}
 			}
-			next := min(i+stride, n-1)
+			next := min(i+stride, nt-1)
+			if i < n-1 {
+				next = min(next, n-1) // the demo's last sample is always used
+			}
 			if next == i {
 				break
 			}
