@@ -37,6 +37,12 @@ type ArmConfig struct {
 	Timeout time.Duration `yaml:"timeout"` // serial: reply timeout; default 5ms
 	Servos  []ServoConfig `yaml:"servos"`  // serial: one per joint, in joint order
 	Series  string        `yaml:"series"`  // feetech: sts|scs; dynamixel: x (default)
+
+	// SimHand (sim only): a demo CSV whose joints name every arm joint. When a recording
+	// switches torque off, a scripted hand drags the simulated arm along it, so a
+	// kinesthetic demonstration can be recorded with no person; the arm starts at its
+	// first sample. Default none.
+	SimHand string `yaml:"sim_hand"`
 }
 
 // ServoConfig maps one bus servo to a joint, with its calibration.
@@ -57,6 +63,9 @@ type ExecutorConfig struct {
 	RateHz   float64 `yaml:"rate_hz"`   // control rate; default 500, at most 1000
 	OpenLoop bool    `yaml:"open_loop"` // disable phase stopping and re-anchoring; default false
 	ClipGoal bool    `yaml:"clip_goal"` // clip goals outside the limits instead of rejecting; default false
+	// GoalTolerance is the largest joint distance to the goal (rad or m) at which a run
+	// succeeds; default 0.05 (the SO-101's servos droop under gravity by up to ~0.05 rad).
+	GoalTolerance float64 `yaml:"goal_tolerance"`
 }
 
 // RecorderConfig tunes demonstration capture.
@@ -163,6 +172,7 @@ func (c *Config) ApplyDefaults() {
 		deff(&s.MaxAcc, 20)
 	}
 	deff(&c.Executor.RateHz, 500)
+	deff(&c.Executor.GoalTolerance, 0.05)
 	deff(&c.Recorder.RateHz, 100)
 	if c.MQTT.Embedded == nil {
 		c.MQTT.Embedded = &t
@@ -187,6 +197,9 @@ func (c *Config) Validate() error {
 	switch c.Arm.Driver {
 	case "sim":
 	case "dynamixel", "feetech":
+		if c.Arm.SimHand != "" {
+			return bad("arm.sim_hand", "only for driver sim")
+		}
 		if c.Arm.Port == "" {
 			return bad("arm.port", "required for driver %s", c.Arm.Driver)
 		}
@@ -228,6 +241,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Executor.RateHz < 10 || c.Executor.RateHz > 1000 {
 		return bad("executor.rate_hz", "%g is outside 10..1000", c.Executor.RateHz)
+	}
+	if !(c.Executor.GoalTolerance > 0 && c.Executor.GoalTolerance <= 0.5) {
+		return bad("executor.goal_tolerance", "%g is outside (0, 0.5]", c.Executor.GoalTolerance)
 	}
 	if c.Recorder.RateHz < 1 || c.Recorder.RateHz > c.Executor.RateHz {
 		return bad("recorder.rate_hz", "%g is outside 1..executor.rate_hz (%g)", c.Recorder.RateHz, c.Executor.RateHz)

@@ -1,0 +1,444 @@
+// Package daemon wires the Praxis daemon (`praxis serve`): configuration, the arm, the
+// executor, the recorder, the skill library, the embedded broker and the MQTT API.
+//
+// One goroutine (the loop) owns the daemon's mutable state: the current run, the current
+// recording, the e-stop latch as the daemon reports it. The mqttapi.Service methods send
+// it requests and wait for short answers; long work (runs, fits, the end of a recording)
+// goes on in the background and reports through the Server. Runs are rejected, not
+// queued, while another run or a recording is active ("busy: ...").
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"github.com/praxis-robotics/praxis/demos"
+	"github.com/praxis-robotics/praxis/drivers"
+	"github.com/praxis-robotics/praxis/drivers/simarm"
+	"github.com/praxis-robotics/praxis/internal/broker"
+	"github.com/praxis-robotics/praxis/internal/mqttapi"
+	"github.com/praxis-robotics/praxis/internal/seed"
+	"github.com/praxis-robotics/praxis/motion"
+	"github.com/praxis-robotics/praxis/motion/clock"
+	"github.com/praxis-robotics/praxis/sim"
+	"github.com/praxis-robotics/praxis/skilllib"
+)
+
+// Data directory layout.
+const (
+	SkillsDir  = "skills"  // <data>/skills: the skill library (skilllib.Store)
+	DemosDir   = "demos"   // <data>/demos: recorded demonstrations
+	SeedMarker = ".seeded" // <data>/.seeded: the seed skills were installed once; never again
+)
+
+// ErrNotWired is returned by Run for arm drivers the daemon cannot build yet.
+var ErrNotWired = errors.New("daemon: not wired yet")
+
+// Options are the daemon's dependencies beyond its Config. Zero fields take defaults.
+type Options struct {
+	Logger      *slog.Logger // default: text to stderr at Config.LogLevel
+	Stdout      io.Writer    // first-start credentials notice; default os.Stdout
+	ArmOverride drivers.Arm  // use this arm instead of building one from Config.Arm (tests)
+	Clock       clock.Clock  // clock of the simulated arm (and of the executor when it is a clock.Sleeper other than the real one); default the real clock
+	Version     string       // praxis version recorded in learned skills
+}
+
+// Daemon is `praxis serve`. Build it with New, then Run it.
+type Daemon struct {
+	cfg Config
+	opt Options
+	log *slog.Logger
+
+	ready chan struct{} // closed once serving; the accessors are valid after it
+	// Set before ready is closed, read-only afterwards.
+	brokerURL string
+	creds     broker.Credentials
+	sim       *simarm.Arm
+	arm       drivers.Arm
+
+	exec     atomic.Pointer[motion.Executor] // for EStop, which must not wait for the loop
+	estopped atomic.Bool                     // e-stop latched (the loop clears it on reset)
+
+	reqs     chan func(*state) // Service calls, run by the loop
+	estopSig chan struct{}     // e-stop: wake the loop (buffer 1)
+	loopDone chan struct{}
+}
+
+// New validates cfg (defaults applied) and returns a daemon; it touches nothing.
+func New(cfg Config, opt Options) (*Daemon, error) {
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("daemon: config: %w", err)
+	}
+	if opt.Stdout == nil {
+		opt.Stdout = os.Stdout
+	}
+	if opt.Logger == nil {
+		var lv slog.Level
+		_ = lv.UnmarshalText([]byte(cfg.LogLevel))
+		opt.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	}
+	if opt.Clock == nil {
+		opt.Clock = clock.NewReal()
+	}
+	return &Daemon{cfg: cfg, opt: opt, log: opt.Logger,
+		ready: make(chan struct{}), reqs: make(chan func(*state)),
+		estopSig: make(chan struct{}, 1), loopDone: make(chan struct{})}, nil
+}
+
+// Config returns the validated configuration with defaults applied.
+func (d *Daemon) Config() Config { return d.cfg }
+
+// Ready is closed once the daemon serves commands.
+func (d *Daemon) Ready() <-chan struct{} { return d.ready }
+
+// BrokerURL is the URL the daemon's MQTT connection uses (valid after Ready).
+func (d *Daemon) BrokerURL() string { return d.brokerURL }
+
+// Credentials are the embedded broker's users (valid after Ready; empty otherwise).
+func (d *Daemon) Credentials() broker.Credentials { return d.creds }
+
+// SimArm is the simulated arm, or nil with another driver (valid after Ready).
+func (d *Daemon) SimArm() *simarm.Arm { return d.sim }
+
+// Arm is the arm in use (valid after Ready).
+func (d *Daemon) Arm() drivers.Arm { return d.arm }
+
+// Run opens the data directory, the arm, the broker and the MQTT server, serves until
+// ctx is done, then shuts down safely: the run is cancelled and the arm halted, a
+// recording is finished and flushed, the offline status published. It returns nil after
+// a clean shutdown.
+func (d *Daemon) Run(ctx context.Context) (err error) {
+	var closers []func()
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}()
+	data := d.cfg.DataDir
+	skillsDir, demosDir := filepath.Join(data, SkillsDir), filepath.Join(data, DemosDir)
+	for _, dir := range []string{data, skillsDir, demosDir} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("daemon: data_dir: %w", err)
+		}
+	}
+	recs, err := demos.Recover(demosDir)
+	if err != nil {
+		return fmt.Errorf("daemon: recover demos: %w", err)
+	}
+	for _, r := range recs {
+		if r.Err != nil {
+			d.log.Warn("demo left unrecovered", "demo", r.Name, "err", r.Err)
+		} else {
+			d.log.Warn("recovered interrupted recording", "demo", r.Name, "samples", r.Samples, "dropped_bytes", r.DroppedBytes)
+		}
+	}
+	store, err := skilllib.OpenStore(skillsDir)
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	if err := d.seed(store); err != nil {
+		return err
+	}
+
+	arm, hand, err := d.openArm()
+	if err != nil {
+		return err
+	}
+	closers = append(closers, func() { arm.Close() })
+	d.arm = arm
+
+	var user, pass string
+	var tlsConf *tls.Config
+	if *d.cfg.MQTT.Embedded {
+		b, err := broker.Open(broker.Config{Address: d.cfg.MQTT.Listen, DataDir: data,
+			Anonymous: d.cfg.MQTT.Anonymous, TLSCert: d.cfg.MQTT.TLSCert, TLSKey: d.cfg.MQTT.TLSKey,
+			Logger: d.log.With("component", "broker")})
+		if err != nil {
+			return fmt.Errorf("daemon: mqtt.listen: %w", err)
+		}
+		closers = append(closers, func() { b.Close() })
+		d.creds = b.Credentials()
+		host, port, _ := net.SplitHostPort(b.Addr())
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			host = "127.0.0.1"
+		}
+		scheme := "tcp://"
+		if d.cfg.MQTT.TLSCert != "" {
+			scheme = "ssl://"
+			if tlsConf, err = caConfig(d.cfg.MQTT.TLSCert, "mqtt.tls_cert"); err != nil {
+				return err
+			}
+		}
+		d.brokerURL = scheme + net.JoinHostPort(host, port)
+		if u, ok := d.creds.Get(broker.DaemonUser); ok {
+			user, pass = u.Username, u.Password
+		}
+		if b.CredentialsCreated() {
+			d.printCredentials(b)
+		}
+	} else {
+		d.brokerURL = d.cfg.MQTT.Broker
+		user, pass = d.cfg.MQTT.Username, d.cfg.MQTT.Password
+		if d.cfg.MQTT.PasswordFile != "" {
+			p, err := os.ReadFile(d.cfg.MQTT.PasswordFile)
+			if err != nil {
+				return fmt.Errorf("daemon: mqtt.password_file: %w", err)
+			}
+			pass = strings.TrimRight(string(p), "\r\n")
+		}
+		if d.cfg.MQTT.CAFile != "" {
+			if tlsConf, err = caConfig(d.cfg.MQTT.CAFile, "mqtt.ca_file"); err != nil {
+				return err
+			}
+		}
+	}
+
+	exEvents := make(chan motion.Event, 1024)
+	var sleeper clock.Sleeper
+	if s, ok := d.opt.Clock.(clock.Sleeper); ok && d.opt.ArmOverride == nil {
+		if _, real := d.opt.Clock.(*clock.Real); !real {
+			sleeper = s
+		}
+	}
+	ex, err := motion.New(arm, motion.Config{Rate: d.cfg.Executor.RateHz, Events: exEvents,
+		ClipGoal: d.cfg.Executor.ClipGoal, GoalTolerance: d.cfg.Executor.GoalTolerance, Clock: sleeper})
+	if err != nil {
+		return fmt.Errorf("daemon: executor: %w", err)
+	}
+	closers = append(closers, func() { ex.Close() })
+	d.exec.Store(ex)
+	rec, err := demos.NewRecorder(demos.RecorderConfig{Dir: demosDir, Arm: arm, Robot: d.cfg.RobotID,
+		Rate: d.cfg.Recorder.RateHz, Kinesthetic: true})
+	if err != nil {
+		return fmt.Errorf("daemon: recorder: %w", err)
+	}
+
+	st := &state{d: d, store: store, ex: ex, exEvents: exEvents, rec: rec, arm: arm, hand: hand,
+		demosDir: demosDir, learnDone: make(chan learnResult, 16), recDone: make(chan recResult, 1)}
+	srv, err := mqttapi.NewServer(mqttapi.ServerConfig{Broker: d.brokerURL, Username: user, Password: pass,
+		TLS: tlsConf, RobotID: d.cfg.RobotID, StateRate: d.cfg.MQTT.StateRateHz,
+		Logger: d.log.With("component", "mqtt")}, (*service)(d))
+	if err != nil {
+		return fmt.Errorf("daemon: mqtt: %w", err)
+	}
+	st.srv = srv
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	go st.loop(loopCtx)
+	closers = append(closers, func() { stopLoop(); <-d.loopDone })
+	if err := srv.Start(ctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("daemon: mqtt %s: %w", d.brokerURL, err)
+	}
+	st.publishStatus()
+	close(d.ready)
+	d.log.Info("serving", "robot_id", d.cfg.RobotID, "broker", d.brokerURL, "data_dir", data,
+		"arm", d.cfg.Arm.Driver)
+
+	<-ctx.Done()
+	d.log.Info("shutting down")
+	stopLoop() // the loop halts the arm and finishes a recording before it exits
+	<-d.loopDone
+	srv.Close() // offline status
+	d.log.Info("stopped")
+	return nil
+}
+
+// seed installs the example skills on the first start only (SeedMarker).
+func (d *Daemon) seed(store *skilllib.Store) error {
+	if !*d.cfg.Seed {
+		return nil
+	}
+	marker := filepath.Join(d.cfg.DataDir, SeedMarker)
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	names, err := seed.Install(store, d.opt.Version)
+	if err != nil {
+		return fmt.Errorf("daemon: seed: %w", err)
+	}
+	if err := os.WriteFile(marker, []byte("seed skills installed; delete this file to reinstall missing ones\n"), 0o644); err != nil {
+		return fmt.Errorf("daemon: seed marker: %w", err)
+	}
+	d.log.Info("installed example skills", "skills", names)
+	return nil
+}
+
+// openArm builds the configured arm (or takes ArmOverride) and the scripted sim hand.
+func (d *Daemon) openArm() (drivers.Arm, *sim.Hand, error) {
+	var hand *sim.Hand
+	var initial []float64
+	if d.cfg.Arm.SimHand != "" {
+		demo, err := demos.ReadCSV(d.cfg.Arm.SimHand)
+		if err != nil {
+			return nil, nil, fmt.Errorf("daemon: arm.sim_hand: %w", err)
+		}
+		hand, initial, err = handFor(demo, d.cfg.Arm.Model)
+		if err != nil {
+			return nil, nil, fmt.Errorf("daemon: arm.sim_hand %s: %w", d.cfg.Arm.SimHand, err)
+		}
+	}
+	if d.opt.ArmOverride != nil {
+		if s, ok := d.opt.ArmOverride.(*simarm.Arm); ok {
+			d.sim = s
+		}
+		return d.opt.ArmOverride, hand, nil
+	}
+	switch d.cfg.Arm.Driver {
+	case "sim":
+		a, err := simarm.New(simarm.Config{Model: d.cfg.Arm.Model, Clock: d.opt.Clock, Seed: d.cfg.Arm.SimSeed, Initial: initial})
+		if err != nil {
+			return nil, nil, fmt.Errorf("daemon: arm: %w", err)
+		}
+		d.sim = a
+		return a, hand, nil
+	default: // dynamixel, feetech: internal/busarm is the hook
+		return nil, nil, fmt.Errorf("%w: arm.driver %q (the serial bus arm, internal/busarm, is not connected to the daemon yet; use driver sim)", ErrNotWired, d.cfg.Arm.Driver)
+	}
+}
+
+// handFor maps a demo onto the joints of a sim model: the hand and the first sample
+// (the arm's initial position).
+func handFor(demo *demos.Demo, model string) (*sim.Hand, []float64, error) {
+	probe, err := simarm.New(simarm.Config{Model: model})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer probe.Close()
+	js := probe.Joints()
+	idx := make([]int, len(js))
+	for i, j := range js {
+		idx[i] = -1
+		for k, n := range demo.Joints {
+			if n == j.Name {
+				idx[i] = k
+			}
+		}
+		if idx[i] < 0 {
+			return nil, nil, fmt.Errorf("no column for arm joint %q (have %v)", j.Name, demo.Joints)
+		}
+	}
+	times := make([]float64, demo.Len())
+	pos := make([][]float64, demo.Len())
+	for k := range demo.T {
+		times[k] = demo.T[k] - demo.T[0]
+		pos[k] = make([]float64, len(js))
+		for i, c := range idx {
+			pos[k][i] = js[i].Limits.Clamp(demo.Y[k][c])
+		}
+	}
+	h, err := sim.NewHand(times, pos)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, pos[0], nil
+}
+
+func caConfig(path, field string) (*tls.Config, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %s: %w", field, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("daemon: %s: %s holds no PEM certificate", field, path)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+func (d *Daemon) printCredentials(b *broker.Broker) {
+	w := d.opt.Stdout
+	path := filepath.Join(d.cfg.DataDir, broker.CredentialsFile)
+	fmt.Fprintf(w, "Praxis: generated MQTT credentials (shown once; kept in %s, mode 0600):\n", path)
+	for _, u := range b.Credentials().Users {
+		fmt.Fprintf(w, "  %-14s %-9s password %s\n", u.Username, "("+u.Role+")", u.Password)
+	}
+	op, _ := b.Credentials().Get(broker.OperatorUser)
+	fmt.Fprintf(w, "Command the robot as operator, e.g.:\n  mosquitto_pub -h %s -p %s -u %s -P '%s' -q 1 -t praxis/%s/cmd/run -m '{\"id\":\"r1\",\"skill\":\"wave\"}'\n",
+		hostOf(b.Addr()), portOf(b.Addr()), op.Username, op.Password, d.cfg.RobotID)
+	fmt.Fprintf(w, "Watch as observer: mosquitto_sub -h %s -p %s -u observer -P '<password>' -t 'praxis/%s/#' -v\n",
+		hostOf(b.Addr()), portOf(b.Addr()), d.cfg.RobotID)
+}
+
+func hostOf(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
+func portOf(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+
+// call runs f on the loop and returns its error; it fails promptly once the loop is gone.
+func (d *Daemon) call(f func(*state) error) error {
+	reply := make(chan error, 1)
+	select {
+	case d.reqs <- func(s *state) { reply <- f(s) }:
+	case <-d.loopDone:
+		return mqttapi.Reject("", "daemon shutting down")
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-d.loopDone:
+		return mqttapi.Reject("", "daemon shutting down")
+	}
+}
+
+// service implements mqttapi.Service on the daemon's loop.
+type service Daemon
+
+func (s *service) d() *Daemon { return (*Daemon)(s) }
+
+func (s *service) Run(r mqttapi.RunRequest) error {
+	return s.d().call(func(st *state) error { return st.startRun(r) })
+}
+
+func (s *service) Cancel(id string) error {
+	return s.d().call(func(st *state) error { return st.cancel(id) })
+}
+
+// EStop latches the executor's e-stop at once (it wins within one control tick) and wakes
+// the loop, which stops a recording and publishes the status. It never blocks.
+func (s *service) EStop() {
+	s.d().estopLatch()
+}
+
+func (s *service) Reset() error {
+	return s.d().call(func(st *state) error { return st.reset() })
+}
+
+func (s *service) Record(r mqttapi.RecordRequest) error {
+	return s.d().call(func(st *state) error { return st.record(r) })
+}
+
+func (s *service) Learn(r mqttapi.LearnRequest) error {
+	return s.d().call(func(st *state) error { return st.learn(r) })
+}
+
+func (s *service) Skills() ([]mqttapi.SkillInfo, error) {
+	var out []mqttapi.SkillInfo
+	err := s.d().call(func(st *state) error {
+		var err error
+		out, err = st.skills()
+		return err
+	})
+	return out, err
+}
+
+var _ mqttapi.Service = (*service)(nil)
+
+func (d *Daemon) estopLatch() {
+	d.estopped.Store(true)
+	if ex := d.exec.Load(); ex != nil {
+		ex.EStop()
+	}
+	select {
+	case d.estopSig <- struct{}{}:
+	default:
+	}
+}
