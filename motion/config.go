@@ -88,9 +88,14 @@ type Config struct {
 	// error norm e above the tolerance; default 60.
 	PhaseStopGain float64
 	// ReanchorThreshold (rad): an error norm above it is a disturbance (plan frozen,
-	// commands leashed, re-anchoring when the arm gives way); default 0.04.
+	// disturbed joints leashed, re-anchoring when the arm gives way); default 0.04.
 	ReanchorThreshold float64
-	// Leash (rad) bounds |command − measured| per joint during a disturbance; default 0.01.
+	// Leash (rad) bounds a disturbed joint's command during a disturbance to within Leash
+	// of its measured position plus its offset compensation (see OffsetGain), so the arm
+	// pushes gently against what holds it and a sagging joint does not creep with
+	// gravity; default 0.01. Only the disturbed joints are leashed: those off their own
+	// plan by more than ReanchorThreshold (and Leash, and half the largest joint error).
+	// The others keep their frozen plan, so a held joint's neighbours stay put.
 	Leash float64
 	// SlowRise is the shortest time (s) in which the phase rate may rise from 0 to 1;
 	// default 0.25.
@@ -100,6 +105,23 @@ type Config struct {
 	// SpeedMargin caps each joint's planned speed at this multiple of the peak speed of a
 	// rollout made at the start (by slowing the phase); default 1.1; negative disables.
 	SpeedMargin float64
+
+	// OffsetGain (1/s) is the gain of the steady-state offset compensation: each skill
+	// joint is commanded at plan + b, b integrating (plan − measured) at this gain, so a
+	// position servo that sags under gravity (settles short of its command, like a hobby
+	// servo without gravity compensation) still reaches the plan and the goal. The
+	// integration is weighted by 1/(1+(v/0.2 rad/s)²) while the joint's plan moves at v
+	// (so tracking lag does not wind it up into an overshoot), and frozen during a
+	// disturbance, while the joint is off its plan by more than ReanchorThreshold, and in
+	// open loop (Request.OpenLoop). b carries over re-anchoring and into the final halt
+	// (so a sagging joint stays where it stopped). Phase stopping uses the error against
+	// the plan (not the command), so a compensated sag does not slow the phase. Default
+	// 4 (a 0.25 s time constant); negative disables.
+	OffsetGain float64
+	// OffsetMax (rad) bounds |b| per joint, further capped at 10% of the joint's range;
+	// plan + b is also kept within the position limits (no windup against a limit).
+	// Default 0.1.
+	OffsetMax float64
 
 	// GoalTolerance (rad, max over joints) and VelTolerance (rad/s) define arrival;
 	// defaults 0.01 and 0.05.
@@ -162,6 +184,8 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.SlowRise, 0.25)
 	def(&c.PauseRamp, 0.3)
 	def(&c.SpeedMargin, 1.1)
+	def(&c.OffsetGain, 4)
+	def(&c.OffsetMax, 0.1)
 	def(&c.GoalTolerance, 0.01)
 	def(&c.VelTolerance, 0.05)
 	def(&c.TimeoutFactor, 2)
@@ -174,7 +198,7 @@ func (c Config) withDefaults() (Config, error) {
 		{c.StartTolerance, "StartTolerance"}, {c.PhaseStopTolerance, "PhaseStopTolerance"},
 		{c.PhaseStopGain, "PhaseStopGain"}, {c.ReanchorThreshold, "ReanchorThreshold"},
 		{c.Leash, "Leash"}, {c.SlowRise, "SlowRise"}, {c.PauseRamp, "PauseRamp"},
-		{c.GoalTolerance, "GoalTolerance"}, {c.VelTolerance, "VelTolerance"},
+		{c.OffsetMax, "OffsetMax"}, {c.GoalTolerance, "GoalTolerance"}, {c.VelTolerance, "VelTolerance"},
 		{c.TimeoutFactor, "TimeoutFactor"}, {c.TimeoutExtra, "TimeoutExtra"},
 	} {
 		if !(f.v > 0) || math.IsInf(f.v, 0) {
@@ -183,6 +207,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if !(c.ApproachScale > 0 && c.ApproachScale <= 1) {
 		return c, fmt.Errorf("%w: ApproachScale %v, want (0, 1]", ErrInvalidConfig, c.ApproachScale)
+	}
+	if math.IsNaN(c.OffsetGain) || math.IsInf(c.OffsetGain, 0) {
+		return c, fmt.Errorf("%w: OffsetGain %v", ErrInvalidConfig, c.OffsetGain)
 	}
 	if math.IsNaN(c.SpeedMargin) || math.IsInf(c.SpeedMargin, 0) {
 		return c, fmt.Errorf("%w: SpeedMargin %v", ErrInvalidConfig, c.SpeedMargin)

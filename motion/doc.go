@@ -10,11 +10,19 @@
 //     whose duration respects the joints' velocity and acceleration limits eases the arm
 //     to the start first.
 //   - Phase stopping (closed loop): the rate of plan time is slowed by the filtered
-//     norm of the tracking error over the skill's joints, down to 0 when lagging badly.
+//     norm of the tracking error (measured − plan) over the skill's joints, down to 0
+//     when lagging badly.
+//   - Offset compensation (closed loop): each skill joint is commanded at plan + b, b a
+//     slow, bounded integral of (plan − measured), so position servos that sag under
+//     gravity still reach the goal (Config.OffsetGain, OffsetMax; Result.MaxOffset). It
+//     is frozen during disturbances and while the plan moves fast, kept within the
+//     limits, and carried into re-anchoring and the final halt.
 //   - Disturbance and re-anchoring: when the error norm exceeds ReanchorThreshold the
-//     plan freezes and each joint is commanded at most Leash from its measured
-//     position; once the arm gives way the plan re-anchors there (dmp Reanchor) and the
-//     phase ramps back up, so the arm resumes smoothly instead of lurching.
+//     plan freezes; the disturbed joints (off their own plan by more than
+//     ReanchorThreshold) are commanded at most Leash from their measured position plus
+//     b, the others keep their frozen plan. Once the arm gives way the plan re-anchors
+//     there (dmp Reanchor) and the phase ramps back up, so the arm resumes smoothly
+//     instead of lurching.
 //   - Safety filter, on every command: NaN guard; velocity and acceleration limits by
 //     slowing the phase first (and capping the plan at SpeedMargin times its rollout
 //     peak), clamping only as a last resort; position limits always. A watchdog
@@ -22,7 +30,7 @@
 //     over everything within one tick and latches until Reset.
 //
 // Every exit from a run (success, failure, cancel, preemption, e-stop, recovered panic)
-// ends with a halt: one command holding the last measured position (clamped into the
-// limits) with zero velocity. A new Start preempts the running skill: it is aborted
+// ends with a halt: one command holding the last measured position plus the offset
+// compensation (clamped into the limits) with zero velocity. A new Start preempts the running skill: it is aborted
 // with reason "preempted" and halted before the new one starts.
 package motion

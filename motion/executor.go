@@ -187,8 +187,9 @@ func (e *Executor) SetGoal(goal []float64) error {
 }
 
 // EStop latches the emergency stop: within one tick the running skill is aborted with
-// reason "e-stop" and the arm is sent a halt holding its last measured position. Later
-// Starts fail with ErrEStopped until Reset. Safe to call from any goroutine, never blocks.
+// reason "e-stop" and the arm is sent a halt holding its last measured position (plus
+// the offset compensation). Later Starts fail with ErrEStopped until Reset. Safe to
+// call from any goroutine, never blocks.
 func (e *Executor) EStop() { e.estop.Store(true) }
 
 // Reset clears a latched e-stop.

@@ -55,8 +55,14 @@ type rig struct {
 
 func newRig(t testing.TB, start []float64, tau float64, mod func(*Config)) *rig {
 	t.Helper()
+	return newSagRig(t, start, tau, nil, mod)
+}
+
+// newSagRig is newRig with a steady servo offset per joint (armtest.Config.Sag).
+func newSagRig(t testing.TB, start []float64, tau float64, sag []float64, mod func(*Config)) *rig {
+	t.Helper()
 	clk := new(clock.Fake)
-	arm, err := armtest.New(armtest.Config{Joints: testJoints, Start: start, Clock: clk, PlantTau: tau, RecordCap: 1 << 14})
+	arm, err := armtest.New(armtest.Config{Joints: testJoints, Start: start, Clock: clk, PlantTau: tau, RecordCap: 1 << 14, Sag: sag})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,9 @@ type runner struct {
 	haveMeas          bool
 	speed             []float64 // per arm joint: filtered measured speed, rad/s
 	des               []float64 // per arm joint: desired position this tick
-	plan              []float64 // per arm joint: the plan's position last tick (before leash and filter)
+	plan              []float64 // per arm joint: the plan's position last tick (before offset, leash and filter)
+	off, offMax       []float64 // per arm joint: offset compensation b added to the plan, and its bound (0 outside the skill)
+	pvel              []float64 // per skill joint: the plan's velocity this tick
 	m1, m2            []float64 // per skill joint scratch
 	peak, maxSpeed    []float64 // per skill joint
 	vpt, apt          []float64 // per skill joint: plan-time velocity and acceleration
@@ -54,8 +56,9 @@ type runner struct {
 	paused, disturbed bool
 	leashed           []bool    // per skill joint: disturbed, commanded within Leash of the measurement
 	ej                []float64 // per skill joint: measured − plan
-	eMax              float64
-	active            float64 // s of unpaused run time, for the timeout
+	eMax              float64   // peak of the disturbance's error measure (over the leashed joints, or all while none is)
+	eLeashed          bool      // eMax is over the leashed joints
+	active            float64   // s of unpaused run time, for the timeout
 	timeout           float64
 	t0, now           time.Duration
 	lastProgress      time.Duration
@@ -124,6 +127,13 @@ func newRunner(e *Executor, req Request) (*runner, error) {
 	r.cmd = joint.NewCommand(n)
 	r.prevCmd, r.prevVel, r.meas, r.lastMeas, r.speed, r.des, r.q0, r.q1 = f(n), f(n), f(n), f(n), f(n), f(n), f(n), f(n)
 	r.plan, r.ej, r.leashed = f(n), f(m), make([]bool, m)
+	r.off, r.offMax, r.pvel = f(n), f(n), f(m)
+	if e.cfg.OffsetGain > 0 && !req.OpenLoop {
+		for _, a := range idx {
+			l := r.lim[a]
+			r.offMax[a] = min(e.cfg.OffsetMax, 0.1*(l.Max-l.Min)) // +Inf range: OffsetMax
+		}
+	}
 	r.m1, r.m2, r.peak, r.maxSpeed, r.vpt, r.apt = f(m), f(m), f(m), f(m), f(m), f(m)
 	return r, nil
 }
@@ -503,15 +513,24 @@ func (r *runner) tick(dt float64) {
 	}
 	// The reference for tracking is the plan as far as the limits let the arm follow it,
 	// so a plan overshooting a limit does not read as a disturbance.
+	for j, a := range r.idx {
+		r.pvel[j] = 0
+		if dt > 0 {
+			r.pvel[j] = (r.lim[a].Clamp(r.des[a]) - r.plan[a]) / dt
+		}
+	}
 	for i, q := range r.des {
 		r.plan[i] = r.lim[i].Clamp(q)
 	}
-	if r.disturbed {
-		// Leash: push gently against whatever holds the arm, never far from it.
-		for j, a := range r.idx {
-			if l := r.cfg.Leash; r.leashed[j] {
-				r.des[a] = min(max(r.des[a], r.meas[a]-l), r.meas[a]+l)
-			}
+	r.compensate(dt)
+	for j, a := range r.idx {
+		r.des[a] += r.off[a]
+		if l := r.cfg.Leash; r.disturbed && r.leashed[j] {
+			// Leash: push gently against whatever holds the arm, never far from it. The
+			// leash is centred on the measurement plus the offset the servo needs to hold
+			// still, so a sagging joint is not walked down by gravity.
+			c := r.meas[a] + r.off[a]
+			r.des[a] = min(max(r.des[a], c-l), c+l)
 		}
 	}
 
@@ -538,9 +557,36 @@ func (r *runner) tick(dt float64) {
 	}
 }
 
+// compensate updates the offset compensation b (r.off) of each skill joint from the
+// error measured this tick against last tick's plan, r.ej (see Config.OffsetGain), and
+// records its extent. r.plan already holds this tick's plan.
+func (r *runner) compensate(dt float64) {
+	const vGate = 0.2 // rad/s: plan speed at which the integration runs at half rate
+	var bmax float64
+	for j, a := range r.idx {
+		b, bm := r.off[a], r.offMax[a]
+		if bm == 0 {
+			continue
+		}
+		if d := r.ej[j]; !r.disturbed && math.Abs(d) <= r.cfg.ReanchorThreshold {
+			// Weighted down while the plan moves fast: tracking lag is no offset.
+			v := r.pvel[j] / vGate
+			b -= r.cfg.OffsetGain * dt * d / (1 + v*v)
+		}
+		b = min(max(b, -bm), bm)
+		// No windup against a limit: plan + b stays within it.
+		b = r.lim[a].Clamp(r.plan[a]+b) - r.plan[a]
+		r.off[a] = b
+		bmax = max(bmax, math.Abs(b))
+	}
+	r.res.MaxOffset = max(r.res.MaxOffset, bmax)
+	r.res.FinalOffset = bmax
+}
+
 // disturbance updates the disturbed state from the error norm en and re-anchors the
-// plan when the arm gives way. The joints off the plan by more than Leash are leashed;
-// the others follow the (freezing) plan.
+// plan when the arm gives way. The disturbed joints (off their own plan by more than
+// ReanchorThreshold, Leash and half the largest joint error) are leashed; the others
+// keep the (freezing) plan plus their offset compensation.
 func (r *runner) disturbance(en float64) {
 	if !r.disturbed {
 		if en <= r.cfg.ReanchorThreshold {
@@ -549,42 +595,63 @@ func (r *runner) disturbance(en float64) {
 		r.disturbed = true
 		clear(r.leashed)
 		r.eMax = 0
+		r.eLeashed = false
 	}
+	var dmax float64
+	for _, d := range r.ej {
+		dmax = max(dmax, math.Abs(d))
+	}
+	// A joint is disturbed when its own error is large, not merely when the arm is: a
+	// neighbour's lag or a coupling jolt must not leash it (a leashed joint yields to
+	// whatever pushes it).
+	thr := max(r.cfg.Leash, r.cfg.ReanchorThreshold, dmax/2)
 	var e2 float64
+	some := false
 	for j, d := range r.ej {
-		if math.Abs(d) > r.cfg.Leash {
+		if math.Abs(d) > thr {
 			r.leashed[j] = true
 		}
 		if r.leashed[j] {
 			e2 += d * d
+			some = true
 		}
 	}
 	el := math.Sqrt(e2)
+	if !some {
+		el = en // no joint stands out yet: watch the whole arm
+	}
+	if some != r.eLeashed { // the measure changed: restart its peak
+		r.eLeashed = some
+		r.eMax = 0
+	}
 	r.eMax = max(r.eMax, el)
 	if el > r.eMax-r.cfg.Leash/2 && el > r.cfg.ReanchorThreshold/2 {
 		return
 	}
-	// The arm moves again: resume from where it was last commanded, within Leash of the
-	// measured position, at rest; the phase rate then ramps up from 0.
+	// The arm moves again: resume from where it was last commanded (less the offset
+	// compensation, which carries on), within Leash of the measured position, at rest;
+	// the phase rate then ramps up from 0.
 	r.disturbed = false
 	clear(r.leashed)
 	r.ef = 0
 	r.slow = 0
 	if r.stage == stageDMP {
 		for j, a := range r.idx {
-			r.m1[j] = r.prevCmd[a]
+			r.m1[j] = r.prevCmd[a] - r.off[a]
 		}
 		r.stepper.Reanchor(r.m1, nil)
-		for _, a := range r.idx {
-			r.plan[a] = r.prevCmd[a]
+		for j, a := range r.idx {
+			r.plan[a] = r.m1[j]
 		}
 		clear(r.vpt)
 		clear(r.apt)
 		r.res.Reanchors++
 	} else {
 		// Approach: restart the minimum-jerk move from here.
-		copy(r.q0, r.prevCmd)
-		copy(r.plan, r.prevCmd)
+		for i := range r.q0 {
+			r.q0[i] = r.prevCmd[i] - r.off[i]
+		}
+		copy(r.plan, r.q0)
 		r.appS = 0
 		r.appT = r.approachDuration()
 	}
@@ -688,8 +755,8 @@ func (r *runner) checkDone(emax float64) {
 	}
 }
 
-// halt sends one command holding the last measured position (clamped into the limits)
-// at zero velocity. It never panics.
+// halt sends one command holding the last measured position plus the joint's offset
+// compensation (clamped into the limits) at zero velocity. It never panics.
 func (e *Executor) halt(r *runner) {
 	defer func() {
 		if p := recover(); p != nil && !r.ended {
@@ -704,7 +771,7 @@ func (e *Executor) halt(r *runner) {
 		}
 	}
 	for i := range r.cmd.Pos {
-		r.cmd.Pos[i] = r.lim[i].Clamp(src[i])
+		r.cmd.Pos[i] = r.lim[i].Clamp(src[i] + r.off[i]) // the offset keeps a sagging joint where it is
 		r.cmd.Vel[i] = 0
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 100*time.Millisecond)

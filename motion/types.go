@@ -13,8 +13,8 @@ type Request struct {
 	Joints   []string  // the DMP's joint names, matched by name against the arm's joints
 	Goal     []float64 // goal per skill joint, rad or m; nil: the skill's goal
 	Duration float64   // run duration, s; 0: the skill's Tau
-	// OpenLoop disables phase stopping and re-anchoring (for comparison); the safety
-	// filter still applies.
+	// OpenLoop disables phase stopping, re-anchoring and offset compensation (for
+	// comparison); the safety filter still applies.
 	OpenLoop bool
 }
 
@@ -79,15 +79,20 @@ type Result struct {
 	MaxSpeedRatio float64 `json:"max_speed_ratio"`
 	// LimitViolations counts commands sent with a position outside the limits: 0 unless
 	// the filter is broken. The clamps count commands the filter had to correct.
-	LimitViolations int     `json:"limit_violations"`
-	PositionClamps  int     `json:"position_clamps"`
-	VelocityClamps  int     `json:"velocity_clamps"`
-	AccelClamps     int     `json:"accel_clamps"`
-	Reanchors       int     `json:"reanchors"`     // disturbances after which the plan re-anchored
-	Approach        float64 `json:"approach"`      // duration of the easing-in approach, s (0: none)
-	Duration        float64 `json:"duration"`      // wall time from start to halt, s
-	PlanDuration    float64 `json:"plan_duration"` // the DMP run's duration parameter, s
-	Timing          Stats   `json:"timing"`
+	LimitViolations int `json:"limit_violations"`
+	PositionClamps  int `json:"position_clamps"`
+	VelocityClamps  int `json:"velocity_clamps"`
+	AccelClamps     int `json:"accel_clamps"`
+	Reanchors       int `json:"reanchors"` // disturbances after which the plan re-anchored
+	// MaxOffset is the max over ticks and skill joints of |b|, the steady-state offset
+	// compensation added to the plan (Config.OffsetGain), rad; FinalOffset the max at
+	// the end.
+	MaxOffset    float64 `json:"max_offset"`
+	FinalOffset  float64 `json:"final_offset"`
+	Approach     float64 `json:"approach"`      // duration of the easing-in approach, s (0: none)
+	Duration     float64 `json:"duration"`      // wall time from start to halt, s
+	PlanDuration float64 `json:"plan_duration"` // the DMP run's duration parameter, s
+	Timing       Stats   `json:"timing"`
 }
 
 // Stats are a run's loop timing figures. Jitter is |actual period − nominal period|.

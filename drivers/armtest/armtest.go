@@ -1,7 +1,8 @@
 // Package armtest is a scriptable fake arm for unit tests. It records every command,
 // can fail reads and commands on demand, and optionally moves like a first-order plant
 // so that closed-loop code can be tested: joints can be held (frozen against the
-// command), pushed or placed. Read and Command allocate nothing once recording storage
+// command), pushed or placed, and made to sag like a position servo without gravity
+// compensation (Config.Sag, SetSag). Read and Command allocate nothing once recording storage
 // is reserved (Config.RecordCap).
 package armtest
 
@@ -41,6 +42,10 @@ type Config struct {
 	RecordCap int
 	// ReadDelay advances a fake clock by this much on every Read (simulated latency).
 	ReadDelay time.Duration
+	// Sag is a steady offset per joint (rad or m; nil: none), like a position servo
+	// without gravity compensation: the plant settles at command − Sag[i] instead of the
+	// command. Change it during a run with SetSag.
+	Sag []float64
 }
 
 // Record is one recorded command.
@@ -59,6 +64,7 @@ type Arm struct {
 	vmax   []float64
 
 	pos, vel, cmd, ff []float64
+	sag               []float64
 	held              []bool
 	last              time.Duration
 	commanded         bool
@@ -89,6 +95,9 @@ func New(cfg Config) (*Arm, error) {
 	if cfg.Start != nil && len(cfg.Start) != n {
 		return nil, fmt.Errorf("armtest: Config.Start has %d entries, want %d", len(cfg.Start), n)
 	}
+	if cfg.Sag != nil && len(cfg.Sag) != n {
+		return nil, fmt.Errorf("armtest: Config.Sag has %d entries, want %d", len(cfg.Sag), n)
+	}
 	if cfg.PlantTau < 0 {
 		return nil, fmt.Errorf("armtest: Config.PlantTau %g s is negative", cfg.PlantTau)
 	}
@@ -102,12 +111,14 @@ func New(cfg Config) (*Arm, error) {
 		cmd:    make([]float64, n),
 		ff:     make([]float64, n),
 		held:   make([]bool, n),
+		sag:    make([]float64, n),
 
 		readDelay: cfg.ReadDelay,
 	}
 	if a.clk == nil {
 		a.clk = new(clock.Fake)
 	}
+	copy(a.sag, cfg.Sag)
 	for i, j := range cfg.Joints {
 		switch {
 		case cfg.Start != nil:
@@ -263,7 +274,7 @@ func (a *Arm) advanceLocked() {
 		if a.tau == 0 && a.commanded {
 			for i := range a.pos {
 				if !a.held[i] {
-					a.pos[i] = a.cmd[i]
+					a.pos[i] = a.cmd[i] - a.sag[i]
 				}
 			}
 		}
@@ -280,9 +291,9 @@ func (a *Arm) advanceLocked() {
 			if !a.commanded {
 				continue
 			}
-			x = a.cmd[i]
+			x = a.cmd[i] - a.sag[i]
 		} else {
-			u := a.cmd[i] + a.ff[i]*a.tau
+			u := a.cmd[i] - a.sag[i] + a.ff[i]*a.tau
 			x = u + (x0-u)*math.Exp(-dt/a.tau)
 		}
 		v := (x - x0) / dt
@@ -307,6 +318,14 @@ func (a *Arm) Release(i int) {
 	a.mu.Lock()
 	a.advanceLocked()
 	a.held[i] = false
+	a.mu.Unlock()
+}
+
+// SetSag sets joint i's steady offset (see Config.Sag) from now on.
+func (a *Arm) SetSag(i int, sag float64) {
+	a.mu.Lock()
+	a.advanceLocked()
+	a.sag[i] = sag
 	a.mu.Unlock()
 }
 

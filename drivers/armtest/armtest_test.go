@@ -114,3 +114,36 @@ func TestReadAndCommandAllocateNothing(t *testing.T) {
 		t.Fatalf("%v allocations per read+command", n)
 	}
 }
+
+func TestSag(t *testing.T) {
+	clk := new(clock.Fake)
+	a, err := New(Config{Joints: js, Clock: clk, PlantMaxVel: -1, Start: []float64{0, 1}, Sag: []float64{0.02, -0.01}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{Joints: js, Sag: []float64{0.02}}); err == nil {
+		t.Fatal("short Sag accepted")
+	}
+	ctx := context.Background()
+	if err := a.Command(ctx, joint.Command{Pos: []float64{0.5, 1.5}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Millisecond)
+	if p := a.Pos(); math.Abs(p[0]-0.48) > 1e-12 || math.Abs(p[1]-1.51) > 1e-12 {
+		t.Fatalf("ideal plant with sag at %v, want [0.48 1.51]", p)
+	}
+	a.SetSag(0, 0)
+	clk.Advance(time.Millisecond)
+	if p := a.Pos(); p[0] != 0.5 {
+		t.Fatalf("after SetSag(0, 0): %v", p)
+	}
+	// A first-order plant settles at command − sag.
+	b, _ := New(Config{Joints: js, Clock: clk, PlantTau: 0.01, PlantMaxVel: -1, Start: []float64{0, 1}, Sag: []float64{0.03, 0}})
+	if err := b.Command(ctx, joint.Command{Pos: []float64{0.2, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	if p := b.Pos(); math.Abs(p[0]-0.17) > 1e-9 || math.Abs(p[1]-1) > 1e-9 {
+		t.Fatalf("first-order plant with sag at %v, want [0.17 1]", p)
+	}
+}

@@ -87,6 +87,9 @@ type Report struct {
 	VelocityClamps          int    `json:"velocity_clamps"`
 	AccelClamps             int    `json:"accel_clamps"`
 	Reanchors               int    `json:"reanchors"`
+	// MaxOffset is the largest steady-state offset compensation the executor applied
+	// (motion.Result.MaxOffset), rad: about the servos' sag under gravity.
+	MaxOffset float64 `json:"max_offset"`
 	// Duration is the simulated time from start to halt, s; PlanDuration the DMP's
 	// duration parameter, s; Approach the easing-in before it, s (0: none).
 	Duration      float64   `json:"duration"`
@@ -320,6 +323,7 @@ func Run(ctx context.Context, o Options) (*Report, *Trace, error) {
 	rep.LimitHits = st.LimitHits
 	rep.PositionClamps, rep.VelocityClamps, rep.AccelClamps = res.PositionClamps, res.VelocityClamps, res.AccelClamps
 	rep.Reanchors = res.Reanchors
+	rep.MaxOffset = res.MaxOffset
 	rep.Duration = res.Duration
 	rep.PlanDuration = res.PlanDuration
 	rep.Approach = res.Approach
@@ -391,7 +395,7 @@ func (r *Report) Summary() string {
 	fmt.Fprintf(&b, "max speed ratio    %.3f (measured / planned peak)\n", r.MaxSpeedRatio)
 	fmt.Fprintf(&b, "limit violations   %d (sim %d, executor %d); clamps: position %d, velocity %d, accel %d\n",
 		r.LimitViolations, r.SimOutOfLimits, r.ExecutorLimitViolations, r.PositionClamps, r.VelocityClamps, r.AccelClamps)
-	fmt.Fprintf(&b, "reanchors          %d\n", r.Reanchors)
+	fmt.Fprintf(&b, "reanchors          %d; max offset compensation %.4f rad\n", r.Reanchors, r.MaxOffset)
 	for _, p := range r.Perturbations {
 		if p.End > 0 {
 			fmt.Fprintf(&b, "perturbation       %s: %.3f–%.3f s\n", p.Spec, p.Start, p.End)
