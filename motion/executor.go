@@ -107,7 +107,7 @@ func New(arm Arm, cfg Config) (*Executor, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Executor{
 		arm: arm, cfg: c, ctx: ctx, cancel: cancel,
-		reqs:    make(chan request),
+		reqs:    make(chan request, 1), // one slot: tests can see a request waiting
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}

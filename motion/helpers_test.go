@@ -3,6 +3,8 @@ package motion
 import (
 	"context"
 	"math"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,15 +155,20 @@ func isHalt(c armtest.Record, pos []float64, tol float64) bool {
 // at runs fn on its own goroutine when the n-th command is sent, and holds the control
 // loop until fn has started, so requests fn makes land while the run is going.
 func (r *rig) at(n int, fn func()) {
+	var done atomic.Bool
 	r.arm.OnCommand(func(k int, _ joint.Command) {
 		if k != n {
 			return
 		}
-		started := make(chan struct{})
 		go func() {
-			close(started)
 			fn()
+			done.Store(true)
 		}()
-		<-started
+		// Hold the control loop until fn has queued its request (or finished without
+		// one), so that a fake clock, which never waits, cannot end the run first: the
+		// request is then handled at the next tick, whenever fn's goroutine wakes up.
+		for !done.Load() && len(r.ex.reqs) == 0 {
+			runtime.Gosched()
+		}
 	})
 }

@@ -173,21 +173,20 @@ func TestSetGoalDuringRun(t *testing.T) {
 	r := newRig(t, armAt, 0.02, nil)
 	skill := fitSkill(t, sStart, sGoal, 1.5, 0.3)
 	ng := []float64{0.2, -0.8, 0.5}
-	errs := make(chan [3]error, 1)
-	r.at(250, func() {
-		errs <- [3]error{r.ex.SetGoal([]float64{0, 0, 3}), r.ex.SetGoal([]float64{0, 0}), r.ex.SetGoal(ng)}
-	})
+	var errSet error
+	set := make(chan struct{})
+	r.at(250, func() { errSet = r.ex.SetGoal(ng); close(set) })
 	j, err := r.ex.Start(Request{ID: "g", Skill: skill, Joints: skillJoints})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := <-errs
-	if !errors.Is(e[0], ErrGoalOutsideLimits) || !errors.Is(e[1], ErrInvalidRequest) || e[2] != nil {
-		t.Fatalf("set goal errors: %v", e)
-	}
 	res, err := j.Wait(t.Context())
 	if err != nil {
 		t.Fatal(err)
+	}
+	<-set
+	if errSet != nil {
+		t.Fatalf("set goal: %v", errSet)
 	}
 	pos := r.arm.Pos()
 	for i, g := range ng {
@@ -199,6 +198,34 @@ func TestSetGoalDuringRun(t *testing.T) {
 		t.Fatalf("goal change needed velocity clamps: %+v", res)
 	}
 	checkCommands(t, r.arm.Commands())
+}
+
+// TestSetGoalRejectsBadGoals asks while the run is paused: paused time does not count
+// towards the run's timeout, so the run is certain to be there to answer.
+func TestSetGoalRejectsBadGoals(t *testing.T) {
+	r := newRig(t, armAt, 0.02, nil)
+	skill := fitSkill(t, sStart, sGoal, 1.5, 0.3)
+	paused := make(chan error, 1)
+	r.at(100, func() { paused <- r.ex.Pause() })
+	j, err := r.ex.Start(Request{ID: "bad-goal", Skill: skill, Joints: skillJoints})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-paused; err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ex.SetGoal([]float64{0, 0, 3}); !errors.Is(err, ErrGoalOutsideLimits) {
+		t.Fatalf("goal outside limits: %v", err)
+	}
+	if err := r.ex.SetGoal([]float64{0, 0}); !errors.Is(err, ErrInvalidRequest) {
+		t.Fatalf("goal of the wrong length: %v", err)
+	}
+	if err := r.ex.Cancel(); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := j.Wait(t.Context()); res.Outcome != Aborted || res.Reason != ReasonCancelled {
+		t.Fatalf("after cancel: %s %q", res.Outcome, res.Reason)
+	}
 }
 
 func TestGoalOutsideLimits(t *testing.T) {
