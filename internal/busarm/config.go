@@ -62,6 +62,24 @@ type Config struct {
 	Servos []Servo `yaml:"servos"`         // one per joint, in joint order; required
 	// ReplyTimeout bounds the wait for each reply; 0 takes the driver's default.
 	ReplyTimeout time.Duration `yaml:"-"`
+
+	// Driver options; zero values take the driver's defaults.
+
+	// Series is the control table: dynamixel "x" (default), "xl430", "xm430"; feetech
+	// "sts" (default) or "scs".
+	Series string `yaml:"series,omitempty"`
+	// Retries is the extra attempts per tick for a servo whose reply was lost or
+	// corrupted: 0 the driver's default (dynamixel 2, feetech 1), -1 none.
+	Retries int `yaml:"-"`
+	// FastSyncRead (dynamixel) reads all servos with one fast sync read (firmware ≥ 45).
+	FastSyncRead bool `yaml:"fast_sync_read,omitempty"`
+	// PositionOnly (dynamixel) reads present position alone; velocity is then a finite
+	// difference of successive reads.
+	PositionOnly bool `yaml:"position_only,omitempty"`
+	// ExplicitOffsets takes every Servo.Offset as given, 0 included (tick 0 at 0 rad),
+	// instead of reading 0 as Ticks/2: for callers (the daemon's config) that have
+	// already applied their own defaults.
+	ExplicitOffsets bool `yaml:"-"`
 }
 
 // ForJoints returns a Config with servo ids[i] driving joints[i], centred (tick 2048 of
@@ -96,7 +114,7 @@ func (c *Config) Normalize() error {
 		if s.Ticks == 0 {
 			s.Ticks = DefaultTicks
 		}
-		if s.Offset == 0 {
+		if s.Offset == 0 && !c.ExplicitOffsets {
 			s.Offset = float64(s.Ticks / 2)
 		}
 		if s.Direction == 0 {
@@ -111,7 +129,16 @@ func (c *Config) Validate() error {
 	maxID := 252
 	switch c.Driver {
 	case Dynamixel:
+		if _, ok := dxlproto.LookupModel(c.Series); !ok {
+			return fmt.Errorf("busarm: series %q: want x, xl430 or xm430 for %s", c.Series, Dynamixel)
+		}
 	case Feetech:
+		if _, err := feetechSeries(c.Series); err != nil {
+			return err
+		}
+		if c.FastSyncRead || c.PositionOnly {
+			return fmt.Errorf("busarm: fast_sync_read and position_only are %s options", Dynamixel)
+		}
 		if c.Baud != 0 {
 			if _, ok := ftproto.BaudCode(c.Baud); !ok {
 				return fmt.Errorf("busarm: baud %d has no Feetech baud code (want one of 1000000, 500000, 250000, 128000, 115200, 76800, 57600, 38400)", c.Baud)
@@ -122,6 +149,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Baud < 0 {
 		return fmt.Errorf("busarm: baud %d is negative", c.Baud)
+	}
+	if c.ReplyTimeout < 0 {
+		return fmt.Errorf("busarm: reply timeout %v is negative", c.ReplyTimeout)
+	}
+	if c.Retries < -1 {
+		return fmt.Errorf("busarm: retries %d: want -1 (none), 0 (driver default) or more", c.Retries)
 	}
 	if len(c.Servos) == 0 {
 		return errors.New("busarm: servos: none")
@@ -189,7 +222,8 @@ func (c Config) DynamixelConfig() (dynamixel.Config, error) {
 	if n.Driver != Dynamixel {
 		return dynamixel.Config{}, fmt.Errorf("busarm: driver is %q, not %s", n.Driver, Dynamixel)
 	}
-	dc := dynamixel.Config{Baud: n.Baud, ReplyTimeout: n.ReplyTimeout}
+	dc := dynamixel.Config{Baud: n.Baud, ReplyTimeout: n.ReplyTimeout, Model: n.Series, Retries: n.Retries,
+		FastSyncRead: n.FastSyncRead, PositionOnly: n.PositionOnly}
 	for _, s := range n.Servos {
 		dc.Servos = append(dc.Servos, dynamixel.Servo{ID: byte(s.ID), Joint: s.Joint, Cal: s.DxlCalibration(), Limits: s.limits()})
 	}
@@ -205,7 +239,11 @@ func (c Config) FeetechConfig() (feetech.Config, error) {
 	if n.Driver != Feetech {
 		return feetech.Config{}, fmt.Errorf("busarm: driver is %q, not %s", n.Driver, Feetech)
 	}
-	fc := feetech.Config{Baud: n.Baud, ReplyTimeout: n.ReplyTimeout}
+	series, err := feetechSeries(n.Series)
+	if err != nil {
+		return feetech.Config{}, err
+	}
+	fc := feetech.Config{Series: series, Baud: n.Baud, ReplyTimeout: n.ReplyTimeout, Retries: n.Retries}
 	for _, s := range n.Servos {
 		fc.Joints = append(fc.Joints, feetech.JointConfig{
 			Name: s.Joint, ID: byte(s.ID), Offset: int(math.Round(s.Offset)), Direction: s.Direction,
@@ -213,6 +251,17 @@ func (c Config) FeetechConfig() (feetech.Config, error) {
 		})
 	}
 	return fc, nil
+}
+
+// feetechSeries maps a Config.Series name to the feetech series ("" is STS).
+func feetechSeries(name string) (ftproto.Series, error) {
+	switch name {
+	case "", "sts":
+		return ftproto.STS, nil
+	case "scs":
+		return ftproto.SCS, nil
+	}
+	return 0, fmt.Errorf("busarm: series %q: want sts or scs for %s", name, Feetech)
 }
 
 // stsServos returns the impersonator's view of the same calibration.

@@ -260,3 +260,46 @@ func (p *plant) SetJointTorque(i int, on bool) error {
 	p.starts++
 	return p.arm.Guide(p.hand)
 }
+
+// BusStats counts the instructions the impersonated bus has handled since NewSim.
+type BusStats struct {
+	SyncReads  int // sync reads and fast sync reads (one per driver tick, more on Dynamixel retries)
+	Reads      int // single-servo reads (Feetech retries, register reads)
+	SyncWrites int // sync writes: goal positions and torque switches of all servos at once
+}
+
+// Stats returns the instruction counts so far.
+func (s *Sim) Stats() BusStats {
+	if s.dxl != nil {
+		return BusStats{SyncReads: s.dxl.Count(dxlproto.InstSyncRead) + s.dxl.Count(dxlproto.InstFastSyncRead),
+			Reads: s.dxl.Count(dxlproto.InstRead), SyncWrites: s.dxl.Count(dxlproto.InstSyncWrite)}
+	}
+	return BusStats{SyncReads: s.sts.Count(ftproto.InstSyncRead), Reads: s.sts.Count(ftproto.InstRead),
+		SyncWrites: s.sts.Count(ftproto.InstSyncWrite)}
+}
+
+// Goals returns each servo's goal position register in joint order, rad (the bus
+// calibration).
+func (s *Sim) Goals() ([]float64, error) {
+	out := make([]float64, len(s.cfg.Bus.Servos))
+	for i, sv := range s.cfg.Bus.Servos {
+		id := byte(sv.ID)
+		var ticks int
+		if s.dxl != nil {
+			b, err := s.dxl.Register(id, dxlproto.XSeries.GoalPosition, 4)
+			if err != nil {
+				return nil, fmt.Errorf("busarm: sim: %w", err)
+			}
+			ticks = int(int32(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24))
+		} else {
+			lo, ok1 := s.sts.Register(id, ftproto.RegGoalPosition)
+			hi, ok2 := s.sts.Register(id, ftproto.RegGoalPosition+1)
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("busarm: sim: no goal register for servo %d", id)
+			}
+			ticks = ftproto.DecodeSignMag(ftproto.STS.Word([]byte{lo, hi}), ftproto.SignBitPos)
+		}
+		out[i] = sv.Radians(ticks)
+	}
+	return out, nil
+}

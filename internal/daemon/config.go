@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/praxis-robotics/praxis/internal/busarm"
 )
 
 // Config is the daemon's whole configuration: one YAML file, every field optional with the
@@ -32,11 +35,22 @@ type ArmConfig struct {
 	Model   string `yaml:"model"`    // sim: so101|ur5|panda|path to a URDF; default so101
 	SimSeed int64  `yaml:"sim_seed"` // sim: noise seed; default 1
 
-	Port    string        `yaml:"port"`    // serial: device path, e.g. /dev/ttyUSB0
+	Port    string        `yaml:"port"`    // serial: device path, e.g. /dev/ttyUSB0; required
 	Baud    int           `yaml:"baud"`    // serial: bits/s; default 1000000
-	Timeout time.Duration `yaml:"timeout"` // serial: reply timeout; default 5ms
-	Servos  []ServoConfig `yaml:"servos"`  // serial: one per joint, in joint order
-	Series  string        `yaml:"series"`  // feetech: sts|scs; dynamixel: x (default)
+	Timeout time.Duration `yaml:"timeout"` // serial: reply timeout per servo; default 5ms, at most 1s
+	Servos  []ServoConfig `yaml:"servos"`  // serial: one per joint, in joint order; required
+	// Series is the servos' control table: feetech sts (default) or scs; dynamixel x
+	// (default, any X series), xl430 or xm430.
+	Series string `yaml:"series"`
+	// Retries (serial) is how many extra attempts a tick may spend on a servo whose reply
+	// was lost or corrupted, 0..10; default the driver's: 2 (dynamixel), 1 (feetech).
+	Retries *int `yaml:"retries"`
+	// FastSyncRead (dynamixel) reads all servos with one Fast Sync Read (firmware ≥ 45);
+	// default false (Sync Read).
+	FastSyncRead bool `yaml:"fast_sync_read"`
+	// PositionOnly (dynamixel) reads present position alone (4 bytes a servo instead of
+	// 8); velocity is then a finite difference. Default false.
+	PositionOnly bool `yaml:"position_only"`
 
 	// SimHand (sim only): a demo CSV whose joints name every arm joint. When a recording
 	// switches torque off, a scripted hand drags the simulated arm along it, so a
@@ -47,15 +61,90 @@ type ArmConfig struct {
 
 // ServoConfig maps one bus servo to a joint, with its calibration.
 type ServoConfig struct {
-	ID        int     `yaml:"id"`        // bus ID, 0..252
-	Joint     string  `yaml:"joint"`     // joint name
-	Offset    float64 `yaml:"offset"`    // ticks at 0 rad; default half the resolution
+	ID    int    `yaml:"id"`    // bus ID, 0..252
+	Joint string `yaml:"joint"` // joint name
+	// Offset is the tick at 0 rad, 0..65535; default half of Ticks when the YAML entry has
+	// no offset key. An offset written in YAML is kept, 0 included (`bus calibrate` may
+	// write 0); in Go, Offset 0 means the default unless set with SetOffset.
+	Offset    float64 `yaml:"offset"`
 	Direction int     `yaml:"direction"` // +1 or -1; default +1
-	Ticks     int     `yaml:"ticks"`     // ticks per revolution; default 4096
+	Ticks     int     `yaml:"ticks"`     // ticks per revolution, 2..32768; default 4096
 	Min       float64 `yaml:"min"`       // lower position limit, rad
 	Max       float64 `yaml:"max"`       // upper position limit, rad
 	MaxVel    float64 `yaml:"max_vel"`   // rad/s; default 3
 	MaxAcc    float64 `yaml:"max_acc"`   // rad/s²; default 20
+
+	offsetSet bool // Offset was given (YAML key or SetOffset): 0 is not "default"
+}
+
+// SetOffset sets the tick at 0 rad and marks it given, so that 0 is kept.
+func (s *ServoConfig) SetOffset(ticks float64) { s.Offset, s.offsetSet = ticks, true }
+
+// offset returns the tick at 0 rad with the default applied.
+func (s *ServoConfig) offset() float64 {
+	if s.Offset == 0 && !s.offsetSet {
+		return float64(max(s.Ticks, 2) / 2)
+	}
+	return s.Offset
+}
+
+// servoKeys are ServoConfig's YAML keys.
+var servoKeys = func() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeFor[ServoConfig]()
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" {
+			m[k] = true
+		}
+	}
+	return m
+}()
+
+// UnmarshalYAML decodes one arm.servos entry, rejecting unknown keys and remembering
+// whether offset was given.
+func (s *ServoConfig) UnmarshalYAML(n *yaml.Node) error {
+	type plain ServoConfig // no UnmarshalYAML: no recursion
+	set := false
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if !servoKeys[k.Value] {
+				return fmt.Errorf("line %d: field %s not found in arm.servos[]", k.Line, k.Value)
+			}
+			set = set || k.Value == "offset"
+		}
+	}
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*s = ServoConfig(p)
+	s.offsetSet = set
+	return nil
+}
+
+// BusConfig converts a dynamixel or feetech arm section (defaults applied and
+// validated) into the bus configuration busarm.Open and busarm.NewSim take. Offsets are
+// passed as given, 0 included; Retries 0 becomes "none".
+func (a ArmConfig) BusConfig() (busarm.Config, error) {
+	c := busarm.Config{Driver: a.Driver, Port: a.Port, Baud: a.Baud, ReplyTimeout: a.Timeout,
+		Series: a.Series, FastSyncRead: a.FastSyncRead, PositionOnly: a.PositionOnly, ExplicitOffsets: true}
+	if a.Retries != nil {
+		c.Retries = *a.Retries
+		if c.Retries == 0 {
+			c.Retries = -1
+		}
+	}
+	for _, s := range a.Servos {
+		bs := busarm.Servo{ID: s.ID, Joint: s.Joint, Direction: s.Direction, Ticks: s.Ticks,
+			Min: s.Min, Max: s.Max, MaxVel: s.MaxVel, MaxAcc: s.MaxAcc}
+		bs.Offset = s.offset()
+		c.Servos = append(c.Servos, bs)
+	}
+	if err := c.Normalize(); err != nil {
+		return busarm.Config{}, fmt.Errorf("arm: %w", err)
+	}
+	return c, nil
 }
 
 // ExecutorConfig tunes skill execution.
@@ -157,14 +246,18 @@ func (c *Config) ApplyDefaults() {
 	if c.Arm.Timeout == 0 {
 		c.Arm.Timeout = 5 * time.Millisecond
 	}
+	switch c.Arm.Driver {
+	case "feetech":
+		def(&c.Arm.Series, "sts")
+	case "dynamixel":
+		def(&c.Arm.Series, "x")
+	}
 	for i := range c.Arm.Servos {
 		s := &c.Arm.Servos[i]
 		if s.Ticks == 0 {
 			s.Ticks = 4096
 		}
-		if s.Offset == 0 {
-			s.Offset = float64(s.Ticks / 2)
-		}
+		s.SetOffset(s.offset())
 		if s.Direction == 0 {
 			s.Direction = 1
 		}
@@ -179,6 +272,31 @@ func (c *Config) ApplyDefaults() {
 	}
 	def(&c.MQTT.Listen, "127.0.0.1:1883")
 	deff(&c.MQTT.StateRateHz, 20)
+}
+
+// validateBus checks the serial options of a dynamixel or feetech arm.
+func (a *ArmConfig) validateBus(bad func(field, format string, args ...any) error) error {
+	switch {
+	case a.Driver == "feetech" && a.Series != "sts" && a.Series != "scs":
+		return bad("arm.series", "%q is not one of sts, scs (feetech)", a.Series)
+	case a.Driver == "dynamixel" && a.Series != "x" && a.Series != "xl430" && a.Series != "xm430":
+		return bad("arm.series", "%q is not one of x, xl430, xm430 (dynamixel)", a.Series)
+	case a.Driver == "feetech" && a.FastSyncRead:
+		return bad("arm.fast_sync_read", "only for driver dynamixel")
+	case a.Driver == "feetech" && a.PositionOnly:
+		return bad("arm.position_only", "only for driver dynamixel")
+	case a.Timeout < 0 || a.Timeout > time.Second:
+		return bad("arm.timeout", "%v is outside (0, 1s]", a.Timeout)
+	case a.Retries != nil && (*a.Retries < 0 || *a.Retries > 10):
+		return bad("arm.retries", "%d is outside 0..10", *a.Retries)
+	}
+	if a.Driver == "feetech" {
+		probe := busarm.Config{Driver: busarm.Feetech, Baud: a.Baud, Servos: []busarm.Servo{{Joint: "probe"}}}
+		if probe.Validate() != nil {
+			return bad("arm.baud", "%d has no Feetech baud code (want 1000000, 500000, 250000, 128000, 115200, 76800, 57600 or 38400)", a.Baud)
+		}
+	}
+	return nil
 }
 
 // Validate checks every field; the error names the first bad one by its YAML path.
@@ -212,6 +330,11 @@ func (c *Config) Validate() error {
 	if c.Arm.Baud < 0 {
 		return bad("arm.baud", "%d must be positive", c.Arm.Baud)
 	}
+	if c.Arm.Driver != "sim" {
+		if err := c.Arm.validateBus(bad); err != nil {
+			return err
+		}
+	}
 	seenID, seenJoint := map[int]bool{}, map[string]bool{}
 	for i, s := range c.Arm.Servos {
 		f := fmt.Sprintf("arm.servos[%d]", i)
@@ -231,6 +354,12 @@ func (c *Config) Validate() error {
 		seenJoint[s.Joint] = true
 		if s.Direction != 1 && s.Direction != -1 {
 			return bad(f+".direction", "%d must be 1 or -1", s.Direction)
+		}
+		if !(s.Offset >= 0 && s.Offset <= 65535) {
+			return bad(f+".offset", "%g is outside 0..65535 ticks", s.Offset)
+		}
+		if s.Ticks < 2 || s.Ticks > 32768 {
+			return bad(f+".ticks", "%d is outside 2..32768", s.Ticks)
 		}
 		if !(s.Min < s.Max) {
 			return bad(f+".min", "min %g must be below max %g", s.Min, s.Max)

@@ -1,9 +1,13 @@
 package daemon
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
+
+	ftproto "github.com/praxis-robotics/praxis/drivers/feetech/proto"
+	"github.com/praxis-robotics/praxis/internal/busarm"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -35,6 +39,19 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"mqtt: {embedded: false}", "mqtt.broker"},
 		{"mqtt: {tls_cert: a.pem}", "mqtt.tls_cert"},
 		{"log_level: loud", "log_level"},
+		{bus("feetech", "series: xl430"), "arm.series"},
+		{bus("dynamixel", "series: sts"), "arm.series"},
+		{bus("feetech", "fast_sync_read: true"), "arm.fast_sync_read"},
+		{bus("feetech", "position_only: true"), "arm.position_only"},
+		{bus("feetech", "baud: 9600"), "arm.baud"},
+		{bus("feetech", "retries: 11"), "arm.retries"},
+		{bus("dynamixel", "retries: -1"), "arm.retries"},
+		{bus("dynamixel", "timeout: 2s"), "arm.timeout"},
+		{bus("dynamixel", "timeout: -1ms"), "arm.timeout"},
+		{bus("dynamixel", "sim_hand: h.csv"), "arm.sim_hand"},
+		{"arm: {driver: feetech, port: /dev/x, servos: [{id: 1, joint: a, min: -1, max: 1, offset: -3}]}", "arm.servos[0].offset"},
+		{"arm: {driver: feetech, port: /dev/x, servos: [{id: 1, joint: a, min: -1, max: 1, ticks: 1}]}", "arm.servos[0].ticks"},
+		{"arm: {driver: feetech, port: /dev/x, servos: [{id: 1, joint: a, min: -1, max: 1, ofset: 0}]}", "ofset"},
 		{"robto_id: x", "robto_id"},           // typo: unknown field
 		{"executor: {rate_hz: fast}", "fast"}, // wrong type
 	}
@@ -54,5 +71,93 @@ func TestConfigServoDefaults(t *testing.T) {
 	s := c.Arm.Servos[0]
 	if s.Ticks != 4096 || s.Offset != 2048 || s.Direction != 1 || s.MaxVel != 3 || s.MaxAcc != 20 {
 		t.Fatalf("servo defaults: %+v", s)
+	}
+}
+
+// bus returns a one-servo bus arm section with extra flow-style fields.
+func bus(driver, extra string) string {
+	return "arm: {driver: " + driver + ", port: /dev/x, " + extra + ", servos: [{id: 1, joint: a, min: -1, max: 1}]}"
+}
+
+// TestBusConfig: the one conversion of the daemon's arm section into the bus
+// configuration, with an explicit offset 0 kept (not read as "default").
+func TestBusConfig(t *testing.T) {
+	c, err := ParseConfig(strings.NewReader(`
+arm:
+  driver: dynamixel
+  port: /dev/praxis-arm1
+  baud: 57600
+  timeout: 20ms
+  retries: 0
+  fast_sync_read: true
+  position_only: true
+  servos:
+    - {id: 3, joint: a, offset: 0, direction: -1, ticks: 4096, min: 0.1, max: 1.5, max_vel: 2, max_acc: 9}
+    - {id: 4, joint: b, min: -1, max: 1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Arm.Series != "x" || c.Arm.Retries == nil || *c.Arm.Retries != 0 {
+		t.Fatalf("arm defaults: series %q retries %v", c.Arm.Series, c.Arm.Retries)
+	}
+	bc, err := c.Arm.BusConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bc.Driver != busarm.Dynamixel || bc.Port != "/dev/praxis-arm1" || bc.Baud != 57600 || bc.ReplyTimeout != 20*time.Millisecond ||
+		bc.Series != "x" || bc.Retries != -1 || !bc.FastSyncRead || !bc.PositionOnly {
+		t.Fatalf("bus config: %+v", bc)
+	}
+	want := []busarm.Servo{
+		{ID: 3, Joint: "a", Offset: 0, Direction: -1, Ticks: 4096, Min: 0.1, Max: 1.5, MaxVel: 2, MaxAcc: 9},
+		{ID: 4, Joint: "b", Offset: 2048, Direction: 1, Ticks: 4096, Min: -1, Max: 1, MaxVel: 3, MaxAcc: 20},
+	}
+	if len(bc.Servos) != 2 || bc.Servos[0] != want[0] || bc.Servos[1] != want[1] {
+		t.Fatalf("servos:\n got %+v\nwant %+v", bc.Servos, want)
+	}
+	// Offset 0 reaches the driver: tick 0 is 0 rad, tick 1024 is -π/2 (direction -1).
+	dc, err := bc.DynamixelConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := dc.Servos[0].Cal.Radians(1024); math.Abs(r+math.Pi/2) > 1e-12 {
+		t.Fatalf("servo 3 at tick 1024: %v rad, want -π/2", r)
+	}
+	if dc.Retries != -1 || !dc.FastSyncRead || !dc.PositionOnly || dc.Model != "x" {
+		t.Fatalf("dynamixel options: %+v", dc)
+	}
+
+	c, err = ParseConfig(strings.NewReader("arm: {driver: feetech, port: /dev/x, series: scs, retries: 4, servos: [{id: 1, joint: a, ticks: 1024, min: -1, max: 1}]}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err = c.Arm.BusConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := bc.FeetechConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.Series != ftproto.SCS || fc.Retries != 4 || fc.Joints[0].Offset != 512 || fc.ReplyTimeout != 5*time.Millisecond {
+		t.Fatalf("feetech config: %+v", fc)
+	}
+	// In Go, Offset 0 is the default unless set with SetOffset.
+	a := ArmConfig{Driver: "feetech", Port: "/dev/x", Servos: []ServoConfig{{ID: 1, Joint: "a", Min: -1, Max: 1}, {ID: 2, Joint: "b", Min: 0.1, Max: 1}}}
+	a.Servos[1].SetOffset(0)
+	c = Config{Arm: a}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bc, err = c.Arm.BusConfig()
+	if err != nil || bc.Servos[0].Offset != 2048 || bc.Servos[1].Offset != 0 {
+		t.Fatalf("Go offsets: %+v, %v", bc.Servos, err)
+	}
+	// Unset retries take the driver's default.
+	c, _ = ParseConfig(strings.NewReader(bus("feetech", "baud: 1000000")))
+	if bc, _ := c.Arm.BusConfig(); bc.Retries != 0 || bc.Series != "sts" {
+		t.Fatalf("default retries/series: %+v", bc)
 	}
 }

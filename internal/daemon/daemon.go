@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,11 +20,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/drivers"
 	"github.com/praxis-robotics/praxis/drivers/simarm"
 	"github.com/praxis-robotics/praxis/internal/broker"
+	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/internal/seed"
 	"github.com/praxis-robotics/praxis/motion"
@@ -41,8 +42,8 @@ const (
 	SeedMarker = ".seeded" // <data>/.seeded: the seed skills were installed once; never again
 )
 
-// ErrNotWired is returned by Run for arm drivers the daemon cannot build yet.
-var ErrNotWired = errors.New("daemon: not wired yet")
+// SetupTimeout bounds the servos' Setup when the daemon opens a bus arm.
+const SetupTimeout = 10 * time.Second
 
 // Options are the daemon's dependencies beyond its Config. Zero fields take defaults.
 type Options struct {
@@ -151,7 +152,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		return err
 	}
 
-	arm, hand, err := d.openArm()
+	arm, hand, err := d.openArm(ctx)
 	if err != nil {
 		return err
 	}
@@ -206,7 +207,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 
 	exEvents := make(chan motion.Event, 1024)
 	var sleeper clock.Sleeper
-	if s, ok := d.opt.Clock.(clock.Sleeper); ok && d.opt.ArmOverride == nil {
+	if s, ok := d.opt.Clock.(clock.Sleeper); ok && d.opt.ArmOverride == nil && d.cfg.Arm.Driver == "sim" {
 		if _, real := d.opt.Clock.(*clock.Real); !real {
 			sleeper = s
 		}
@@ -274,8 +275,11 @@ func (d *Daemon) seed(store *skilllib.Store) error {
 	return nil
 }
 
-// openArm builds the configured arm (or takes ArmOverride) and the scripted sim hand.
-func (d *Daemon) openArm() (drivers.Arm, *sim.Hand, error) {
+// openArm builds the configured arm (or takes ArmOverride) and the scripted sim hand. A
+// bus arm (dynamixel, feetech) is opened on arm.port and set up: every servo pinged,
+// return delay 0, torque on holding the present pose; a servo that does not answer fails
+// it with an error naming the servo.
+func (d *Daemon) openArm(ctx context.Context) (drivers.Arm, *sim.Hand, error) {
 	var hand *sim.Hand
 	var initial []float64
 	if d.cfg.Arm.SimHand != "" {
@@ -302,9 +306,32 @@ func (d *Daemon) openArm() (drivers.Arm, *sim.Hand, error) {
 		}
 		d.sim = a
 		return a, hand, nil
-	default: // dynamixel, feetech: internal/busarm is the hook
-		return nil, nil, fmt.Errorf("%w: arm.driver %q (the serial bus arm, internal/busarm, is not connected to the daemon yet; use driver sim)", ErrNotWired, d.cfg.Arm.Driver)
+	default: // dynamixel, feetech
+		a, err := d.openBusArm(ctx)
+		return a, nil, err
 	}
+}
+
+// openBusArm opens and sets up the servo-bus arm of d.cfg.Arm.
+func (d *Daemon) openBusArm(ctx context.Context) (drivers.Arm, error) {
+	ac := d.cfg.Arm
+	bc, err := ac.BusConfig()
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	a, err := busarm.Open(bc.Port, bc)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: arm.port: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, SetupTimeout)
+	defer cancel()
+	if err := a.Setup(sctx); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("daemon: arm: %s servos on %s at %d bit/s did not set up (check power, wiring, arm.baud and each servo's id): %w",
+			ac.Driver, ac.Port, bc.Baud, err)
+	}
+	d.log.Info("bus arm ready", "driver", ac.Driver, "port", ac.Port, "baud", bc.Baud, "servos", len(bc.Servos))
+	return a, nil
 }
 
 // handFor maps a demo onto the joints of a sim model: the hand and the first sample

@@ -156,6 +156,7 @@ type watcher struct {
 	mu     sync.Mutex
 	events []mqttapi.Event
 	state  mqttapi.State
+	states int // state messages received
 	sig    chan struct{}
 	topics mqttapi.Topics
 	user   string
@@ -198,6 +199,7 @@ func watch(t testing.TB, url, user, pass, robot string) *watcher {
 		if json.Unmarshal(p, &s) == nil {
 			w.mu.Lock()
 			w.state = s
+			w.states++
 			w.mu.Unlock()
 		}
 	})
