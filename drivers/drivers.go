@@ -68,3 +68,12 @@ func SetTorque(ctx context.Context, a any, on bool) error {
 	}
 	return c.SetTorque(ctx, on)
 }
+
+// SetWatchdog arms a's hardware watchdog if it has one, else returns ErrUnsupported.
+func SetWatchdog(ctx context.Context, a any, timeout time.Duration) error {
+	w, ok := a.(Watchdog)
+	if !ok {
+		return ErrUnsupported
+	}
+	return w.SetWatchdog(ctx, timeout)
+}
