@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/praxis-robotics/praxis/motion/clock"
 )
@@ -26,6 +27,8 @@ type Executor struct {
 	estop    atomic.Bool
 	realtime atomic.Bool
 	rtErr    atomic.Value // error from clock.LockThread, if any
+
+	quiet time.Duration // a period after the last halt: a preempting run's first command waits until then; control goroutine only
 
 	trace func(*runner) // tests: installed on every new run
 }
@@ -236,6 +239,7 @@ func (e *Executor) loop(ready chan<- struct{}) {
 	close(ready)
 	var next *runner
 	for {
+		preempting := next != nil
 		if next == nil {
 			select {
 			case q := <-e.reqs:
@@ -259,7 +263,7 @@ func (e *Executor) loop(ready chan<- struct{}) {
 		}
 		r := next
 		next = nil
-		next = e.execute(r)
+		next = e.execute(r, preempting)
 		if next != nil {
 			if next.startReply != nil {
 				next.startReply <- nil

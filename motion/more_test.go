@@ -377,7 +377,8 @@ func TestPanicHalts(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 	recs := r.arm.Commands()
-	if len(recs) != 99 || !isHalt(recs[98], r.arm.Pos(), 0.02) {
+	// Setup's read serves the first tick: reads 2..99 give 98 more commands, then the halt.
+	if len(recs) != 100 || !isHalt(recs[99], r.arm.Pos(), 0.02) {
 		t.Fatalf("%d commands, last %+v", len(recs), recs[len(recs)-1])
 	}
 	// The executor survives: the next run works.

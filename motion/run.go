@@ -40,6 +40,7 @@ type runner struct {
 	meas, lastMeas    []float64 // per arm joint: current and previous good measurement
 	lastMeasT         time.Duration
 	haveMeas          bool
+	fresh             bool      // meas was read by setup and not yet used by a tick
 	speed             []float64 // per arm joint: filtered measured speed, rad/s
 	des               []float64 // per arm joint: desired position this tick
 	plan              []float64 // per arm joint: the plan's position last tick (before offset, leash and filter)
@@ -49,6 +50,7 @@ type runner struct {
 	peak, maxSpeed    []float64 // per skill joint
 	vpt, apt          []float64 // per skill joint: plan-time velocity and acceleration
 	stepper           *dmp.Stepper
+	peakSt            *dmp.Stepper // rolls out the plan's peak speeds after the first tick; then nil
 	stage             stage
 	q0, q1            []float64 // approach: from, to (per arm joint)
 	appT, appS        float64   // approach duration and progress, s
@@ -65,6 +67,7 @@ type runner struct {
 	readFails         int
 	cmdFails          int
 	overrunRun        int
+	ticks             uint64 // control ticks, the first (unpaced) one included
 	hist              histogram
 	lateMax           time.Duration
 	res               Result
@@ -217,8 +220,9 @@ func (r *runner) finishUnstarted(reason string) {
 }
 
 // execute runs r to its end, halts the arm and reports. It returns a run that
-// preempted r, if any.
-func (e *Executor) execute(r *runner) (next *runner) {
+// preempted r, if any. A preempting run keeps the pace of the run it preempted: its
+// first command comes a period after that run's halt; any other starts at once.
+func (e *Executor) execute(r *runner, preempting bool) (next *runner) {
 	clk := e.cfg.Clock
 	r.t0 = clk.Now()
 	r.now = r.t0
@@ -230,16 +234,29 @@ func (e *Executor) execute(r *runner) (next *runner) {
 		e.report(r)
 	}()
 	e.emit(Event{Kind: EventStarted, RunID: r.req.ID, Phase: 1})
+	if preempting {
+		clk.SleepUntil(e.quiet)
+	}
 	if err := r.setup(); err != nil {
 		r.fail(err.Error())
 		return nil
 	}
-	rate, err := clock.NewRate(clk, e.cfg.period())
+	period := e.cfg.period()
+	rate, err := clock.NewRate(clk, period)
 	if err != nil {
 		r.fail(err.Error())
 		return nil
 	}
+	// The first tick runs at once, as if one period had passed, so the arm moves without
+	// waiting out a period; the paced ticks then keep to the deadlines the rate set from
+	// now. It counts in Stats.Ticks, not in the jitter.
 	prev := clk.Now()
+	r.now = prev
+	r.ticks++
+	r.tick(period.Seconds())
+	if !r.ended {
+		r.rollPeaks()
+	}
 	for !r.ended {
 		if nx := e.iterate(r, rate, &prev); nx != nil {
 			next = nx
@@ -257,6 +274,7 @@ func (e *Executor) iterate(r *runner, rate *clock.Rate, prev *time.Duration) (ne
 	period := rate.Period()
 	dtRaw := tk.Woke - *prev
 	*prev = tk.Woke
+	r.ticks++
 	r.hist.add(dtRaw - period)
 	r.lateMax = max(r.lateMax, tk.Late)
 	r.now = tk.Woke
@@ -347,22 +365,38 @@ func (r *runner) setup() error {
 	r.res.PlanDuration = dur
 	r.res.Approach = r.appT
 	r.timeout = r.cfg.TimeoutFactor*dur + r.cfg.TimeoutExtra + r.appT
-	tr, err := r.req.Skill.RolloutFrom(start, nil, r.goal, dur, r.cfg.period().Seconds())
-	if err != nil {
-		return fmt.Errorf("fault: rollout: %w", err)
-	}
-	for _, v := range tr.Vel {
-		for j := range r.peak {
-			r.peak[j] = max(r.peak[j], math.Abs(v[j]))
-		}
-	}
 	r.stepper, err = r.req.Skill.NewStepper(start, nil, r.goal, dur)
 	if err != nil {
 		return fmt.Errorf("fault: stepper: %w", err)
 	}
+	// The plan's peak speeds (rollPeaks) are first needed once the plan moves, after the
+	// first command: a second stepper from the same start rolls them out then.
+	r.peakSt, err = r.req.Skill.NewStepper(start, nil, r.goal, dur)
+	if err != nil {
+		return fmt.Errorf("fault: stepper: %w", err)
+	}
+	r.fresh = true
 	r.slow = 0 // rises over SlowRise from rest
 	r.pauseF = 1
 	return nil
+}
+
+// rollPeaks rolls the plan out at the control period on r.peakSt, as it would run
+// undisturbed, and raises r.peak to each skill joint's peak speed, rad/s. It runs after
+// the first tick, which does not use r.peak (the plan is still at rest then).
+func (r *runner) rollPeaks() {
+	s := r.peakSt
+	r.peakSt = nil
+	if s == nil {
+		return
+	}
+	dt := r.cfg.period().Seconds()
+	for k := math.Round(s.Duration() / dt); k > 0; k-- {
+		s.Step(dt, nil, 1)
+		for j, v := range s.Vel() {
+			r.peak[j] = max(r.peak[j], math.Abs(v))
+		}
+	}
 }
 
 // approachDuration returns the minimum-jerk duration from q0 to q1 that keeps every
@@ -415,17 +449,21 @@ func (r *runner) tick(dt float64) {
 		r.abort(ReasonEStop)
 		return
 	}
-	if err := e.arm.Read(e.ctx, &r.st); err != nil {
-		r.readFails++
-		if r.readFails >= r.cfg.WatchdogReads {
-			r.fail(fmt.Sprintf("watchdog: %d consecutive read errors: %v", r.readFails, err))
+	if r.fresh {
+		r.fresh = false // the first tick uses the state setup has just read
+	} else {
+		if err := e.arm.Read(e.ctx, &r.st); err != nil {
+			r.readFails++
+			if r.readFails >= r.cfg.WatchdogReads {
+				r.fail(fmt.Sprintf("watchdog: %d consecutive read errors: %v", r.readFails, err))
+			}
+			return // no command without a fresh state; the plan waits
 		}
-		return // no command without a fresh state; the plan waits
-	}
-	r.readFails = 0
-	if err := r.takeMeasurement(dt); err != nil {
-		r.fail(err.Error())
-		return
+		r.readFails = 0
+		if err := r.takeMeasurement(dt); err != nil {
+			r.fail(err.Error())
+			return
+		}
 	}
 	if !r.paused {
 		r.active += dt
@@ -779,6 +817,7 @@ func (e *Executor) halt(r *runner) {
 	if err := e.arm.Command(ctx, r.cmd); err != nil && !r.ended {
 		r.fail(fmt.Sprintf("halt: %v", err))
 	}
+	e.quiet = e.cfg.Clock.Now() + e.cfg.period()
 }
 
 // report fills the Result, ends the job and emits the terminal event.
@@ -796,7 +835,7 @@ func (e *Executor) report(r *runner) {
 	}
 	t := &res.Timing
 	t.RateHz = e.cfg.Rate
-	t.Ticks = r.hist.n
+	t.Ticks = r.ticks
 	t.JitterP50 = r.hist.quantile(0.5).Seconds()
 	t.JitterP99 = r.hist.quantile(0.99).Seconds()
 	t.JitterMax = r.hist.max.Seconds()

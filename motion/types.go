@@ -98,7 +98,7 @@ type Result struct {
 // Stats are a run's loop timing figures. Jitter is |actual period − nominal period|.
 type Stats struct {
 	RateHz    float64 `json:"rate_hz"`
-	Ticks     uint64  `json:"ticks"`
+	Ticks     uint64  `json:"ticks"`      // control ticks; the first runs at once and is not in the jitter
 	Overruns  uint64  `json:"overruns"`   // wake-ups at or past the following deadline
 	Missed    uint64  `json:"missed"`     // deadlines skipped after overruns
 	JitterP50 float64 `json:"jitter_p50"` // s

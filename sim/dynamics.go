@@ -233,12 +233,30 @@ func (s *Solver) ForwardDynamics(q, qd, tau, qdd []float64) error {
 
 // solve overwrites b with (M + diag(arm))⁻¹·b using s.mass from the last crba call.
 func (s *Solver) solve(arm []float64, b []float64) error {
+	return s.solveHeld(arm, nil, b)
+}
+
+// solveHeld is solve with the joints marked in held (nil: none) constrained to zero
+// acceleration: it solves the free joints' reduced system M_ff·qdd_f = b_f and sets
+// b to 0 for the held ones, whose constraint effort takes up the rest of b.
+func (s *Solver) solveHeld(arm []float64, held []bool, b []float64) error {
 	n := s.n
 	copy(s.chol, s.mass)
 	if arm != nil {
 		for i := 0; i < n; i++ {
 			s.chol[i*n+i] += arm[i]
 		}
+	}
+	for i, h := range held {
+		if !h {
+			continue
+		}
+		// Identity in row and column i decouples the held joint from the free ones.
+		for k := 0; k < n; k++ {
+			s.chol[i*n+k], s.chol[k*n+i] = 0, 0
+		}
+		s.chol[i*n+i] = 1
+		b[i] = 0
 	}
 	if !cholesky(s.chol, n) {
 		return ErrNotSPD

@@ -423,11 +423,18 @@ func (s *Sim) Step() {
 		}
 		s.rhs[i] = r
 	}
-	if sol.solve(s.arm, s.rhs) != nil {
+	// Held joints are constraints: the free joints move with them at rest, whatever
+	// effort that takes, so a held servo's torque does not leak into its neighbours.
+	if sol.solveHeld(s.arm, s.held, s.rhs) != nil {
 		clear(s.rhs) // a degenerate model stays put rather than blowing up
 	}
 	hit := false
 	for i := 0; i < n; i++ {
+		if s.held[i] {
+			s.qdd[i] = -s.qd[i] / dt
+			s.q[i], s.qd[i] = s.heldQ[i], 0
+			continue
+		}
 		sp := &s.servo.Joints[i]
 		meff := sol.mass[i*n+i] + s.arm[i]
 		v := s.qd[i] + dt*s.rhs[i]
@@ -456,9 +463,6 @@ func (s *Sim) Step() {
 			if v > 0 {
 				v = 0
 			}
-		}
-		if s.held[i] {
-			q, v = s.heldQ[i], 0
 		}
 		s.q[i], s.qd[i] = q, v
 	}

@@ -502,3 +502,81 @@ func TestHandStableAllArms(t *testing.T) {
 		}
 	}
 }
+
+// A held joint is a constraint: the torque its servo puts into the hand does not leak
+// into the other joints, which keep their commanded positions.
+func TestHoldDoesNotLeak(t *testing.T) {
+	s := newSim(t, "so101", Config{})
+	pose := []float64{0, 0.3, -0.3, 0.2, 0, 0}
+	s.Command(pose, nil)
+	s.Advance(2 * time.Second)
+	q0, q := make([]float64, 6), make([]float64, 6)
+	s.Truth(q0, nil)
+	s.Perturb(Perturbation{Kind: Hold, Joint: "elbow_flex", Start: s.Now(), For: time.Second})
+	cmd := append([]float64(nil), pose...)
+	cmd[2] += 0.6 // the elbow's servo pushes hard against the hand
+	s.Command(cmd, nil)
+	var dev float64
+	for range 800 {
+		s.Step()
+		s.Truth(q, nil)
+		if q[2] != q0[2] {
+			t.Fatalf("held elbow moved %g -> %g", q0[2], q[2])
+		}
+		for i := range q {
+			if i != 2 {
+				dev = max(dev, math.Abs(q[i]-q0[i]))
+			}
+		}
+	}
+	t.Logf("neighbours moved at most %.4g rad during the hold", dev)
+	if dev > 0.005 {
+		t.Errorf("neighbours moved %.4g rad during the elbow hold", dev)
+	}
+}
+
+// solveHeld solves the free joints' reduced system and zeroes the held ones.
+func TestSolveHeldReducedSystem(t *testing.T) {
+	for _, name := range []string{"so101", "ur5", "panda"} {
+		m := load(t, name)
+		s := NewSolver(m)
+		n := m.DOF()
+		q, arm := make([]float64, n), make([]float64, n)
+		for i, j := range m.Joints() {
+			q[i] = j.Min + 0.41*(math.Min(j.Max, j.Min+6)-j.Min)
+			arm[i] = 0.01 * float64(i+1)
+		}
+		s.kin(q)
+		s.crba()
+		M := append([]float64(nil), s.mass...)
+		for mask := 0; mask < 1<<n; mask += 1 + mask%5 {
+			held := make([]bool, n)
+			b, x := make([]float64, n), make([]float64, n)
+			for i := range held {
+				held[i] = mask&(1<<i) != 0
+				b[i] = math.Sin(float64(3*i + mask))
+			}
+			copy(x, b)
+			if err := s.solveHeld(arm, held, x); err != nil {
+				t.Fatalf("%s mask %b: %v", name, mask, err)
+			}
+			for i := range n {
+				if held[i] {
+					if x[i] != 0 {
+						t.Fatalf("%s mask %b: held joint %d accelerates %g", name, mask, i, x[i])
+					}
+					continue
+				}
+				r := arm[i]*x[i] - b[i]
+				for j := range n {
+					if !held[j] {
+						r += M[i*n+j] * x[j]
+					}
+				}
+				if math.Abs(r) > 1e-9 {
+					t.Fatalf("%s mask %b: joint %d residual %g", name, mask, i, r)
+				}
+			}
+		}
+	}
+}
