@@ -338,15 +338,20 @@ func newEStopCmd() *cobra.Command {
 func newResetCmd() *cobra.Command {
 	return clientCommand(&cobra.Command{
 		Use:   "reset",
-		Short: "Clear a latched emergency stop of the running daemon",
-		Long:  "reset sends cmd/reset and prints the daemon's answer. " + clientCmdGroupNote,
-		Args:  argsBad(cobra.NoArgs),
+		Short: "Clear a latched emergency stop of the running daemon and recover a faulted arm",
+		Long: "reset sends cmd/reset and prints the daemon's answer. A servo-bus arm that faulted (a servo\n" +
+			"went silent) is set up again first; if a servo still does not answer, the reset is rejected\n" +
+			"naming it and the e-stop stays as it was. " + clientCmdGroupNote,
+		Args: argsBad(cobra.NoArgs),
 	}, func(cmd *cobra.Command, _ []string, s *session) error {
 		e, err := s.cli.Reset(cmd.Context())
 		if err != nil {
 			return s.cmdError("reset", err)
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "reset %s: %s: e-stop cleared on robot %s\n", e.ID, e.Type, s.cfg.RobotID)
+		if e.Recovered {
+			fmt.Fprintf(cmd.OutOrStdout(), "reset %s: the arm had faulted; its servos answer again and hold their position\n", e.ID)
+		}
 		return nil
 	})
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -51,6 +53,7 @@ func learnFromDaemon(cmd *cobra.Command, o *connOpts, name string, demoNames []s
 		} else {
 			fmt.Fprintf(out, "learned skill %s on the daemon\n", skill)
 		}
+		printFitErrors(out, final.FitError)
 		return nil
 	}
 	switch final.Type {
@@ -58,4 +61,18 @@ func learnFromDaemon(cmd *cobra.Command, o *connOpts, name string, demoNames []s
 		return fmt.Errorf("learn %s %s: %s", name, final.Type, final.Reason)
 	}
 	return s.cmdError("learn "+name, err)
+}
+
+// printFitErrors writes the per-joint reproduction error of a learned skill as
+// `praxis learn` does (nothing when fit is empty).
+func printFitErrors(w io.Writer, fit []mqttapi.JointFitError) {
+	if len(fit) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "joint\trmse\tmax\tend\t(rad or m)")
+	for _, e := range fit {
+		fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%.4g\t\n", e.Joint, e.RMSE, e.Max, e.End)
+	}
+	tw.Flush()
 }

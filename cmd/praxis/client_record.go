@@ -131,9 +131,8 @@ func followRecording(cmd *cobra.Command, tap *eventTap, id, name string) error {
 	}
 }
 
-// recordIndicator shows a recording's progress events, whose progress is the time
-// recorded (s) and whose reason reads "N samples, S s": one updating line on a terminal,
-// else a plain line per second recorded.
+// recordIndicator shows a recording's progress events (samples and seconds recorded):
+// one updating line on a terminal, else a plain line per second recorded.
 type recordIndicator struct {
 	w          io.Writer
 	label      string
@@ -142,16 +141,13 @@ type recordIndicator struct {
 }
 
 func (r *recordIndicator) set(e mqttapi.Event) {
-	text := e.Reason
-	if text == "" {
-		text = fmt.Sprintf("%.1f s", e.Progress)
-	}
+	text := recordFigures(e)
 	if r.tty {
 		fmt.Fprintf(r.w, "\r\033[K%s: %s", r.label, text)
 		r.drawn = true
 		return
 	}
-	if sec := int(e.Progress); sec > r.lastSec {
+	if sec := int(e.Seconds); sec > r.lastSec {
 		r.lastSec = sec
 		fmt.Fprintf(r.w, "%s: %s\n", r.label, text)
 	}
@@ -186,19 +182,27 @@ func recordResult(cmd *cobra.Command, s *session, tap *eventTap, id, name string
 	}
 }
 
-// printRecordResult prints the terminal event of a recording: the result on success
-// (with samples, seconds and path when the event carries them), an error otherwise.
+// recordFigures formats a recording event's figures: "120 samples, 1.20 s".
+func recordFigures(e mqttapi.Event) string {
+	return fmt.Sprintf("%d samples, %.2f s", e.Samples, e.Seconds)
+}
+
+// keptAs says where a recording's demo is kept, from the event's path: ", saved as
+// demos/pick-1.csv in the daemon's data directory" ("" without a path).
+func keptAs(e mqttapi.Event) string {
+	if e.Path == "" {
+		return ""
+	}
+	return ", saved as " + e.Path + " in the daemon's data directory"
+}
+
+// printRecordResult prints the terminal event of a recording: on success the samples,
+// seconds and path (and any event fields this CLI does not know), an error otherwise.
 func printRecordResult(w io.Writer, te tapEvent, name string) error {
 	switch te.Type {
 	case mqttapi.Succeeded:
 		var b strings.Builder
-		fmt.Fprintf(&b, "recorded %s", name)
-		for _, k := range []string{"samples", "seconds", "duration", "path"} {
-			if v, ok := te.extra[k]; ok {
-				fmt.Fprintf(&b, ", %s %v", k, v)
-				delete(te.extra, k)
-			}
-		}
+		fmt.Fprintf(&b, "recorded %s: %s%s", name, recordFigures(te.Event), keptAs(te.Event))
 		keys := make([]string, 0, len(te.extra))
 		for k := range te.extra {
 			keys = append(keys, k)
@@ -215,6 +219,9 @@ func printRecordResult(w io.Writer, te tapEvent, name string) error {
 	case mqttapi.Rejected:
 		return inputErrf("record %s rejected by the daemon: %s", name, rejectionText(&mqttapi.Rejection{Field: te.Field, Reason: te.Reason}))
 	}
+	if te.Samples > 0 {
+		return fmt.Errorf("recording %s %s: %s (%s%s)", name, te.Type, te.Reason, recordFigures(te.Event), keptAs(te.Event))
+	}
 	return fmt.Errorf("recording %s %s: %s", name, te.Type, te.Reason)
 }
 
@@ -226,7 +233,8 @@ type tapEvent struct {
 
 // knownEventFields are the JSON fields of mqttapi.Event.
 var knownEventFields = map[string]bool{"id": true, "cmd": true, "type": true, "time": true, "skill": true,
-	"version": true, "reason": true, "field": true, "progress": true, "final_error": true, "demo": true, "skills": true}
+	"version": true, "reason": true, "field": true, "progress": true, "final_error": true, "demo": true,
+	"samples": true, "seconds": true, "path": true, "fit_error": true, "recovered": true, "skills": true}
 
 // eventTap is a second connection that queues every event of the robot, for commands
 // whose events outlive the Client's call (a recording).

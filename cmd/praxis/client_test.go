@@ -35,6 +35,7 @@ type fakeService struct {
 	cancels   []string
 	estops    int
 	resets    int
+	reset     []error           // answers of the next resets: nil accepts recovering the arm, an error rejects; none left: plain accept
 	recording map[string]string // demo name → id of its start command
 }
 
@@ -96,11 +97,16 @@ func (f *fakeService) EStop() {
 	f.estops++
 }
 
-func (f *fakeService) Reset() error {
+func (f *fakeService) Reset() (mqttapi.ResetResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.resets++
-	return nil
+	if len(f.reset) == 0 {
+		return mqttapi.ResetResult{}, nil
+	}
+	err := f.reset[0]
+	f.reset = f.reset[1:]
+	return mqttapi.ResetResult{Recovered: err == nil}, err
 }
 
 func (f *fakeService) Record(r mqttapi.RecordRequest) error {
@@ -113,14 +119,14 @@ func (f *fakeService) Record(r mqttapi.RecordRequest) error {
 	switch r.Action {
 	case mqttapi.RecordStart:
 		f.srv.Publish(ev(r.ID, mqttapi.Started))
-		for _, sec := range []float64{0.5, 0.9, 1.2} { // like the daemon: progress in s
+		for _, sec := range []float64{0.5, 0.9, 1.2} { // like the daemon: samples and seconds
 			p := ev(r.ID, mqttapi.Progress)
-			p.Progress, p.Reason = sec, fmt.Sprintf("%.0f samples, %.2f s", sec*100, sec)
+			p.Samples, p.Seconds = int(sec*100), sec
 			f.srv.Publish(p)
 		}
 		if strings.HasPrefix(r.Demo, "auto") {
 			e := ev(r.ID, mqttapi.Succeeded)
-			e.Reason = "100 samples, 1 s, /data/demos/" + r.Demo + ".csv"
+			e.Samples, e.Seconds, e.Path = 100, 0.99, "demos/"+r.Demo+".csv"
 			f.srv.Publish(e)
 			return nil
 		}
@@ -132,7 +138,7 @@ func (f *fakeService) Record(r mqttapi.RecordRequest) error {
 		}
 		delete(f.recording, r.Demo)
 		e := ev(start, mqttapi.Succeeded)
-		e.Reason = "250 samples, 2.5 s, /data/demos/" + r.Demo + ".csv"
+		e.Samples, e.Seconds, e.Path = 250, 2.49, "demos/"+r.Demo+".csv"
 		f.srv.Publish(e)
 	}
 	return nil
@@ -148,7 +154,8 @@ func (f *fakeService) Learn(r mqttapi.LearnRequest) error {
 		}
 	}
 	f.srv.Publish(mqttapi.Event{ID: r.ID, Cmd: mqttapi.CmdLearn, Type: mqttapi.Started, Skill: r.Skill})
-	f.srv.Publish(mqttapi.Event{ID: r.ID, Cmd: mqttapi.CmdLearn, Type: mqttapi.Succeeded, Skill: r.Skill, Version: 3})
+	f.srv.Publish(mqttapi.Event{ID: r.ID, Cmd: mqttapi.CmdLearn, Type: mqttapi.Succeeded, Skill: r.Skill, Version: 3,
+		FitError: []mqttapi.JointFitError{{Joint: "j1", RMSE: 0.0012, Max: 0.004, End: 0.0001}, {Joint: "j2", RMSE: 0.0021, Max: 0.0075, End: 0}}})
 	return nil
 }
 
@@ -345,7 +352,7 @@ func TestClientRecord(t *testing.T) {
 	stdout, stderr, status := tb.praxis(t, "record", "start", "auto-1")
 	wantStatus(t, status, 0, stdout, stderr)
 	wantContains(t, "start stdout", stdout, "record start auto-1: accepted", "recording auto-1: 50 samples, 0.50 s\nrecording auto-1: 120 samples, 1.20 s\n",
-		"recorded auto-1: 100 samples, 1 s, /data/demos/auto-1.csv")
+		"recorded auto-1: 100 samples, 0.99 s, saved as demos/auto-1.csv in the daemon's data directory\n")
 
 	stdout, stderr, status = tb.praxis(t, "record", "start", "pick-1", "--no-follow")
 	wantStatus(t, status, 0, stdout, stderr)
@@ -356,7 +363,7 @@ func TestClientRecord(t *testing.T) {
 	stdout, stderr, status = tb.praxis(t, "record", "stop", "pick-1")
 	wantStatus(t, status, 0, stdout, stderr)
 	wantContains(t, "stop stdout", stdout, "record stop pick-1: accepted",
-		"recorded pick-1: 250 samples, 2.5 s, /data/demos/pick-1.csv")
+		"recorded pick-1: 250 samples, 2.49 s, saved as demos/pick-1.csv in the daemon's data directory\n")
 
 	stdout, stderr, status = tb.praxis(t, "record", "stop", "pick-1")
 	wantStatus(t, status, 2, stdout, stderr)
@@ -384,6 +391,18 @@ func TestClientEStopResetCancel(t *testing.T) {
 	stdout, stderr, status = tb.praxis(t, "reset")
 	wantStatus(t, status, 0, stdout, stderr)
 	wantContains(t, "reset", stdout, "accepted: e-stop cleared")
+	if strings.Contains(stdout, "faulted") {
+		t.Errorf("plain reset reports a recovery:\n%s", stdout)
+	}
+	tb.svc.mu.Lock()
+	tb.svc.reset = []error{nil, mqttapi.Reject("", "arm faulted and did not recover: servo 4 (wrist_flex): no reply; e-stop still latched")}
+	tb.svc.mu.Unlock()
+	stdout, stderr, status = tb.praxis(t, "reset")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "reset that recovered", stdout, "accepted: e-stop cleared", ": the arm had faulted; its servos answer again")
+	stdout, stderr, status = tb.praxis(t, "reset")
+	wantStatus(t, status, 2, stdout, stderr)
+	wantContains(t, "reset that did not recover", stderr, "reset rejected by the daemon: arm faulted and did not recover: servo 4 (wrist_flex): no reply; e-stop still latched")
 	stdout, stderr, status = tb.praxis(t, "cancel", "r1")
 	wantStatus(t, status, 0, stdout, stderr)
 	wantContains(t, "cancel", stdout, "cancel r1: accepted")
@@ -392,8 +411,8 @@ func TestClientEStopResetCancel(t *testing.T) {
 	wantContains(t, "cancel r2", stderr, `rejected by the daemon: id: no run "r2"`)
 
 	s := tb.svc.snapshot()
-	if s.estops != 1 || s.resets != 1 || !reflect.DeepEqual(s.cancels, []string{"r1"}) {
-		t.Fatalf("service saw %d estops, %d resets, cancels %v; want 1, 1, [r1]", s.estops, s.resets, s.cancels)
+	if s.estops != 1 || s.resets != 3 || !reflect.DeepEqual(s.cancels, []string{"r1"}) {
+		t.Fatalf("service saw %d estops, %d resets, cancels %v; want 1, 3, [r1]", s.estops, s.resets, s.cancels)
 	}
 }
 
@@ -401,7 +420,11 @@ func TestClientLearnFromDaemon(t *testing.T) {
 	tb := newBed(t, true)
 	stdout, stderr, status := tb.praxis(t, "learn", "--from-daemon", "--name", "pick", "pick-1", "pick-2", "--basis", "30")
 	wantStatus(t, status, 0, stdout, stderr)
-	wantContains(t, "stdout", stdout, "learn ", ": started skill pick", "learned skill pick version 3 on the daemon")
+	wantContains(t, "stdout", stdout, "learn ", ": started skill pick", "learned skill pick version 3 on the daemon\n")
+	if !regexp.MustCompile(`(?m)^joint\s+rmse\s+max\s+end\s+\(rad or m\)\n` +
+		`j1\s+0\.0012\s+0\.004\s+0\.0001\s*\nj2\s+0\.0021\s+0\.0075\s+0\s*$`).MatchString(stdout) {
+		t.Errorf("no fit error table in:\n%s", stdout)
+	}
 	stdout, stderr, status = tb.praxis(t, "learn", "--from-daemon", "--name", "pick", "pick-3")
 	wantStatus(t, status, 0, stdout, stderr)
 	stdout, stderr, status = tb.praxis(t, "learn", "--from-daemon", "--name", "pick", "pick-1", "missing")

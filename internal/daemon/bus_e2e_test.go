@@ -18,6 +18,8 @@ import (
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/motion/joint"
 	"github.com/praxis-robotics/praxis/sim/pty"
+	dxlsim "github.com/praxis-robotics/praxis/sim/wire/dynamixel"
+	stssim "github.com/praxis-robotics/praxis/sim/wire/feetech"
 )
 
 // Bus timing of the end-to-end tests. A pty does not pace bytes; the impersonator does,
@@ -78,10 +80,12 @@ func startBusRig(t *testing.T, driver string, faults ...busarm.Fault) *busRig {
 }
 
 // config is the daemon's config for the rig: the arm section `praxis sim serve` prints.
-func (r *busRig) config(t *testing.T) Config {
+func (r *busRig) config(t *testing.T) Config { return busConfig(t, r.sim.Config(), r.path) }
+
+// busConfig is the daemon's config for a bus bc on the pty slave path.
+func busConfig(t *testing.T, bc busarm.Config, path string) Config {
 	cfg := testConfig(t)
-	bc := r.sim.Config()
-	cfg.Arm = ArmConfig{Driver: bc.Driver, Port: r.path, Baud: bc.Baud, Timeout: busReplyTimeout}
+	cfg.Arm = ArmConfig{Driver: bc.Driver, Port: path, Baud: bc.Baud, Timeout: busReplyTimeout}
 	for _, s := range bc.Servos {
 		sc := ServoConfig{ID: s.ID, Joint: s.Joint, Direction: s.Direction, Ticks: s.Ticks,
 			Min: s.Min, Max: s.Max, MaxVel: s.MaxVel, MaxAcc: s.MaxAcc}
@@ -310,4 +314,159 @@ func TestBusSetupNamesSilentServo(t *testing.T) {
 
 func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// plugRig is a simulated SO-101 behind a servo impersonator driven directly (no hand), so
+// that a test can unplug a servo and plug it back in; busarm.Sim can only silence one.
+type plugRig struct {
+	arm  *simarm.Arm
+	bus  busarm.Config
+	path string
+	plug func(id byte, in bool) // in false: the servo stops answering; true: it answers again
+}
+
+func startPlugRig(t *testing.T, driver string) *plugRig {
+	t.Helper()
+	master, path, err := pty.Open("")
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	arm, err := simarm.New(simarm.Config{Model: "so101", Initial: handQ0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := busarm.ForJoints(driver, arm.Joints(), nil)
+	if err == nil {
+		err = bc.Normalize()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &plugRig{arm: arm, bus: bc, path: path}
+	var serve func(context.Context) error
+	switch driver {
+	case busarm.Dynamixel:
+		dc := dxlsim.Config{Plant: arm, Baud: bc.Baud}
+		for _, sv := range bc.Servos {
+			dc.IDs = append(dc.IDs, byte(sv.ID))
+			dc.Cal = append(dc.Cal, sv.DxlCalibration())
+		}
+		s, err := dxlsim.New(master, dc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serve = s.Serve
+		r.plug = func(id byte, in bool) {
+			if err := s.SetSilent(id, !in); err != nil {
+				t.Error(err)
+			}
+		}
+	case busarm.Feetech:
+		var servos []stssim.Servo
+		for _, sv := range bc.Servos {
+			servos = append(servos, stssim.Servo{ID: byte(sv.ID), Offset: int(math.Round(sv.Offset)), Direction: sv.Direction, Resolution: sv.Ticks})
+		}
+		b, err := stssim.New(master, arm, stssim.Config{Servos: servos, Baud: bc.Baud, ReturnDelay: 250})
+		if err != nil {
+			t.Fatal(err)
+		}
+		serve = b.Serve
+		r.plug = func(id byte, in bool) { b.SetSilent(id, !in) }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil && ctx.Err() == nil {
+			t.Errorf("bus sim: %v", err)
+		}
+		master.Close()
+		arm.Close()
+	})
+	return r
+}
+
+// TestBusResetRecoversFaultedArm: a servo goes silent during a run, which fails and
+// faults the arm; a reset while it is still silent is refused naming it and leaves the
+// e-stop latched; once it answers again, a reset sets the arm up again (recovered) and
+// a run succeeds, with no restart of the daemon.
+func TestBusResetRecoversFaultedArm(t *testing.T) {
+	for _, driver := range []string{busarm.Feetech, busarm.Dynamixel} {
+		t.Run(driver, func(t *testing.T) { busReset(t, driver) })
+	}
+}
+
+func busReset(t *testing.T, driver string) {
+	rig := startPlugRig(t, driver)
+	cfg := busConfig(t, rig.bus, rig.path)
+	seed := true
+	cfg.Seed = &seed
+	r := startDaemon(t, cfg, Options{})
+	d := r.d
+	op := user(t, d, broker.OperatorUser)
+	cli := dial(t, d.BrokerURL(), op.Username, op.Password)
+	w := watch(t, d.BrokerURL(), op.Username, op.Password, "arm1")
+	ctx := ctxT(t, 120*time.Second)
+	tol := d.Config().Executor.GoalTolerance
+	goal := map[string]float64{"shoulder_pan": 0.3, "elbow_flex": 0.7}
+	w.waitFor(t, "telemetry", 10*time.Second, func(w *watcher) bool { return w.states > 0 })
+
+	// Servo 4 goes silent mid-run: the run fails naming it.
+	injected := false
+	_, err := cli.Run(ctx, mqttapi.RunRequest{ID: "run1", Skill: "reach", Goal: goal, Duration: 2},
+		func(e mqttapi.Event) {
+			if e.Type == mqttapi.Progress && !injected {
+				injected = true
+				rig.plug(4, false)
+			}
+		})
+	if !injected || !errors.Is(err, mqttapi.ErrFailed) || !strings.Contains(err.Error(), "servo 4") {
+		t.Fatalf("run with servo 4 unplugged: injected %v, %v; want failed naming servo 4", injected, err)
+	}
+	// Still silent: the reset is refused naming the servo, and the e-stop stays latched.
+	if _, err := cli.EStop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	ev, err := cli.Reset(ctx)
+	rj := rejection(err)
+	if rj == nil || ev.Type != mqttapi.Rejected || ev.Recovered || ev.Cmd != mqttapi.CmdReset ||
+		!strings.Contains(rj.Reason, "arm faulted and did not recover") || !strings.Contains(rj.Reason, "servo 4") ||
+		!strings.Contains(rj.Reason, "wrist_flex") || !strings.HasSuffix(rj.Reason, "; e-stop still latched") {
+		t.Fatalf("reset with servo 4 silent: %+v, %v", ev, err)
+	}
+	for _, other := range []string{"servo 1 ", "servo 2 ", "servo 3 ", "servo 5 ", "servo 6 "} {
+		if strings.Contains(rj.Reason+" ", other) {
+			t.Errorf("reset refusal %q names %s, which answers", rj.Reason, other)
+		}
+	}
+	t.Logf("%s: reset with servo 4 silent, refused after %v: %s", driver, time.Since(t0).Round(time.Millisecond), rj.Reason)
+	if st, err := cli.Status(ctx); err != nil || st.Activity != mqttapi.Stopped || !st.EStop {
+		t.Fatalf("status after the refused reset: %+v, %v", st, err)
+	}
+	if _, err := cli.Run(ctx, mqttapi.RunRequest{Skill: "reach", Duration: 1}, nil); rejection(err) == nil || !strings.Contains(err.Error(), "e-stop") {
+		t.Fatalf("run after the refused reset: %v, want rejected (e-stop)", err)
+	}
+
+	// Plugged back in: the reset sets the arm up again, and a run succeeds.
+	rig.plug(4, true)
+	t0 = time.Now()
+	ev, err = cli.Reset(ctx)
+	if err != nil || ev.Type != mqttapi.Accepted || !ev.Recovered {
+		t.Fatalf("reset with servo 4 back: %+v, %v", ev, err)
+	}
+	t.Logf("%s: reset with servo 4 back: recovered in %v", driver, time.Since(t0).Round(time.Millisecond))
+	if st, err := cli.Status(ctx); err != nil || st.Activity != mqttapi.Idle || st.EStop {
+		t.Fatalf("status after the recovery: %+v, %v", st, err)
+	}
+	ev, err = cli.Run(ctx, mqttapi.RunRequest{ID: "run2", Skill: "reach", Goal: goal, Duration: 2}, nil)
+	q := rig.arm.Stats().Truth
+	if err != nil || ev.FinalError > tol || math.Abs(q[0]-0.3) > tol || math.Abs(q[2]-0.7) > tol {
+		t.Fatalf("run after the recovery: %+v, %v; sim arm at %v", ev, err, q)
+	}
+	// A healthy arm is not set up again.
+	if ev, err := cli.Reset(ctx); err != nil || ev.Type != mqttapi.Accepted || ev.Recovered {
+		t.Fatalf("reset of a healthy arm: %+v, %v", ev, err)
+	}
 }

@@ -153,7 +153,7 @@ type ExecutorConfig struct {
 	OpenLoop bool    `yaml:"open_loop"` // disable phase stopping and re-anchoring; default false
 	ClipGoal bool    `yaml:"clip_goal"` // clip goals outside the limits instead of rejecting; default false
 	// GoalTolerance is the largest joint distance to the goal (rad or m) at which a run
-	// succeeds; default 0.05 (the SO-101's servos droop under gravity by up to ~0.05 rad).
+	// succeeds; default 0.02 (the executor's offset term cancels the SO-101's steady sag).
 	GoalTolerance float64 `yaml:"goal_tolerance"`
 }
 
@@ -265,7 +265,7 @@ func (c *Config) ApplyDefaults() {
 		deff(&s.MaxAcc, 20)
 	}
 	deff(&c.Executor.RateHz, 500)
-	deff(&c.Executor.GoalTolerance, 0.05)
+	deff(&c.Executor.GoalTolerance, 0.02)
 	deff(&c.Recorder.RateHz, 100)
 	if c.MQTT.Embedded == nil {
 		c.MQTT.Embedded = &t

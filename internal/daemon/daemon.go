@@ -31,6 +31,7 @@ import (
 	"github.com/praxis-robotics/praxis/internal/seed"
 	"github.com/praxis-robotics/praxis/motion"
 	"github.com/praxis-robotics/praxis/motion/clock"
+	"github.com/praxis-robotics/praxis/motion/joint"
 	"github.com/praxis-robotics/praxis/sim"
 	"github.com/praxis-robotics/praxis/skilllib"
 )
@@ -44,6 +45,16 @@ const (
 
 // SetupTimeout bounds the servos' Setup when the daemon opens a bus arm.
 const SetupTimeout = 10 * time.Second
+
+// ResetSetupTimeout bounds the probe read and the Setup when cmd/reset recovers a faulted
+// bus arm; it keeps the answer within the CLI's default 5 s --timeout.
+const ResetSetupTimeout = 4 * time.Second
+
+// setupper is an arm whose connect-time setup can run again (the bus arms, busarm.Arm):
+// it pings every servo, clears a latched fault and holds the present pose with torque on.
+type setupper interface {
+	Setup(ctx context.Context) error
+}
 
 // Options are the daemon's dependencies beyond its Config. Zero fields take defaults.
 type Options struct {
@@ -435,8 +446,46 @@ func (s *service) EStop() {
 	s.d().estopLatch()
 }
 
-func (s *service) Reset() error {
-	return s.d().call(func(st *state) error { return st.reset() })
+// Reset clears the e-stop. When the arm can be set up again (a bus arm), no run or
+// recording holds it, and it failed since it was last set up (a failed run or telemetry
+// read) or fails a probe read now (a servo went silent, faulting the arm), it first
+// re-runs the arm's Setup, off the loop: on success the answer says Recovered; on failure the reset is
+// refused with the error (naming the servo) and the e-stop is left as it was.
+func (s *service) Reset() (mqttapi.ResetResult, error) {
+	d := s.d()
+	var su setupper
+	var failed error
+	if err := d.call(func(st *state) error { su, failed = st.beginReset(); return nil }); err != nil {
+		return mqttapi.ResetResult{}, err
+	}
+	var res mqttapi.ResetResult
+	var setupErr error
+	if su != nil {
+		res.Recovered, setupErr = d.recoverArm(su, failed)
+	}
+	if err := d.call(func(st *state) error { return st.reset(res.Recovered, setupErr) }); err != nil {
+		return mqttapi.ResetResult{}, err
+	}
+	return res, nil
+}
+
+// recoverArm runs su's Setup when failed (the arm's last failure) is not nil or a probe
+// read fails now. It reports whether Setup ran and succeeded, or Setup's error.
+func (d *Daemon) recoverArm(su setupper, failed error) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ResetSetupTimeout)
+	defer cancel()
+	if failed == nil {
+		st := joint.NewState(len(d.arm.Joints()))
+		if failed = d.arm.Read(ctx, &st); failed == nil {
+			return false, nil
+		}
+	}
+	d.log.Warn("reset: the arm failed; setting it up again", "err", failed)
+	if err := su.Setup(ctx); err != nil {
+		return false, err
+	}
+	d.log.Info("reset: arm set up again")
+	return true, nil
 }
 
 func (s *service) Record(r mqttapi.RecordRequest) error {

@@ -53,7 +53,8 @@ func TestEmbeddedRecordLearnRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := w.event(t, "rec1", mqttapi.Succeeded, 10*time.Second)
-	t.Logf("recording: %s", done.Reason)
+	checkRecordEvents(t, w, done, filepath.Join(cfg.DataDir, DemosDir, "demo1.csv"))
+	t.Logf("recording: %d samples, %.2f s, %s", done.Samples, done.Seconds, done.Path)
 	_, err = cli.Record(ctx, mqttapi.RecordRequest{Action: mqttapi.RecordStart, Demo: "demo1"})
 	if rj := rejection(err); rj == nil || rj.Field != "demo" || !strings.Contains(rj.Reason, "exists") {
 		t.Fatalf("recording an existing demo: %v", err)
@@ -68,10 +69,10 @@ func TestEmbeddedRecordLearnRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if le.Version != 1 || le.Skill != "reach2" {
+	if le.Version != 1 || le.Skill != "reach2" || le.Reason != "" {
 		t.Fatalf("learn: %+v", le)
 	}
-	t.Logf("learn: %s", le.Reason)
+	checkFitError(t, cfg.DataDir, le)
 	_, err = cli.Learn(ctx, mqttapi.LearnRequest{Skill: "bad", Demos: []string{"demo1", "nope"}}, nil)
 	if rj := rejection(err); rj == nil || rj.Field != "demos[1]" {
 		t.Fatalf("learn from a missing demo: %v", err)
@@ -193,7 +194,7 @@ func TestEmbeddedRecordLearnRun(t *testing.T) {
 	}
 	w.waitFor(t, "recording progress", 5*time.Second, func(w *watcher) bool {
 		for _, e := range w.events {
-			if e.ID == "rec2" && e.Type == mqttapi.Progress && e.Progress > 0.3 {
+			if e.ID == "rec2" && e.Type == mqttapi.Progress && e.Seconds > 0.3 {
 				return true
 			}
 		}
@@ -202,7 +203,8 @@ func TestEmbeddedRecordLearnRun(t *testing.T) {
 	if _, err := cli.EStop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if e := w.event(t, "rec2", mqttapi.Aborted, 10*time.Second); !strings.Contains(e.Reason, "e-stop") || e.Demo != "demo2" {
+	if e := w.event(t, "rec2", mqttapi.Aborted, 10*time.Second); e.Reason != "e-stop (demo kept)" || e.Demo != "demo2" ||
+		e.Path != "demos/demo2.csv" || e.Samples < 30 || e.Seconds < 0.3 {
 		t.Fatalf("recording at e-stop: %+v", e)
 	}
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, DemosDir, "demo2.csv")); err != nil {

@@ -15,8 +15,10 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/internal/broker"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
+	"github.com/praxis-robotics/praxis/skilllib"
 )
 
 // Hand trajectory of the tests: a 1.5 s minimum-jerk move from handQ0 to handQ1 with
@@ -301,4 +303,63 @@ func maxDiff(a, b []float64) float64 {
 		m = max(m, math.Abs(a[i]-b[i]))
 	}
 	return m
+}
+
+// checkRecordEvents checks the figures of a recording's events against its demo file:
+// progress events carry samples and seconds (non-decreasing; no phase), the terminal
+// event the file's row count, duration and path relative to the data directory.
+func checkRecordEvents(t testing.TB, w *watcher, end mqttapi.Event, csv string) {
+	t.Helper()
+	demo, err := demos.ReadCSV(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.ToSlash(filepath.Join(DemosDir, filepath.Base(csv)))
+	if end.Samples != demo.Len() || math.Abs(end.Seconds-demo.Duration()) > 1e-6 || end.Path != want || end.Reason != "" || end.FinalError != 0 {
+		t.Fatalf("recording's %s event: %d samples, %g s, path %q, reason %q, final_error %g; want %d samples, %g s, path %q, no reason",
+			end.Type, end.Samples, end.Seconds, end.Path, end.Reason, end.FinalError, demo.Len(), demo.Duration(), want)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, last := 0, mqttapi.Event{}
+	for _, e := range w.events {
+		if e.ID != end.ID || e.Type != mqttapi.Progress {
+			continue
+		}
+		n++
+		if e.Cmd != mqttapi.CmdRecord || e.Progress != 0 || e.Reason != "" || e.Samples < last.Samples || e.Seconds < last.Seconds ||
+			e.Samples > end.Samples || e.Seconds > end.Seconds {
+			t.Fatalf("recording progress %+v after %+v, ending at %d samples, %g s", e, last, end.Samples, end.Seconds)
+		}
+		last = e
+	}
+	if n == 0 || last.Samples == 0 {
+		t.Fatalf("%d recording progress events, last %+v", n, last)
+	}
+}
+
+// checkFitError checks that a learn's succeeded event carries the fit error stored in
+// the new skill version, joint by joint in the skill's order.
+func checkFitError(t testing.TB, dataDir string, e mqttapi.Event) {
+	t.Helper()
+	store, err := skilllib.OpenStore(filepath.Join(dataDir, SkillsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, err := store.Get(e.Skill, e.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.FitError) != len(sk.Joints) || len(sk.Provenance.FitError) != len(sk.Joints) {
+		t.Fatalf("learn event fit_error %+v, skill joints %v, stored %+v", e.FitError, sk.Joints, sk.Provenance.FitError)
+	}
+	for i, f := range sk.Provenance.FitError {
+		got := e.FitError[i]
+		if got.Joint != sk.Joints[i] || got.Joint != f.Joint || got.RMSE != f.RMSE || got.Max != f.Max || got.End != f.End {
+			t.Fatalf("fit_error[%d] = %+v, stored %+v", i, got, f)
+		}
+		if !(got.RMSE > 0 && got.RMSE <= got.Max && got.Max < 0.05) {
+			t.Errorf("fit_error[%d] = %+v: want 0 < rmse <= max < 0.05 rad", i, got)
+		}
+	}
 }

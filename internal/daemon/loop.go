@@ -43,6 +43,9 @@ type state struct {
 	recDone        chan recResult // the result of a recording's Stop
 	recDoneCh      <-chan struct{}
 
+	recovering bool  // cmd/reset is setting the arm up again (off the loop)
+	armErr     error // the arm's last failure (a read, a failed run) since it was last set up
+
 	learning  int // fits in flight
 	learnDone chan learnResult
 
@@ -145,7 +148,7 @@ func (s *state) loop(ctx context.Context) {
 			if s.recID != "" && !s.recStopping {
 				n, sec := s.rec.Progress()
 				s.srv.Publish(mqttapi.Event{ID: s.recID, Cmd: mqttapi.CmdRecord, Type: mqttapi.Progress,
-					Demo: s.recDemo, Progress: sec, Reason: fmt.Sprintf("%d samples, %.2f s", n, sec)})
+					Demo: s.recDemo, Samples: n, Seconds: sec})
 			}
 		}
 	}
@@ -216,10 +219,24 @@ func (s *state) telemetry() {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := s.arm.Read(ctx, &s.tel); err != nil {
+		// A read slower than the telemetry's 50 ms is not the arm's failure.
+		if !errors.Is(err, context.DeadlineExceeded) {
+			s.armFailed(err)
+		}
 		s.d.log.Debug("telemetry read", "err", err)
 		return
 	}
 	s.srv.PublishState(mqttapi.State{Names: s.telNames, Pos: s.tel.Pos, Vel: s.tel.Vel})
+}
+
+// armFailed notes a failure of the arm: the next cmd/reset sets a bus arm up again.
+func (s *state) armFailed(err error) {
+	if s.armErr == nil {
+		if _, ok := s.arm.(setupper); ok {
+			s.d.log.Warn("arm failure: cmd/reset will set the arm up again", "err", err)
+		}
+	}
+	s.armErr = err
 }
 
 // busy returns the rejection for a command that needs the arm, or nil.
@@ -232,6 +249,9 @@ func (s *state) busy() error {
 	}
 	if s.recID != "" {
 		return mqttapi.Reject("", "busy: recording demo %q", s.recDemo)
+	}
+	if s.recovering {
+		return mqttapi.Reject("", "busy: cmd/reset is setting the arm up again")
 	}
 	return nil
 }
@@ -363,12 +383,13 @@ func (s *state) finishRun() {
 		}
 	default:
 		e.Type = mqttapi.Failed
+		s.armFailed(fmt.Errorf("run %s failed: %s", s.run.id, res.Reason))
 	}
 	s.d.log.Info("run ended", "id", s.run.id, "outcome", res.Outcome, "reason", e.Reason,
 		"final_error", res.FinalError, "duration_s", res.Duration)
-	s.srv.Publish(e)
 	s.run = nil
-	s.publishStatus()
+	s.publishStatus() // first: whoever sees the terminal event then reads the new status
+	s.srv.Publish(e)
 }
 
 func (s *state) onEStop() {
@@ -379,7 +400,34 @@ func (s *state) onEStop() {
 	s.publishStatus()
 }
 
-func (s *state) reset() error {
+// beginReset returns the arm when it can be set up again (a bus arm that no run or
+// recording uses), marking the daemon busy until reset, and its last failed read; nil
+// otherwise.
+func (s *state) beginReset() (setupper, error) {
+	su, ok := s.arm.(setupper)
+	if !ok || s.run != nil || s.recID != "" || s.recovering {
+		return nil, nil
+	}
+	s.recovering = true
+	return su, s.armErr
+}
+
+// reset ends a reset: setupErr, the failure of setting the arm up again, refuses it and
+// leaves the e-stop as it was; otherwise the e-stop is cleared (and, when recovered, the
+// arm's past read failures forgotten).
+func (s *state) reset(recovered bool, setupErr error) error {
+	s.recovering = false
+	if recovered {
+		s.armErr = nil
+	}
+	if setupErr != nil {
+		s.d.log.Error("reset: the arm did not recover", "err", setupErr)
+		still := ""
+		if s.d.estopped.Load() {
+			still = "; e-stop still latched"
+		}
+		return mqttapi.Reject("", "arm faulted and did not recover: %v%s", setupErr, still)
+	}
 	s.d.estopped.Store(false)
 	s.ex.Reset()
 	s.d.log.Info("e-stop reset")
@@ -441,20 +489,31 @@ func (s *state) stopRecording(estop bool) {
 }
 
 func (s *state) onRecordingStopped(r recResult) {
-	e := mqttapi.Event{ID: r.id, Cmd: mqttapi.CmdRecord, Demo: r.demo}
+	e := mqttapi.Event{ID: r.id, Cmd: mqttapi.CmdRecord, Demo: r.demo,
+		Samples: r.res.Samples, Seconds: r.res.Duration.Seconds(), Path: s.dataRel(r.res.Path)}
 	switch {
 	case r.err != nil:
 		e.Type, e.Reason = mqttapi.Failed, r.err.Error()
 	case r.estop:
-		e.Type, e.Reason = mqttapi.Aborted, fmt.Sprintf("e-stop (demo kept: %d samples, %.2f s)", r.res.Samples, r.res.Duration.Seconds())
+		e.Type, e.Reason = mqttapi.Aborted, "e-stop (demo kept)"
 	default:
 		e.Type = mqttapi.Succeeded
-		e.Reason = fmt.Sprintf("%d samples, %.2f s", r.res.Samples, r.res.Duration.Seconds())
 	}
 	s.d.log.Info("recording ended", "demo", r.demo, "samples", r.res.Samples, "err", r.err, "torque_note", r.res.TorqueNote)
-	s.srv.Publish(e)
 	s.recID, s.recDemo, s.recStopping = "", "", false
-	s.publishStatus()
+	s.publishStatus() // first, as for runs
+	s.srv.Publish(e)
+}
+
+// dataRel returns path relative to the data directory, with forward slashes ("" stays "").
+func (s *state) dataRel(path string) string {
+	if path == "" {
+		return ""
+	}
+	if rel, err := filepath.Rel(s.d.cfg.DataDir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return path
 }
 
 // demoName checks a demo name: letters, digits, '_', '-', '.', not starting with '.',
@@ -512,13 +571,12 @@ func (s *state) fit(r mqttapi.LearnRequest, paths []string) {
 		s.learnDone <- learnResult{skill: r.Skill, err: err}
 		return
 	}
-	var sum []string
-	for _, f := range sk.Provenance.FitError {
-		sum = append(sum, fmt.Sprintf("%s=%.2g/%.2g", f.Joint, f.RMSE, f.Max))
+	fit := make([]mqttapi.JointFitError, len(sk.Provenance.FitError))
+	for i, f := range sk.Provenance.FitError {
+		fit[i] = mqttapi.JointFitError{Joint: f.Joint, RMSE: f.RMSE, Max: f.Max, End: f.End}
 	}
 	s.d.log.Info("learned", "skill", r.Skill, "version", v, "demos", r.Demos)
-	pub(mqttapi.Event{Type: mqttapi.Succeeded, Version: v,
-		Reason: "fit error rad (rmse/max): " + strings.Join(sum, " ")})
+	pub(mqttapi.Event{Type: mqttapi.Succeeded, Version: v, FitError: fit})
 	s.learnDone <- learnResult{skill: r.Skill}
 }
 

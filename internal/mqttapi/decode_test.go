@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +156,43 @@ func FuzzDecode(f *testing.F) {
 		}
 		_ = EStopID(p)
 	})
+}
+
+// TestEventFigures: recordings, learns and resets carry their figures in their own fields;
+// progress stays a phase in [0, 1] (absent for recordings) and reason stays a reason.
+func TestEventFigures(t *testing.T) {
+	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	fit := []JointFitError{{Joint: "shoulder_pan", RMSE: 0.0012, Max: 0.004, End: 0.0001}, {Joint: "elbow_flex", RMSE: 0.002, Max: 0.0075, End: 0}}
+	for _, c := range []struct {
+		e    Event
+		want string
+	}{
+		{Event{ID: "d1", Cmd: CmdRecord, Type: Progress, Time: at, Demo: "pick-1", Samples: 120, Seconds: 1.19},
+			`{"id":"d1","cmd":"record","type":"progress","time":"2026-11-25T08:00:00Z","demo":"pick-1","samples":120,"seconds":1.19}`},
+		{Event{ID: "d1", Cmd: CmdRecord, Type: Succeeded, Time: at, Demo: "pick-1", Samples: 250, Seconds: 2.49, Path: "demos/pick-1.csv"},
+			`{"id":"d1","cmd":"record","type":"succeeded","time":"2026-11-25T08:00:00Z","demo":"pick-1","samples":250,"seconds":2.49,"path":"demos/pick-1.csv"}`},
+		{Event{ID: "d1", Cmd: CmdRecord, Type: Aborted, Time: at, Demo: "pick-1", Reason: "e-stop (demo kept)", Samples: 80, Seconds: 0.79, Path: "demos/pick-1.csv"},
+			`{"id":"d1","cmd":"record","type":"aborted","time":"2026-11-25T08:00:00Z","reason":"e-stop (demo kept)","demo":"pick-1","samples":80,"seconds":0.79,"path":"demos/pick-1.csv"}`},
+		{Event{ID: "l1", Cmd: CmdLearn, Type: Succeeded, Time: at, Skill: "pick", Version: 3, FitError: fit},
+			`{"id":"l1","cmd":"learn","type":"succeeded","time":"2026-11-25T08:00:00Z","skill":"pick","version":3,"fit_error":[{"joint":"shoulder_pan","rmse":0.0012,"max":0.004,"end":0.0001},{"joint":"elbow_flex","rmse":0.002,"max":0.0075,"end":0}]}`},
+		{Event{ID: "x1", Cmd: CmdReset, Type: Accepted, Time: at, Recovered: true},
+			`{"id":"x1","cmd":"reset","type":"accepted","time":"2026-11-25T08:00:00Z","recovered":true}`},
+		{Event{ID: "r1", Cmd: CmdRun, Type: Progress, Time: at, Progress: 0.5},
+			`{"id":"r1","cmd":"run","type":"progress","time":"2026-11-25T08:00:00Z","progress":0.5}`},
+	} {
+		b, err := json.Marshal(c.e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != c.want {
+			t.Errorf("%s %s:\ngot  %s\nwant %s", c.e.Cmd, c.e.Type, b, c.want)
+		}
+		var back Event
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, c.e) {
+			t.Errorf("%s %s round trip:\ngot  %+v\nwant %+v", c.e.Cmd, c.e.Type, back, c.e)
+		}
+	}
 }

@@ -62,6 +62,7 @@ type fake struct {
 	runs   []mqttapi.RunRequest
 	estops int
 	onRun  func(r mqttapi.RunRequest) error
+	reset  func() (mqttapi.ResetResult, error) // Reset's answer; nil: accepted, nothing recovered
 
 	runCalls  chan time.Time // time of each Run call, if not nil
 	estopCall chan time.Time
@@ -102,7 +103,15 @@ func (f *fake) EStop() {
 	default:
 	}
 }
-func (f *fake) Reset() error                       { return nil }
+func (f *fake) Reset() (mqttapi.ResetResult, error) {
+	f.mu.Lock()
+	r := f.reset
+	f.mu.Unlock()
+	if r == nil {
+		return mqttapi.ResetResult{}, nil
+	}
+	return r()
+}
 func (f *fake) Record(mqttapi.RecordRequest) error { return nil }
 func (f *fake) Learn(mqttapi.LearnRequest) error   { return nil }
 func (f *fake) Skills() ([]mqttapi.SkillInfo, error) {

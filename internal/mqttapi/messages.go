@@ -41,6 +41,11 @@ type LearnRequest struct {
 	Basis int      `json:"basis,omitempty"` // basis functions per joint; 0 means the default
 }
 
+// ResetResult is what a reset did besides clearing the e-stop.
+type ResetResult struct {
+	Recovered bool // the arm had faulted (a servo went silent) and was set up again
+}
+
 // IDRequest is the payload of cmd/reset, cmd/skills and cmd/estop: only an id, which may
 // be empty (and, for estop, the payload may be anything).
 type IDRequest struct {
@@ -66,7 +71,8 @@ type SkillList struct {
 type EventType string
 
 // Event types. Every command gets exactly one Accepted or Rejected; runs and learns then
-// report Started, Progress (at most 10 Hz) and one terminal Succeeded, Failed or Aborted.
+// report Started, Progress (at most 10 Hz) and one terminal Succeeded, Failed or Aborted;
+// a recording reports Progress and its terminal event under the id of its start.
 const (
 	Accepted  EventType = "accepted"
 	Rejected  EventType = "rejected"
@@ -83,46 +89,69 @@ func (t EventType) Terminal() bool {
 }
 
 // Event is one message on the events topic. Progress is marshalled only for Progress
-// events and FinalError only for Succeeded events; zero Time is set on publish.
+// events of runs and learns (a recording has no known end: its progress events carry
+// Samples and Seconds instead) and FinalError only for Succeeded runs; zero Time is set
+// on publish. Other zero fields are left out.
 type Event struct {
-	ID         string      // id of the command this event belongs to ("" if unreadable)
-	Cmd        string      // command name (run, cancel, ...) the event answers, if known
-	Type       EventType   // what happened
-	Time       time.Time   // when; RFC 3339 with nanoseconds on the wire
-	Skill      string      // skill name, where known
-	Version    int         // skill version, where known
-	Reason     string      // why: for rejected, failed and aborted
-	Field      string      // for rejected: the offending field, e.g. "goal.elbow_flex"
-	Progress   float64     // for progress: phase in [0, 1]
-	FinalError float64     // for succeeded runs: distance to the goal at the end, rad
-	Demo       string      // demo name, for record and learn
-	Skills     []SkillInfo // for accepted cmd/skills: the skill list
+	ID         string          // id of the command this event belongs to ("" if unreadable)
+	Cmd        string          // command name (run, cancel, ...) the event answers, if known
+	Type       EventType       // what happened
+	Time       time.Time       // when; RFC 3339 with nanoseconds on the wire
+	Skill      string          // skill name, where known
+	Version    int             // skill version, where known (for succeeded learns: the new version)
+	Reason     string          // why: for rejected, failed and aborted
+	Field      string          // for rejected: the offending field, e.g. "goal.elbow_flex"
+	Progress   float64         // for progress of runs and learns: phase in [0, 1]
+	FinalError float64         // for succeeded runs: distance to the goal at the end, rad
+	Demo       string          // demo name, for record and learn
+	Samples    int             // for recordings (progress and end): samples recorded
+	Seconds    float64         // for recordings (progress and end): recorded duration, s
+	Path       string          // for a recording that kept its demo: the CSV, relative to the daemon's data directory
+	FitError   []JointFitError // for succeeded learns: reproduction error per joint, in the skill's joint order
+	Recovered  bool            // for an accepted cmd/reset: a faulted arm was set up again
+	Skills     []SkillInfo     // for accepted cmd/skills: the skill list
+}
+
+// JointFitError is how closely a learned skill reproduces its demos on one joint, rad
+// (or m), as in the skill file's provenance.fit_error.
+type JointFitError struct {
+	Joint string  `json:"joint"`
+	RMSE  float64 `json:"rmse"` // root-mean-square error over the demo
+	Max   float64 `json:"max"`  // largest error
+	End   float64 `json:"end"`  // error at the last sample
 }
 
 type eventJSON struct {
-	ID         string      `json:"id"`
-	Cmd        string      `json:"cmd,omitempty"`
-	Type       EventType   `json:"type"`
-	Time       time.Time   `json:"time"`
-	Skill      string      `json:"skill,omitempty"`
-	Version    int         `json:"version,omitempty"`
-	Reason     string      `json:"reason,omitempty"`
-	Field      string      `json:"field,omitempty"`
-	Progress   *float64    `json:"progress,omitempty"`
-	FinalError *float64    `json:"final_error,omitempty"`
-	Demo       string      `json:"demo,omitempty"`
-	Skills     []SkillInfo `json:"skills,omitempty"`
+	ID         string          `json:"id"`
+	Cmd        string          `json:"cmd,omitempty"`
+	Type       EventType       `json:"type"`
+	Time       time.Time       `json:"time"`
+	Skill      string          `json:"skill,omitempty"`
+	Version    int             `json:"version,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+	Field      string          `json:"field,omitempty"`
+	Progress   *float64        `json:"progress,omitempty"`
+	FinalError *float64        `json:"final_error,omitempty"`
+	Demo       string          `json:"demo,omitempty"`
+	Samples    int             `json:"samples,omitempty"`
+	Seconds    float64         `json:"seconds,omitempty"`
+	Path       string          `json:"path,omitempty"`
+	FitError   []JointFitError `json:"fit_error,omitempty"`
+	Recovered  bool            `json:"recovered,omitempty"`
+	Skills     []SkillInfo     `json:"skills,omitempty"`
 }
 
 // MarshalJSON encodes e as documented in docs/mqtt.md.
 func (e Event) MarshalJSON() ([]byte, error) {
 	j := eventJSON{ID: e.ID, Cmd: e.Cmd, Type: e.Type, Time: e.Time, Skill: e.Skill,
-		Version: e.Version, Reason: e.Reason, Field: e.Field, Demo: e.Demo, Skills: e.Skills}
-	if e.Type == Progress {
+		Version: e.Version, Reason: e.Reason, Field: e.Field, Demo: e.Demo,
+		Samples: e.Samples, Seconds: e.Seconds, Path: e.Path, FitError: e.FitError,
+		Recovered: e.Recovered, Skills: e.Skills}
+	if e.Type == Progress && e.Cmd != CmdRecord {
 		p := e.Progress
 		j.Progress = &p
 	}
-	if e.Type == Succeeded && e.Cmd != CmdLearn {
+	if e.Type == Succeeded && e.Cmd != CmdLearn && e.Cmd != CmdRecord {
 		f := e.FinalError
 		j.FinalError = &f
 	}
@@ -136,7 +165,9 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("mqttapi: event: %w", err)
 	}
 	*e = Event{ID: j.ID, Cmd: j.Cmd, Type: j.Type, Time: j.Time, Skill: j.Skill,
-		Version: j.Version, Reason: j.Reason, Field: j.Field, Demo: j.Demo, Skills: j.Skills}
+		Version: j.Version, Reason: j.Reason, Field: j.Field, Demo: j.Demo,
+		Samples: j.Samples, Seconds: j.Seconds, Path: j.Path, FitError: j.FitError,
+		Recovered: j.Recovered, Skills: j.Skills}
 	if j.Progress != nil {
 		e.Progress = *j.Progress
 	}

@@ -16,8 +16,9 @@ import (
 
 // Service is what the daemon implements for the Server. Methods are called from one
 // goroutine, one command at a time, except EStop, which has its own goroutine so that it
-// is never queued behind other commands. Methods must return promptly: long work (a run,
-// a fit) continues in the background and reports through Server.Publish with the
+// is never queued behind other commands. Methods must return promptly (Reset may take as
+// long as setting a faulted arm up again, a few seconds): long work (a run, a fit)
+// continues in the background and reports through Server.Publish with the
 // request's id. A refusal is returned as a *Rejection (other errors are rejections
 // without a field).
 type Service interface {
@@ -27,8 +28,9 @@ type Service interface {
 	Cancel(id string) error
 	// EStop latches the emergency stop and halts every motion. It must not block.
 	EStop()
-	// Reset clears a latched e-stop.
-	Reset() error
+	// Reset clears a latched e-stop and recovers a faulted arm where it can; a refusal
+	// (e.g. the arm still faulted) leaves the e-stop as it was.
+	Reset() (ResetResult, error)
 	// Record starts or stops recording a demonstration.
 	Record(RecordRequest) error
 	// Learn starts fitting a skill from recorded demos.
@@ -324,7 +326,11 @@ func (s *Server) handle(m inMsg) {
 	case CmdReset:
 		var r IDRequest
 		if r, err = DecodeID(m.payload); err == nil {
-			call(r.ID, s.svc.Reset)
+			call(r.ID, func() error {
+				res, err := s.svc.Reset()
+				ev.Recovered = res.Recovered && err == nil
+				return err
+			})
 		}
 	case CmdRecord:
 		var r RecordRequest

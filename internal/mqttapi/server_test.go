@@ -593,3 +593,45 @@ func TestServerAndClientOverTLS(t *testing.T) {
 		t.Fatalf("status %+v %v", st, err)
 	}
 }
+
+// TestResetRecovered: the accepted event of a reset says whether a faulted arm was set up
+// again; a failed recovery is a rejection carrying the service's reason.
+func TestResetRecovered(t *testing.T) {
+	e := embeddedEnv(t)
+	f := newFake()
+	answers := []func() (mqttapi.ResetResult, error){
+		func() (mqttapi.ResetResult, error) { return mqttapi.ResetResult{}, nil },
+		func() (mqttapi.ResetResult, error) { return mqttapi.ResetResult{Recovered: true}, nil },
+		func() (mqttapi.ResetResult, error) {
+			return mqttapi.ResetResult{Recovered: true}, mqttapi.Reject("", "arm faulted and did not recover: servo 4 (wrist_flex): no reply")
+		},
+	}
+	n := 0
+	f.reset = func() (mqttapi.ResetResult, error) { n++; return answers[n-1]() }
+	startServer(t, e, e.url, f)
+	c := dial(t, e, e.operator)
+	r := mustRaw(t, e, e.operator, robot+"events")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	ev, err := c.Reset(ctx)
+	if err != nil || ev.Type != mqttapi.Accepted || ev.Recovered {
+		t.Fatalf("plain reset: %+v, %v", ev, err)
+	}
+	ev, err = c.Reset(ctx)
+	if err != nil || ev.Type != mqttapi.Accepted || !ev.Recovered {
+		t.Fatalf("reset that recovered the arm: %+v, %v", ev, err)
+	}
+	ev, err = c.Reset(ctx)
+	var rej *mqttapi.Rejection
+	if !errors.As(err, &rej) || ev.Type != mqttapi.Rejected || ev.Recovered || !strings.Contains(rej.Reason, "servo 4 (wrist_flex)") {
+		t.Fatalf("reset that did not recover: %+v, %v", ev, err)
+	}
+	// On the wire: "recovered" only where true.
+	for i, want := range []string{`"type":"accepted"`, `"type":"accepted","time":`, `"type":"rejected"`} {
+		p := string(r.next(t).Payload())
+		if !strings.Contains(p, want) || strings.Contains(p, `"recovered"`) != (i == 1) {
+			t.Errorf("event %d %s: want %s, and recovered:true only in the second", i, p, want)
+		}
+	}
+}
