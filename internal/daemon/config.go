@@ -155,6 +155,10 @@ type ExecutorConfig struct {
 	// GoalTolerance is the largest joint distance to the goal (rad or m) at which a run
 	// succeeds; default 0.02 (the executor's offset term cancels the SO-101's steady sag).
 	GoalTolerance float64 `yaml:"goal_tolerance"`
+	// RealtimePriority is the SCHED_FIFO priority (1..99) asked for the control thread;
+	// default 50, 0 to not ask. Without root or CAP_SYS_NICE the request fails quietly
+	// (logged) and the executor runs at normal priority.
+	RealtimePriority *int `yaml:"realtime_priority"`
 }
 
 // RecorderConfig tunes demonstration capture.
@@ -266,6 +270,10 @@ func (c *Config) ApplyDefaults() {
 	}
 	deff(&c.Executor.RateHz, 500)
 	deff(&c.Executor.GoalTolerance, 0.02)
+	if c.Executor.RealtimePriority == nil {
+		p := 50
+		c.Executor.RealtimePriority = &p
+	}
 	deff(&c.Recorder.RateHz, 100)
 	if c.MQTT.Embedded == nil {
 		c.MQTT.Embedded = &t
@@ -370,6 +378,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Executor.RateHz < 10 || c.Executor.RateHz > 1000 {
 		return bad("executor.rate_hz", "%g is outside 10..1000", c.Executor.RateHz)
+	}
+	if p := *c.Executor.RealtimePriority; p < 0 || p > 99 {
+		return bad("executor.realtime_priority", "%d is outside 0..99", p)
 	}
 	if !(c.Executor.GoalTolerance > 0 && c.Executor.GoalTolerance <= 0.5) {
 		return bad("executor.goal_tolerance", "%g is outside (0, 0.5]", c.Executor.GoalTolerance)

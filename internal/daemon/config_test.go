@@ -161,3 +161,17 @@ arm:
 		t.Fatalf("default retries/series: %+v", bc)
 	}
 }
+
+func TestConfigRealtimePriority(t *testing.T) {
+	c, err := ParseConfig(strings.NewReader(""))
+	if err != nil || *c.Executor.RealtimePriority != 50 {
+		t.Fatalf("default priority: %v, %v", c.Executor.RealtimePriority, err)
+	}
+	c, err = ParseConfig(strings.NewReader("executor: {realtime_priority: 0}"))
+	if err != nil || *c.Executor.RealtimePriority != 0 {
+		t.Fatalf("priority 0 must stay 0 (off): %v, %v", c.Executor.RealtimePriority, err)
+	}
+	if _, err := ParseConfig(strings.NewReader("executor: {realtime_priority: 120}")); err == nil || !strings.Contains(err.Error(), "executor.realtime_priority") {
+		t.Fatalf("priority 120: %v", err)
+	}
+}

@@ -223,10 +223,20 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 			sleeper = s
 		}
 	}
+	prio := *d.cfg.Executor.RealtimePriority
+	if sleeper != nil {
+		prio = 0 // a fake clock never sleeps: a SCHED_FIFO thread would starve the others
+	}
 	ex, err := motion.New(arm, motion.Config{Rate: d.cfg.Executor.RateHz, Events: exEvents,
-		ClipGoal: d.cfg.Executor.ClipGoal, GoalTolerance: d.cfg.Executor.GoalTolerance, Clock: sleeper})
+		ClipGoal: d.cfg.Executor.ClipGoal, GoalTolerance: d.cfg.Executor.GoalTolerance, Clock: sleeper,
+		RealTimePriority: prio})
 	if err != nil {
 		return fmt.Errorf("daemon: executor: %w", err)
+	}
+	if rt, why := ex.RealTime(); prio > 0 && !rt {
+		d.log.Info("control thread runs without SCHED_FIFO (needs root or CAP_SYS_NICE)", "priority", prio, "err", why)
+	} else if rt {
+		d.log.Info("control thread runs SCHED_FIFO", "priority", prio)
 	}
 	closers = append(closers, func() { ex.Close() })
 	d.exec.Store(ex)
