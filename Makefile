@@ -13,7 +13,7 @@ help: ## list the targets
 build: ## build bin/praxis for this machine
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o $(BIN) ./cmd/praxis
 
-run: build ## run the demo (daemon once it exists) on the simulated arm
+run: build ## the daemon on the simulated SO-101 with the embedded broker and seeded skills
 	./scripts/run.sh $(BIN) $(DATA)
 
 test: lint ## the whole suite, with the race detector

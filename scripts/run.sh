@@ -4,4 +4,4 @@
 set -euo pipefail
 bin=$1 data=$2
 mkdir -p "$data"
-exec "$bin" serve --data "$data"
+exec "$bin" serve --data "$data" --config scripts/run.yaml
