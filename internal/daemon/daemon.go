@@ -227,7 +227,8 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if sleeper != nil {
 		prio = 0 // a fake clock never sleeps: a SCHED_FIFO thread would starve the others
 	}
-	ex, err := motion.New(arm, motion.Config{Rate: d.cfg.Executor.RateHz, Events: exEvents,
+	tap := newTapArm(arm)
+	ex, err := motion.New(tap, motion.Config{Rate: d.cfg.Executor.RateHz, Events: exEvents,
 		ClipGoal: d.cfg.Executor.ClipGoal, GoalTolerance: d.cfg.Executor.GoalTolerance, Clock: sleeper,
 		RealTimePriority: prio})
 	if err != nil {
@@ -240,13 +241,13 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	closers = append(closers, func() { ex.Close() })
 	d.exec.Store(ex)
-	rec, err := demos.NewRecorder(demos.RecorderConfig{Dir: demosDir, Arm: arm, Robot: d.cfg.RobotID,
+	rec, err := demos.NewRecorder(demos.RecorderConfig{Dir: demosDir, Arm: tap, Robot: d.cfg.RobotID,
 		Rate: d.cfg.Recorder.RateHz, Kinesthetic: true})
 	if err != nil {
 		return fmt.Errorf("daemon: recorder: %w", err)
 	}
 
-	st := &state{d: d, store: store, ex: ex, exEvents: exEvents, rec: rec, arm: arm, hand: hand,
+	st := &state{d: d, store: store, ex: ex, exEvents: exEvents, rec: rec, arm: arm, tap: tap, hand: hand,
 		demosDir: demosDir, learnDone: make(chan learnResult, 16), recDone: make(chan recResult, 1)}
 	srv, err := mqttapi.NewServer(mqttapi.ServerConfig{Broker: d.brokerURL, Username: user, Password: pass,
 		TLS: tlsConf, RobotID: d.cfg.RobotID, StateRate: d.cfg.MQTT.StateRateHz,

@@ -52,6 +52,7 @@ type state struct {
 	cache map[string]cachedSkill // latest versions, by name
 
 	lastStatus mqttapi.Status
+	tap        *tapArm // the arm as the executor and the recorder read it
 	tel        joint.State
 	telNames   []string
 }
@@ -216,6 +217,11 @@ func (s *state) publishStatus() {
 }
 
 func (s *state) telemetry() {
+	// While a run or a recording reads the arm, publish what they read.
+	if s.tap != nil && s.tap.snapshot(&s.tel, 100*time.Millisecond) {
+		s.srv.PublishState(mqttapi.State{Names: s.telNames, Pos: s.tel.Pos, Vel: s.tel.Vel})
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := s.arm.Read(ctx, &s.tel); err != nil {
