@@ -28,10 +28,11 @@ var (
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // ValidName reports whether name can be a skill name: 1 to 64 of letters, digits, '_', '.',
-// '-', starting with a letter or digit (so it is always a safe file name).
+// '-', starting with a letter or digit (so it is always a safe file name). The error
+// matches ErrInvalid.
 func ValidName(name string) error {
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("skilllib: skill name %q: use 1 to 64 letters, digits, '_', '.', '-', starting with a letter or digit", name)
+		return fmt.Errorf("skilllib: %w", invalidf("skill name %q: use 1 to 64 letters, digits, '_', '.', '-', starting with a letter or digit", name))
 	}
 	return nil
 }

@@ -279,6 +279,7 @@ func newSkillsCmd() *cobra.Command {
 		return nil
 	})
 	c.Flags().BoolVar(&asJSON, "json", false, "print the list as JSON (the skills field of docs/mqtt.md)")
+	c.AddCommand(newSkillsLibraryCmds()...)
 	return c
 }
 

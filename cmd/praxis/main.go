@@ -50,6 +50,7 @@ func newRootCmd() *cobra.Command {
 		newBusCmd(),
 	)
 	root.AddCommand(newClientCmds()...)
+	root.AddCommand(newDemosCmd())
 	return root
 }
 
