@@ -205,23 +205,17 @@ func WriteSamples(w io.Writer, joints []string, t []float64, y [][]float64) erro
 		}
 	}
 	bw := bufio.NewWriter(w)
-	bw.WriteString("t")
-	for _, j := range joints {
-		bw.WriteByte(',')
-		bw.WriteString(j)
-	}
-	bw.WriteByte('\n')
-	buf := make([]byte, 0, 32)
+	buf := appendHeader(nil, joints)
+	bw.Write(buf)
+	line := make([]float64, 1+len(joints)) // t, then the row
 	for i, row := range y {
 		if len(row) != len(joints) {
 			return fmt.Errorf("demos: write CSV: row %d has %d values, want %d", i, len(row), len(joints))
 		}
-		bw.Write(strconv.AppendFloat(buf[:0], t[i], 'g', -1, 64))
-		for _, v := range row {
-			bw.WriteByte(',')
-			bw.Write(strconv.AppendFloat(buf[:0], v, 'g', -1, 64))
-		}
-		bw.WriteByte('\n')
+		line[0] = t[i]
+		copy(line[1:], row)
+		buf = appendRow(buf[:0], line)
+		bw.Write(buf)
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("demos: write CSV: %w", err)

@@ -259,10 +259,10 @@ func openTap(ctx context.Context, cfg mqttapi.ClientConfig, topic string) (*even
 		o.SetTLSConfig(cfg.TLS)
 	}
 	t.cli = paho.NewClient(o)
-	if err := waitToken(ctx, t.cli.Connect(), cfg.ConnectTimeout); err != nil {
+	if err := mqttapi.WaitToken(ctx, t.cli.Connect(), cfg.ConnectTimeout); err != nil {
 		return nil, fmt.Errorf("mqttapi: connect %s: %w", cfg.Broker, err)
 	}
-	if err := waitToken(ctx, t.cli.Subscribe(topic, 1, t.onMessage), cfg.ConnectTimeout); err != nil {
+	if err := mqttapi.WaitToken(ctx, t.cli.Subscribe(topic, 1, t.onMessage), cfg.ConnectTimeout); err != nil {
 		t.cli.Disconnect(0)
 		return nil, fmt.Errorf("subscribe %s: %w", topic, err)
 	}
@@ -294,17 +294,3 @@ func (t *eventTap) onMessage(_ paho.Client, m paho.Message) {
 }
 
 func (t *eventTap) close() { t.cli.Disconnect(100) }
-
-// waitToken waits for tok, ctx or the timeout.
-func waitToken(ctx context.Context, tok paho.Token, timeout time.Duration) error {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case <-tok.Done():
-		return tok.Error()
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return fmt.Errorf("timed out after %v", timeout)
-	}
-}

@@ -36,6 +36,22 @@ func offlineRun(t *testing.T, args ...string) (stdout, stderr string, status int
 	return out.String(), errb.String(), exitFailure
 }
 
+// wantBadInput runs the CLI with args and fails unless it exits with exitBadInput, one
+// stderr line containing want, and nothing on stdout.
+func wantBadInput(t *testing.T, want string, args ...string) {
+	t.Helper()
+	stdout, stderr, status := offlineRun(t, args...)
+	if status != exitBadInput {
+		t.Fatalf("status %d, want %d; stderr %q", status, exitBadInput, stderr)
+	}
+	if !strings.Contains(stderr, want) {
+		t.Fatalf("stderr %q, want it to contain %q", stderr, want)
+	}
+	if strings.Count(stderr, "\n") != 1 || stdout != "" {
+		t.Fatalf("want one line on stderr and nothing on stdout; got %q / %q", stderr, stdout)
+	}
+}
+
 // learnWiggle learns the d02209 demo into dir/wiggle.json and returns its path.
 func learnWiggle(t *testing.T, dir string, extra ...string) string {
 	t.Helper()
@@ -128,16 +144,7 @@ func TestLearnBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			stdout, stderr, status := offlineRun(t, c.args...)
-			if status != exitBadInput {
-				t.Fatalf("status %d, want %d; stderr %q", status, exitBadInput, stderr)
-			}
-			if !strings.Contains(stderr, c.want) {
-				t.Fatalf("stderr %q, want it to contain %q", stderr, c.want)
-			}
-			if strings.Count(stderr, "\n") != 1 || stdout != "" {
-				t.Fatalf("want one line on stderr and nothing on stdout; got %q / %q", stderr, stdout)
-			}
+			wantBadInput(t, c.want, c.args...)
 		})
 	}
 }

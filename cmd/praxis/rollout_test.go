@@ -152,16 +152,7 @@ func TestRolloutBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			stdout, stderr, status := offlineRun(t, c.args...)
-			if status != exitBadInput {
-				t.Fatalf("status %d, want %d; stderr %q", status, exitBadInput, stderr)
-			}
-			if !strings.Contains(stderr, c.want) {
-				t.Fatalf("stderr %q, want it to contain %q", stderr, c.want)
-			}
-			if strings.Count(stderr, "\n") != 1 || stdout != "" {
-				t.Fatalf("want one line on stderr and nothing on stdout; got %q / %q", stderr, stdout)
-			}
+			wantBadInput(t, c.want, c.args...)
 		})
 	}
 }

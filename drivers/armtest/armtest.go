@@ -148,6 +148,16 @@ func New(cfg Config) (*Arm, error) {
 	return a, nil
 }
 
+// Continuous returns n unbounded joints named j1..jn, for Config.Joints when limits do
+// not matter.
+func Continuous(n int) []joint.Joint {
+	js := make([]joint.Joint, n)
+	for i := range js {
+		js[i] = joint.Joint{Name: fmt.Sprintf("j%d", i+1), Type: joint.Continuous}
+	}
+	return js
+}
+
 // Joints returns the configured joints.
 func (a *Arm) Joints() []joint.Joint { return append([]joint.Joint(nil), a.joints...) }
 
@@ -319,6 +329,24 @@ func (a *Arm) Release(i int) {
 	a.advanceLocked()
 	a.held[i] = false
 	a.mu.Unlock()
+}
+
+// SetJointTorque makes joint i limp (on=false: held where it is, as Hold) or lets it follow
+// commands again (on=true, as Release), as a wire-level simulator's torque switch expects.
+func (a *Arm) SetJointTorque(i int, on bool) error {
+	if on {
+		a.Release(i)
+	} else {
+		a.Hold(i)
+	}
+	return nil
+}
+
+// Held reports whether joint i is held (by Hold or SetJointTorque(i, false)).
+func (a *Arm) Held(i int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.held[i]
 }
 
 // SetSag sets joint i's steady offset (see Config.Sag) from now on.

@@ -7,80 +7,22 @@ import (
 	"errors"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/praxis-robotics/praxis/drivers"
+	"github.com/praxis-robotics/praxis/drivers/armtest"
 	"github.com/praxis-robotics/praxis/drivers/dynamixel"
 	dxlproto "github.com/praxis-robotics/praxis/drivers/dynamixel/proto"
+	"github.com/praxis-robotics/praxis/motion/clock"
 	"github.com/praxis-robotics/praxis/motion/joint"
 	"github.com/praxis-robotics/praxis/sim/pty"
 	dxlsim "github.com/praxis-robotics/praxis/sim/wire/dynamixel"
 )
 
-// lagPlant: joints with torque follow their goal with a first-order lag tau; limp ones stay.
-type lagPlant struct {
-	mu        sync.Mutex
-	tau       time.Duration
-	pos, goal []float64
-	on        []bool
-	last      time.Time
-}
-
-func newLagPlant(n int, tau time.Duration) *lagPlant {
-	p := &lagPlant{tau: tau, pos: make([]float64, n), goal: make([]float64, n), on: make([]bool, n), last: time.Now()}
-	for i := range p.on {
-		p.on[i] = true
-	}
-	return p
-}
-
-func (p *lagPlant) advance() {
-	now := time.Now()
-	k := 1 - math.Exp(-float64(now.Sub(p.last))/float64(p.tau))
-	p.last = now
-	for i := range p.pos {
-		if p.on[i] {
-			p.pos[i] += (p.goal[i] - p.pos[i]) * k
-		}
-	}
-}
-
-func (p *lagPlant) Read(_ context.Context, s *joint.State) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.advance()
-	s.Resize(len(p.pos))
-	copy(s.Pos, p.pos)
-	for i := range p.pos {
-		s.Vel[i] = 0
-		if p.on[i] {
-			s.Vel[i] = (p.goal[i] - p.pos[i]) / p.tau.Seconds()
-		}
-	}
-	return nil
-}
-
-func (p *lagPlant) Command(_ context.Context, c joint.Command) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.advance()
-	copy(p.goal, c.Pos)
-	return nil
-}
-
-func (p *lagPlant) SetJointTorque(i int, on bool) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.advance()
-	p.on[i] = on
-	return nil
-}
-
 // bench starts a simulated chain of n servos (IDs 1..n) on a pty and opens the driver on
 // its slave through go.bug.st/serial.
-func bench(tb testing.TB, n int, edit func(*dynamixel.Config)) (*dynamixel.Arm, *dxlsim.Sim, *lagPlant) {
+func bench(tb testing.TB, n int, edit func(*dynamixel.Config)) (*dynamixel.Arm, *dxlsim.Sim, *armtest.Arm) {
 	tb.Helper()
 	master, slave, err := pty.Open("")
 	if err != nil {
@@ -97,7 +39,11 @@ func bench(tb testing.TB, n int, edit func(*dynamixel.Config)) (*dynamixel.Arm, 
 	if edit != nil {
 		edit(&cfg)
 	}
-	plant := newLagPlant(n, 10*time.Millisecond)
+	// Joints with torque follow their goal with a first-order lag of 10 ms; limp ones stay.
+	plant, err := armtest.New(armtest.Config{Joints: armtest.Continuous(n), Clock: clock.NewReal(), PlantTau: 0.01, PlantMaxVel: -1})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	sim, err := dxlsim.New(master, dxlsim.Config{IDs: ids, Plant: plant})
 	if err != nil {
 		tb.Fatal(err)
@@ -212,10 +158,7 @@ func TestPtyTorqueOffAndWatchdog(t *testing.T) {
 			t.Fatalf("servo %d: bus watchdog %d, want 5 (100 ms)", id, r[0])
 		}
 	}
-	plant.mu.Lock()
-	on := plant.on[1]
-	plant.mu.Unlock()
-	if on {
+	if !plant.Held(1) {
 		t.Fatal("plant joint 1 still has torque")
 	}
 }

@@ -106,20 +106,27 @@ func armConfig(n int) Config {
 	return cfg
 }
 
+// openSetup opens the driver on path and runs Setup; the driver is closed when tb ends.
+func openSetup(tb testing.TB, path string, cfg Config) *Driver {
+	tb.Helper()
+	d, err := Open(path, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	if err := d.Setup(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
 func TestE2E(t *testing.T) {
 	sim, plant, path := startBus(t, 3)
 	cfg := armConfig(3)
 	cfg.WriteLimits = true
 	cfg.Joints[0].Limits = joint.Limits{Min: -1, Max: 1}
-	d, err := Open(path, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := openSetup(t, path, cfg)
 	ctx := context.Background()
-	if err := d.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// Setup: return delay 0, limits persisted to EEPROM, EEPROM relocked, torque on.
 	if rd, _ := sim.Register(1, ftproto.RegReturnDelay); rd != 0 {
 		t.Errorf("return delay %d", rd)
@@ -189,15 +196,8 @@ func TestE2E(t *testing.T) {
 
 func TestE2EFaults(t *testing.T) {
 	sim, _, path := startBus(t, 3)
-	d, err := Open(path, armConfig(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := openSetup(t, path, armConfig(3))
 	ctx := context.Background()
-	if err := d.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
 	s := joint.NewState(3)
 
 	// A dropped reply is retried within the tick.
@@ -216,7 +216,7 @@ func TestE2EFaults(t *testing.T) {
 	}
 	// Overload status is surfaced per servo, with fresh data.
 	sim.SetStatus(1, ftproto.StatusOverload)
-	err = d.Read(ctx, &s)
+	err := d.Read(ctx, &s)
 	var se *ServoError
 	if !errors.As(err, &se) || se.ID != 1 || se.Status != ftproto.StatusOverload || !errors.Is(err, drivers.ErrFault) {
 		t.Fatalf("overload: %v", err)
@@ -306,15 +306,8 @@ func TestE2EScan(t *testing.T) {
 // pseudo-terminal: one tick = one sync write of goals + one sync read of position+speed.
 func BenchmarkFeetechLoop6(b *testing.B) {
 	_, _, path := startBus(b, 6)
-	d, err := Open(path, armConfig(6))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
+	d := openSetup(b, path, armConfig(6))
 	ctx := context.Background()
-	if err := d.Setup(ctx); err != nil {
-		b.Fatal(err)
-	}
 	s := joint.NewState(6)
 	c := joint.NewCommand(6)
 	b.ReportAllocs()
@@ -343,15 +336,8 @@ func TestE2ELostReplyNoWait(t *testing.T) {
 	sim, _, path := startBus(t, 3)
 	cfg := armConfig(3)
 	cfg.ReplyTimeout = 2 * time.Second
-	d, err := Open(path, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := openSetup(t, path, cfg)
 	ctx := context.Background()
-	if err := d.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
 	s := joint.NewState(3)
 	sim.DropNext(2, 1)
 	sim.CorruptNext(1, 1)

@@ -121,21 +121,7 @@ func TestEmbeddedRecordLearnRun(t *testing.T) {
 	}
 
 	// Busy, then e-stop during the run.
-	started := make(chan struct{}, 1)
-	res := make(chan error, 1)
-	go func() {
-		_, err := cli.Run(ctx, mqttapi.RunRequest{ID: "run2", Skill: "reach2", Duration: 2}, func(e mqttapi.Event) {
-			if e.Type == mqttapi.Started {
-				started <- struct{}{}
-			}
-		})
-		res <- err
-	}()
-	select {
-	case <-started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("run2 did not start")
-	}
+	res := runStarted(ctx, t, cli, mqttapi.RunRequest{ID: "run2", Skill: "reach2", Duration: 2})
 	_, err = cli.Run(ctx, mqttapi.RunRequest{ID: "run3", Skill: "reach2", Duration: 1}, nil)
 	if rj := rejection(err); rj == nil || !strings.Contains(rj.Reason, "busy: run run2 is running") {
 		t.Fatalf("second run while busy: %v", err)
@@ -167,15 +153,7 @@ func TestEmbeddedRecordLearnRun(t *testing.T) {
 	}
 
 	// Cancel.
-	go func() {
-		_, err := cli.Run(ctx, mqttapi.RunRequest{ID: "run4", Skill: "reach2", Duration: 2}, func(e mqttapi.Event) {
-			if e.Type == mqttapi.Started {
-				started <- struct{}{}
-			}
-		})
-		res <- err
-	}()
-	<-started
+	res = runStarted(ctx, t, cli, mqttapi.RunRequest{ID: "run4", Skill: "reach2", Duration: 2})
 	cli2 := dial(t, d.BrokerURL(), op.Username, op.Password) // one Client cannot wait on one id twice
 	if _, err := cli2.Cancel(ctx, "run4"); err != nil {
 		t.Fatal(err)

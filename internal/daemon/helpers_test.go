@@ -363,3 +363,25 @@ func checkFitError(t testing.TB, dataDir string, e mqttapi.Event) {
 		}
 	}
 }
+
+// runStarted starts req on cli in a goroutine and returns once the run has started (or
+// fails the test after 10 s); the run's final error arrives on the returned channel.
+func runStarted(ctx context.Context, t *testing.T, cli *mqttapi.Client, req mqttapi.RunRequest) <-chan error {
+	t.Helper()
+	started := make(chan struct{}, 1)
+	res := make(chan error, 1)
+	go func() {
+		_, err := cli.Run(ctx, req, func(e mqttapi.Event) {
+			if e.Type == mqttapi.Started {
+				started <- struct{}{}
+			}
+		})
+		res <- err
+	}()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("run %s did not start", req.ID)
+	}
+	return res
+}

@@ -56,21 +56,7 @@ func TestMosquitto(t *testing.T) {
 	}
 	t.Logf("reach over mosquitto: final_error %.4f rad", ev.FinalError)
 
-	started := make(chan struct{}, 1)
-	res := make(chan error, 1)
-	go func() {
-		_, err := cli.Run(ctx, mqttapi.RunRequest{ID: "m-run2", Skill: "wave", Duration: 2}, func(e mqttapi.Event) {
-			if e.Type == mqttapi.Started {
-				started <- struct{}{}
-			}
-		})
-		res <- err
-	}()
-	select {
-	case <-started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not start")
-	}
+	res := runStarted(ctx, t, cli, mqttapi.RunRequest{ID: "m-run2", Skill: "wave", Duration: 2})
 	if _, err := cli.EStop(ctx); err != nil {
 		t.Fatal(err)
 	}

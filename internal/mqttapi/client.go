@@ -97,11 +97,11 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 		o.SetTLSConfig(cfg.TLS)
 	}
 	c.cli = paho.NewClient(o)
-	if err := wait(ctx, c.cli.Connect(), cfg.ConnectTimeout); err != nil {
+	if err := WaitToken(ctx, c.cli.Connect(), cfg.ConnectTimeout); err != nil {
 		return nil, fmt.Errorf("mqttapi: connect %s: %w", cfg.Broker, err)
 	}
 	tok := c.cli.Subscribe(t.Events, 1, c.onEvent)
-	if err := wait(ctx, tok, cfg.ConnectTimeout); err != nil {
+	if err := WaitToken(ctx, tok, cfg.ConnectTimeout); err != nil {
 		c.cli.Disconnect(0)
 		return nil, fmt.Errorf("mqttapi: subscribe %s: %w", t.Events, err)
 	}
@@ -206,7 +206,7 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 			}
 		}
 	})
-	if err := wait(ctx, tok, c.cfg.ConnectTimeout); err != nil {
+	if err := WaitToken(ctx, tok, c.cfg.ConnectTimeout); err != nil {
 		return Status{}, fmt.Errorf("mqttapi: subscribe %s: %w", c.topics.Status, err)
 	}
 	defer c.cli.Unsubscribe(c.topics.Status)
@@ -253,7 +253,7 @@ func (c *Client) do(ctx context.Context, cmd, id string, req any, fn func(Event)
 		c.mu.Unlock()
 	}()
 
-	if err := wait(ctx, c.cli.Publish(c.topics.Cmd(cmd), 1, false, payload), c.cfg.AnswerTimeout); err != nil {
+	if err := WaitToken(ctx, c.cli.Publish(c.topics.Cmd(cmd), 1, false, payload), c.cfg.AnswerTimeout); err != nil {
 		if !c.cli.IsConnectionOpen() { // mochi drops QoS 1 publishers without write access
 			return Event{}, fmt.Errorf("%w: publish %s: %v (the broker drops clients that publish without write access)", ErrConnectionLost, cmd, err)
 		}
@@ -304,8 +304,9 @@ func (c *Client) do(ctx context.Context, cmd, id string, req any, fn func(Event)
 	}
 }
 
-// wait waits for tok, ctx or the timeout.
-func wait(ctx context.Context, tok paho.Token, timeout time.Duration) error {
+// WaitToken waits for tok, ctx or the timeout; it returns the token's error, ctx.Err(),
+// or a timeout error.
+func WaitToken(ctx context.Context, tok paho.Token, timeout time.Duration) error {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {

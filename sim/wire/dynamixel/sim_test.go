@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/praxis-robotics/praxis/drivers/armtest"
 	dxlproto "github.com/praxis-robotics/praxis/drivers/dynamixel/proto"
 )
 
@@ -18,10 +19,10 @@ type client struct {
 }
 
 // harness starts a simulator with servos ids on a net.Pipe.
-func harness(t *testing.T, ids []byte) (*Sim, *lagPlant, *client) {
+func harness(t *testing.T, ids []byte) (*Sim, *armtest.Arm, *client) {
 	t.Helper()
 	a, b := net.Pipe()
-	plant := newLagPlant(make([]float64, len(ids)), 20*time.Millisecond)
+	plant := newLagPlant(t, len(ids), 20*time.Millisecond)
 	sim, err := New(a, Config{IDs: ids, Plant: plant})
 	if err != nil {
 		t.Fatal(err)
@@ -103,8 +104,8 @@ func TestPingReadWrite(t *testing.T) {
 	goal := dxlproto.Calibration{}.Ticks(0.5)
 	c.send(dxlproto.AppendWrite(nil, 1, 116, le32(goal)))
 	c.must()
-	if _, g, _ := plant.snapshot(); g[0] < 0.499 || g[0] > 0.501 {
-		t.Fatalf("plant goal %v, want 0.5", g[0])
+	if g := plant.Commands(); len(g) == 0 || g[len(g)-1].Pos[0] < 0.499 || g[len(g)-1].Pos[0] > 0.501 {
+		t.Fatalf("plant goals %v, want 0.5 last", g)
 	}
 	c.send(dxlproto.AppendRead(nil, 1, 132, 4))
 	p = c.must()
@@ -186,7 +187,7 @@ func TestFastSyncRead(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	p := newLagPlant([]float64{0}, time.Millisecond)
+	p := newLagPlant(t, 1, time.Millisecond)
 	for _, cfg := range []Config{{}, {IDs: []byte{1}}, {IDs: []byte{1, 1}, Plant: p}, {IDs: []byte{1}, Plant: p, Baud: -1}} {
 		if _, err := New(nil, cfg); err == nil {
 			t.Errorf("New(%+v): want error", cfg)
