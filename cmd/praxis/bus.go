@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -450,7 +448,7 @@ func newBusCalibrateCmd() *cobra.Command {
 				return fmt.Errorf("bus calibrate: %w", err)
 			}
 			res.Port = f.port
-			if err := writeCalibration(out, res); err != nil {
+			if err := writeCalibration(cmd, out, res); err != nil {
 				return fmt.Errorf("bus calibrate: %w", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", out)
@@ -590,28 +588,15 @@ sampling:
 }
 
 // writeCalibration writes cfg as a daemon config file (the arm: section), atomically.
-func writeCalibration(path string, cfg busarm.Config) error {
+func writeCalibration(cmd *cobra.Command, path string, cfg busarm.Config) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# written by praxis bus calibrate on %s\n", time.Now().UTC().Format(time.RFC3339))
 	b.WriteString("# offset: tick at 0 rad; min/max: observed range less the margin, rad.\n")
 	if err := writeArmYAML(&b, cfg, ""); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".calibrate-*")
-	if err != nil {
+	return writeOutput(cmd, path, func(w io.Writer) error {
+		_, err := io.WriteString(w, b.String())
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.WriteString(b.String()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }

@@ -62,9 +62,6 @@ func newSkillsExportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if out == "" {
-				return libraryErr(st.Export(args[0], version, cmd.OutOrStdout()))
-			}
 			s, err := st.Get(args[0], version)
 			if err != nil {
 				return libraryErr(err)
@@ -73,10 +70,12 @@ func newSkillsExportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := writeFileAtomic(out, data); err != nil {
+			if err := writeOutput(cmd, out, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "exported %s version %d to %s\n", s.Name, s.Version, out)
+			if out != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "exported %s version %d to %s\n", s.Name, s.Version, out)
+			}
 			return nil
 		},
 	}
@@ -84,23 +83,6 @@ func newSkillsExportCmd() *cobra.Command {
 	c.Flags().IntVar(&version, "version", 0, "version to export (0: the latest)")
 	c.Flags().StringVarP(&out, "output", "o", "", "skill file to write (default stdout)")
 	return c
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same directory.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".praxis-*")
-	if err != nil {
-		return inputErr(err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func newSkillsImportCmd() *cobra.Command {
