@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -325,10 +326,26 @@ func TestCancelCloseAndContext(t *testing.T) {
 	if err := r.ex.Cancel(); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("cancel idle: %v", err)
 	}
-	j, _ := r.ex.Start(Request{ID: "c", Skill: skill, Joints: skillJoints, Duration: 5})
-	if err := r.ex.Cancel(); err != nil {
+	// Cancel while the run is under way: the first command queues the request and waits
+	// until the control loop can see it (on a fake clock the run would otherwise end first).
+	cancelled := make(chan error, 1)
+	first := r.arm.NumCommands() + 1
+	r.arm.OnCommand(func(n int, _ joint.Command) {
+		if n == first {
+			go func() { cancelled <- r.ex.Cancel() }()
+			for len(r.ex.reqs) == 0 {
+				runtime.Gosched()
+			}
+		}
+	})
+	j, err := r.ex.Start(Request{ID: "c", Skill: skill, Joints: skillJoints, Duration: 5})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := <-cancelled; err != nil {
+		t.Fatal(err)
+	}
+	r.arm.OnCommand(nil)
 	if res, err := j.Wait(t.Context()); !errors.Is(err, ErrAborted) || res.Reason != ReasonCancelled {
 		t.Fatalf("%v %+v", err, res)
 	}
@@ -338,6 +355,9 @@ func TestCancelCloseAndContext(t *testing.T) {
 	r.arm.OnCommand(func(n int, _ joint.Command) {
 		if n == n0+300 {
 			cancel()
+			for len(r.ex.reqs) == 0 { // Run's cancel request is on its way: let it land
+				runtime.Gosched()
+			}
 		}
 	})
 	res, err := r.ex.Run(ctx, Request{ID: "ctx", Skill: skill, Joints: skillJoints, Duration: 5})
@@ -346,8 +366,16 @@ func TestCancelCloseAndContext(t *testing.T) {
 	}
 	r.arm.OnCommand(nil)
 
+	closed := make(chan struct{})
+	first = r.arm.NumCommands() + 1
+	r.arm.OnCommand(func(n int, _ joint.Command) {
+		if n == first { // close while the run is under way
+			go func() { r.ex.Close(); close(closed) }()
+			<-r.ex.closing
+		}
+	})
 	j, _ = r.ex.Start(Request{ID: "cl", Skill: skill, Joints: skillJoints, Duration: 5})
-	r.ex.Close()
+	<-closed
 	if res, _ := j.Result(); res.Reason != ReasonClosed {
 		t.Fatalf("after close: %+v", res)
 	}

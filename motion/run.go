@@ -50,7 +50,6 @@ type runner struct {
 	peak, maxSpeed    []float64 // per skill joint
 	vpt, apt          []float64 // per skill joint: plan-time velocity and acceleration
 	stepper           *dmp.Stepper
-	peakSt            *dmp.Stepper // rolls out the plan's peak speeds after the first tick; then nil
 	stage             stage
 	q0, q1            []float64 // approach: from, to (per arm joint)
 	appT, appS        float64   // approach duration and progress, s
@@ -88,8 +87,8 @@ func newRunner(e *Executor, req Request) (*runner, error) {
 	if len(req.Joints) != m {
 		return nil, fmt.Errorf("%w: %d joint names for a %d-joint skill", ErrInvalidRequest, len(req.Joints), m)
 	}
-	if !(req.Duration >= 0) || math.IsInf(req.Duration, 0) {
-		return nil, fmt.Errorf("%w: duration %v s", ErrInvalidRequest, req.Duration)
+	if !(req.Duration >= 0) || req.Duration > dmp.MaxDuration {
+		return nil, fmt.Errorf("%w: duration %v s, want 0 (the skill's) up to %v s", ErrInvalidRequest, req.Duration, dmp.MaxDuration)
 	}
 	js := e.arm.Joints()
 	n := len(js)
@@ -138,6 +137,13 @@ func newRunner(e *Executor, req Request) (*runner, error) {
 		}
 	}
 	r.m1, r.m2, r.peak, r.maxSpeed, r.vpt, r.apt = f(m), f(m), f(m), f(m), f(m), f(m)
+	dur := req.Duration
+	if dur == 0 {
+		dur = req.Skill.Tau
+	}
+	if err := r.rollPeaks(dur); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -254,9 +260,6 @@ func (e *Executor) execute(r *runner, preempting bool) (next *runner) {
 	r.now = prev
 	r.ticks++
 	r.tick(period.Seconds())
-	if !r.ended {
-		r.rollPeaks()
-	}
 	for !r.ended {
 		if nx := e.iterate(r, rate, &prev); nx != nil {
 			next = nx
@@ -369,34 +372,38 @@ func (r *runner) setup() error {
 	if err != nil {
 		return fmt.Errorf("fault: stepper: %w", err)
 	}
-	// The plan's peak speeds (rollPeaks) are first needed once the plan moves, after the
-	// first command: a second stepper from the same start rolls them out then.
-	r.peakSt, err = r.req.Skill.NewStepper(start, nil, r.goal, dur)
-	if err != nil {
-		return fmt.Errorf("fault: stepper: %w", err)
-	}
 	r.fresh = true
 	r.slow = 0 // rises over SlowRise from rest
 	r.pauseF = 1
 	return nil
 }
 
-// rollPeaks rolls the plan out at the control period on r.peakSt, as it would run
-// undisturbed, and raises r.peak to each skill joint's peak speed, rad/s. It runs after
-// the first tick, which does not use r.peak (the plan is still at rest then).
-func (r *runner) rollPeaks() {
-	s := r.peakSt
-	r.peakSt = nil
-	if s == nil {
-		return
+// peakSteps bounds the rollout that finds a plan's peak speeds, so its cost does not
+// grow with the run's duration.
+const peakSteps = 2000
+
+// rollPeaks rolls the plan out from the skill's start (clamped into the limits) to r.goal
+// over dur, as it would run undisturbed, and sets r.peak to each skill joint's peak speed,
+// rad/s. It runs in Start, on the caller's goroutine, never on the control thread; its
+// cost is bounded by peakSteps steps (at the control period, or coarser for runs longer
+// than peakSteps periods).
+func (r *runner) rollPeaks(dur float64) error {
+	start := r.m1
+	for j, a := range r.idx {
+		start[j] = r.lim[a].Clamp(r.startQ[j])
 	}
-	dt := r.cfg.period().Seconds()
-	for k := math.Round(s.Duration() / dt); k > 0; k-- {
+	s, err := r.req.Skill.NewStepper(start, nil, r.goal, dur)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	dt := max(r.cfg.period().Seconds(), dur/peakSteps)
+	for k := math.Round(dur / dt); k > 0; k-- {
 		s.Step(dt, nil, 1)
 		for j, v := range s.Vel() {
 			r.peak[j] = max(r.peak[j], math.Abs(v))
 		}
 	}
+	return nil
 }
 
 // approachDuration returns the minimum-jerk duration from q0 to q1 that keeps every

@@ -145,9 +145,15 @@ func (d *DMP) Validate() error {
 			return bad("%s = %v, want finite > 0", p.name, p.v)
 		}
 	}
+	if d.Tau > MaxDuration {
+		return bad("tau = %v s, want at most %v s", d.Tau, MaxDuration)
+	}
 	nb := len(d.Centers)
 	if nb == 0 {
 		return bad("no basis centres")
+	}
+	if nb > MaxBasis {
+		return bad("%d basis centres, want at most %d", nb, MaxBasis)
 	}
 	if len(d.Widths) != nb {
 		return bad("%d widths for %d centres", len(d.Widths), nb)

@@ -370,8 +370,14 @@ func validateDemo(d Demo) error {
 	if nj == 0 {
 		return fmt.Errorf("%w: sample 0 has no joints", ErrInvalidDemo)
 	}
+	if nj > MaxJoints {
+		return fmt.Errorf("%w: %d joints, want at most %d", ErrInvalidDemo, nj, MaxJoints)
+	}
 	if d.Joints != nil && len(d.Joints) != nj {
 		return fmt.Errorf("%w: %d joint names for %d position columns", ErrInvalidDemo, len(d.Joints), nj)
+	}
+	if span := d.T[n-1] - d.T[0]; span > MaxDuration {
+		return fmt.Errorf("%w: lasts %.6g s, want at most %v s", ErrInvalidDemo, span, MaxDuration)
 	}
 	for i, t := range d.T {
 		if !finite(t) {
@@ -406,8 +412,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Basis == 0 {
 		o.Basis = DefaultBasis
 	}
-	if o.Basis < 2 || o.Basis > 10000 {
-		return bad("Basis", o.Basis, "2..10000")
+	if o.Basis < 2 || o.Basis > MaxBasis {
+		return bad("Basis", o.Basis, fmt.Sprintf("2..%d", MaxBasis))
 	}
 	switch o.Formulation {
 	case "":

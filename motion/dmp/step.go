@@ -60,8 +60,8 @@ func (d *DMP) NewStepper(start, startVel, goal []float64, duration float64) (*St
 	if duration == 0 {
 		duration = d.Tau
 	}
-	if !finite(duration) || duration <= 0 {
-		return nil, fmt.Errorf("%w: duration %v s, want > 0", ErrInvalidArgument, duration)
+	if !finite(duration) || duration <= 0 || duration > MaxDuration {
+		return nil, fmt.Errorf("%w: duration %v s, want > 0 and at most %v", ErrInvalidArgument, duration, MaxDuration)
 	}
 	buf := make([]float64, 13*nj+nj*nb+3*nb)
 	take := func(n int) []float64 { s := buf[:n:n]; buf = buf[n:]; return s }
