@@ -15,6 +15,12 @@ import (
 // MinSamples is the fewest samples a demo file may hold.
 const MinSamples = 10
 
+// Upper bounds on a demo file, so that reading one costs bounded time and memory.
+const (
+	MaxSamples  = 600_000   // rows: 10 min at 1 kHz
+	MaxFileSize = 128 << 20 // bytes
+)
+
 // ErrBadCSV is wrapped by every *CSVError, for callers that branch on "the file is bad"
 // rather than "the file could not be read".
 var ErrBadCSV = errors.New("demos: bad CSV")
@@ -26,6 +32,19 @@ type CSVError struct {
 	Line int
 	Col  int
 	Msg  string
+	// Brief is Msg without any text quoted from the file (Redacted uses it); "" when Msg
+	// quotes nothing.
+	Brief string
+}
+
+// Redacted formats the problem like Error but never quotes the file's content: for
+// reasons shown to others than the file's owner (the daemon's events).
+func (e *CSVError) Redacted() string {
+	r := *e
+	if r.Brief != "" {
+		r.Msg = r.Brief
+	}
+	return r.Error()
 }
 
 // Error formats the problem as `file:line:col: msg`, like a compiler.
@@ -60,8 +79,12 @@ func ReadCSV(path string) (*Demo, error) {
 // Fields are not quoted. name labels errors, which are *CSVError (`name:line:col: msg`).
 func ParseCSV(r io.Reader, name string) (*Demo, error) {
 	p := csvParser{name: name}
-	br := bufio.NewReader(r)
+	lr := &io.LimitedReader{R: r, N: MaxFileSize + 1}
+	br := bufio.NewReader(lr)
 	for {
+		if lr.N <= 0 {
+			return nil, p.errorf(p.line+1, 0, "file larger than %d bytes", MaxFileSize)
+		}
 		raw, rerr := br.ReadString('\n')
 		if rerr != nil && rerr != io.EOF {
 			return nil, fmt.Errorf("demos: %s: %w", name, rerr)
@@ -98,6 +121,11 @@ func (p *csvParser) errorf(line, col int, format string, a ...any) error {
 	return &CSVError{File: p.name, Line: line, Col: col, Msg: fmt.Sprintf(format, a...)}
 }
 
+// quotef is errorf for a message that quotes the file: brief says the same without it.
+func (p *csvParser) quotef(line, col int, brief, format string, a ...any) error {
+	return &CSVError{File: p.name, Line: line, Col: col, Msg: fmt.Sprintf(format, a...), Brief: brief}
+}
+
 func (p *csvParser) feed(line string) error {
 	if p.line == 1 {
 		line = strings.TrimPrefix(line, "\uFEFF")
@@ -125,6 +153,9 @@ func (p *csvParser) feed(line string) error {
 	if p.blankAt != 0 {
 		return p.errorf(p.blankAt, 0, "blank line inside the data (only trailing blank lines are allowed)")
 	}
+	if len(p.d.T) >= MaxSamples {
+		return p.errorf(p.line, 0, "more than %d samples", MaxSamples)
+	}
 	if len(cells) != len(p.d.Joints)+1 {
 		return p.errorf(p.line, 0, "%d columns, want %d as in the header on line %d", len(cells), len(p.d.Joints)+1, p.headerAt)
 	}
@@ -138,12 +169,12 @@ func (p *csvParser) feed(line string) error {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
 			if errors.Is(err, strconv.ErrRange) {
-				return p.errorf(p.line, c+1, "%q is out of range", s)
+				return p.quotef(p.line, c+1, "number out of range", "%q is out of range", s)
 			}
-			return p.errorf(p.line, c+1, "%q is not a number", s)
+			return p.quotef(p.line, c+1, "not a number", "%q is not a number", s)
 		}
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return p.errorf(p.line, c+1, "%q is not a finite number", s)
+			return p.quotef(p.line, c+1, "not a finite number", "%q is not a finite number", s)
 		}
 		if c == 0 {
 			t = v
@@ -152,7 +183,7 @@ func (p *csvParser) feed(line string) error {
 		}
 	}
 	if n := len(p.d.T); n > 0 && !(t > p.d.T[n-1]) {
-		return p.errorf(p.line, 1, "time %v s is not after the previous sample's %v s", t, p.d.T[n-1])
+		return p.quotef(p.line, 1, "time not after the previous sample's", "time %v s is not after the previous sample's %v s", t, p.d.T[n-1])
 	}
 	p.d.T = append(p.d.T, t)
 	p.d.Y = append(p.d.Y, row)
@@ -161,7 +192,7 @@ func (p *csvParser) feed(line string) error {
 
 func (p *csvParser) header(cells []string) ([]string, error) {
 	if first := strings.TrimSpace(cells[0]); first != "t" {
-		return nil, p.errorf(p.line, 1, "header starts with %q, want \"t\" (header `t,<joint names...>`)", first)
+		return nil, p.quotef(p.line, 1, "header does not start with t (want `t,<joint names...>`)", "header starts with %q, want \"t\" (header `t,<joint names...>`)", first)
 	}
 	if len(cells) < 2 {
 		return nil, p.errorf(p.line, 0, "header has no joint columns")
@@ -175,7 +206,7 @@ func (p *csvParser) header(cells []string) ([]string, error) {
 			return nil, p.errorf(p.line, col, "empty joint name")
 		}
 		if prev, ok := seen[j]; ok {
-			return nil, p.errorf(p.line, col, "duplicate column name %q (also column %d)", j, prev)
+			return nil, p.quotef(p.line, col, fmt.Sprintf("duplicate column name (also column %d)", prev), "duplicate column name %q (also column %d)", j, prev)
 		}
 		seen[j] = col
 		joints = append(joints, j)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -458,8 +459,11 @@ func TestRecorderSyncsEverySecondAndRecovers(t *testing.T) {
 	if c.Name != "crash" || c.Err != nil || c.Samples < 100 || c.DroppedBytes != len("1.51,0.99") {
 		t.Errorf("crash: %+v", c)
 	}
-	if !errors.Is(done.Err, ErrExists) || tiny.Err == nil || tiny.Path != "" {
+	if !errors.Is(done.Err, ErrExists) || tiny.Err != nil || !tiny.Removed || tiny.Path != "" {
 		t.Errorf("done: %+v; tiny: %+v", done, tiny)
+	}
+	if _, err := os.Stat(filepath.Join(crashed, "tiny.csv.part")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("tiny.csv.part not removed: %v", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(crashed, "done.csv")); string(b) != finished {
 		t.Error("Recover touched a finished demo")
@@ -644,3 +648,49 @@ func (a *realArm) Read(ctx context.Context, s *joint.State) error {
 }
 
 var _ drivers.Compliant = (*compliantArm)(nil)
+
+// TestRecoverKilledAtStart: a recording killed within its first moments (header, a few
+// rows, the pending sidecar) leaves nothing usable; recovery removes it so the name can
+// be recorded again, instead of blocking it as "already exists" without listing it.
+func TestRecoverKilledAtStart(t *testing.T) {
+	clk := &clock.Fake{}
+	arm := newFakeArm(clk, 2)
+	r := newRig(t, arm, clk, nil)
+	if err := r.rec.Start(context.Background(), "early", Sidecar{}); err != nil {
+		t.Fatal(err)
+	}
+	r.ft.Tick(3)
+	// What a kill -9 leaves on disk now: copy the directory as it is.
+	crashed := t.TempDir()
+	ents, _ := os.ReadDir(r.dir)
+	var names []string
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(r.dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(crashed, e.Name()), b, 0o644)
+		names = append(names, e.Name())
+	}
+	r.rec.Stop() // too short to keep: refused, and removed by the recorder itself
+	if !slices.Contains(names, "early.csv.part") || !slices.Contains(names, "early.json.part") {
+		t.Fatalf("files of a starting recording: %v", names)
+	}
+	os.WriteFile(filepath.Join(crashed, "orphan.json.part"), []byte("{}"), 0o644)
+	got, err := Recover(crashed)
+	if err != nil || len(got) != 1 || !got[0].Removed || got[0].Err != nil || got[0].Path != "" {
+		t.Fatalf("Recover = %+v, %v", got, err)
+	}
+	if left, _ := os.ReadDir(crashed); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+	rec, err := NewRecorder(RecorderConfig{Dir: crashed, Arm: arm, Clock: clk,
+		NewTicker: func(p time.Duration) Ticker { return NewFakeTicker(clk, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Start(context.Background(), "early", Sidecar{}); err != nil {
+		t.Fatalf("the name stays blocked: %v", err)
+	}
+	rec.Stop()
+}

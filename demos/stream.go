@@ -105,24 +105,37 @@ type Recovery struct {
 	Path         string // the finished demo CSV; "" when not recovered
 	Samples      int    // rows kept
 	DroppedBytes int    // bytes of torn or corrupt tail removed
-	Err          error  // why it was not recovered (the .part is left untouched); nil on success
+	// Removed: the recording was killed before it held MinSamples valid rows; its .part
+	// files were deleted (nothing usable was lost) and the name is free again.
+	Removed bool
+	Err     error // why it was not recovered (the .part is left untouched); nil on success
 }
 
 // Recover finishes every `<name>.csv.part` in dir left by a crashed recording: it keeps
 // the longest prefix of complete, valid rows (dropping a torn last line), writes the
 // sidecar (from `<name>.json.part` when there is one, marked recovered) and renames the
 // file to `<name>.csv`. Finished demos are never touched; a .part whose `<name>.csv`
-// exists, or with fewer than MinSamples valid rows, is reported and left alone. Do not
-// call it on a directory a Recorder is writing to. It fails only when dir cannot be read.
+// exists is reported and left alone. A .part with fewer than MinSamples valid rows (a
+// recording killed in its first moments) is removed with its sidecar, so the name is
+// free again (Recovery.Removed); so is a `<name>.json.part` without its .csv.part. Do
+// not call it on a directory a Recorder is writing to. It fails only when dir cannot be
+// read.
 func Recover(dir string) ([]Recovery, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("demos: recover: %w", err)
 	}
 	var names []string
+	parts := map[string]bool{}
 	for _, e := range ents {
 		if n, ok := strings.CutSuffix(e.Name(), ".csv.part"); ok && e.Type().IsRegular() {
 			names = append(names, n)
+			parts[n] = true
+		}
+	}
+	for _, e := range ents { // a sidecar whose recording never got its .csv.part
+		if n, ok := strings.CutSuffix(e.Name(), ".json.part"); ok && e.Type().IsRegular() && !parts[n] {
+			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
 	sort.Strings(names)
@@ -150,6 +163,18 @@ func recoverOne(dir, name string) Recovery {
 		return fail("%v", err)
 	}
 	keep := validPrefix(data)
+	if rows := bytes.Count(data[:keep], []byte("\n")) - 1; rows < MinSamples {
+		// Killed before it recorded anything usable: free the name.
+		if err := os.Remove(part); err != nil {
+			return fail("%v", err)
+		}
+		os.Remove(base + ".json.part")
+		if err := syncDir(dir); err != nil {
+			return fail("%v", err)
+		}
+		r.Removed, r.Samples = true, max(rows, 0)
+		return r
+	}
 	d, err := ParseCSV(bytes.NewReader(data[:keep]), filepath.Base(part))
 	if err != nil {
 		return fail("%v", err)

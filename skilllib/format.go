@@ -18,8 +18,9 @@ import (
 // FormatV1 is the value of the "format" key of a version-1 skill file.
 const FormatV1 = "praxis.skill/v1"
 
-// MaxFileSize bounds what Read accepts, bytes (a 50-basis, 7-joint skill is ≈ 10 kB).
-const MaxFileSize = 64 << 20
+// MaxFileSize bounds what Read and the Store accept, bytes (a 50-basis, 7-joint skill is
+// ≈ 10 kB; the largest valid one, dmp.MaxBasis × dmp.MaxJoints, ≈ 1 MB).
+const MaxFileSize = 8 << 20
 
 // ErrUnsupportedFormat means the file is JSON but not a skill of a format this build
 // reads: no "format" key, or another format (e.g. a future "praxis.skill/v2").

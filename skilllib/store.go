@@ -62,7 +62,8 @@ type Problem struct {
 	Err  error
 }
 
-// OpenStore opens (creating if needed, mode 0755) the library in dir.
+// OpenStore opens (creating if needed, mode 0755) the library in dir and removes what
+// interrupted writes left behind (see removeTemps).
 func OpenStore(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("skilllib: store directory is empty")
@@ -70,7 +71,32 @@ func OpenStore(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("skilllib: %w", err)
 	}
+	if err := removeTemps(dir); err != nil {
+		return nil, err
+	}
 	return &Store{dir: dir}, nil
+}
+
+// removeTemps deletes the `.tmp-*` files that a write killed half-way (kill -9, power
+// loss) left in the library's folders: they were never renamed into place, so they hold
+// nothing that was stored. Call it only while no other process writes to the library.
+func removeTemps(dir string) error {
+	var paths []string
+	for _, pat := range []string{filepath.Join(dir, ".tmp-*"), filepath.Join(dir, "*", ".tmp-*")} {
+		m, err := filepath.Glob(pat)
+		if err != nil {
+			return fmt.Errorf("skilllib: %w", err)
+		}
+		paths = append(paths, m...)
+	}
+	for _, p := range paths {
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+			if err := os.Remove(p); err != nil {
+				return fmt.Errorf("skilllib: removing an interrupted write: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // Dir returns the library's directory.
@@ -194,6 +220,9 @@ func syncDir(dir string) error {
 // load reads and verifies one stored version.
 func (st *Store) load(name string, v int) (*Skill, error) {
 	path := filepath.Join(st.dir, name, versionFile(v))
+	if fi, err := os.Stat(path); err == nil && fi.Size() > MaxFileSize {
+		return nil, fmt.Errorf("skilllib: %s: %d bytes, more than %d: %w", path, fi.Size(), MaxFileSize, ErrCorrupt)
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("skilllib: skill %s version %d: %w", name, v, ErrNotFound)

@@ -176,3 +176,34 @@ func TestStoreRejectsBadNames(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenRemovesInterruptedWrites: a write killed before its rename leaves a .tmp-* file
+// in the skill's folder; the next open removes it and keeps every stored version.
+func TestOpenRemovesInterruptedWrites(t *testing.T) {
+	dir := t.TempDir()
+	st, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk := testSkill()
+	if _, err := st.Put(sk); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(dir, "wave", ".tmp-123"), filepath.Join(dir, ".tmp-9")} {
+		if err := os.WriteFile(p, []byte("{half a skil"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err = OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(dir, "wave", ".tmp-123"), filepath.Join(dir, ".tmp-9")} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there: %v", p, err)
+		}
+	}
+	if got, err := st.Get("wave", 1); err != nil || got.Name != "wave" {
+		t.Fatalf("stored version lost: %v", err)
+	}
+}

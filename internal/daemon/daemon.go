@@ -149,9 +149,12 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("daemon: recover demos: %w", err)
 	}
 	for _, r := range recs {
-		if r.Err != nil {
+		switch {
+		case r.Err != nil:
 			d.log.Warn("demo left unrecovered", "demo", r.Name, "err", r.Err)
-		} else {
+		case r.Removed:
+			d.log.Warn("removed a recording interrupted before it held a usable demo", "demo", r.Name, "samples", r.Samples)
+		default:
 			d.log.Warn("recovered interrupted recording", "demo", r.Name, "samples", r.Samples, "dropped_bytes", r.DroppedBytes)
 		}
 	}
