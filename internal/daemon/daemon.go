@@ -2,7 +2,7 @@
 // executor, the recorder, the skill library, the embedded broker and the MQTT API.
 //
 // One goroutine (the loop) owns the daemon's mutable state: the current run, the current
-// recording, the e-stop latch as the daemon reports it. The mqttapi.Service methods send
+// recording, the e-stop latch as the daemon reports it. The core.Service methods (called by the front ends: mqttapi) send
 // it requests and wait for short answers; long work (runs, fits, the end of a recording)
 // goes on in the background and reports through the Server. Runs are rejected, not
 // queued, while another run or a recording is active ("busy: ...").
@@ -27,6 +27,7 @@ import (
 	"github.com/praxis-robotics/praxis/drivers/simarm"
 	"github.com/praxis-robotics/praxis/internal/broker"
 	"github.com/praxis-robotics/praxis/internal/busarm"
+	"github.com/praxis-robotics/praxis/internal/core"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/internal/seed"
 	"github.com/praxis-robotics/praxis/motion"
@@ -258,7 +259,9 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("daemon: mqtt: %w", err)
 	}
-	st.srv = srv
+	hub := &core.Hub{}
+	hub.Add(srv)
+	st.srv = hub
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	go st.loop(loopCtx)
 	closers = append(closers, func() { stopLoop(); <-d.loopDone })
@@ -431,22 +434,22 @@ func (d *Daemon) call(f func(*state) error) error {
 	select {
 	case d.reqs <- func(s *state) { reply <- f(s) }:
 	case <-d.loopDone:
-		return mqttapi.Reject("", "daemon shutting down")
+		return core.Reject("", "daemon shutting down")
 	}
 	select {
 	case err := <-reply:
 		return err
 	case <-d.loopDone:
-		return mqttapi.Reject("", "daemon shutting down")
+		return core.Reject("", "daemon shutting down")
 	}
 }
 
-// service implements mqttapi.Service on the daemon's loop.
+// service implements core.Service on the daemon's loop.
 type service Daemon
 
 func (s *service) d() *Daemon { return (*Daemon)(s) }
 
-func (s *service) Run(r mqttapi.RunRequest) error {
+func (s *service) Run(r core.RunRequest) error {
 	return s.d().call(func(st *state) error { return st.startRun(r) })
 }
 
@@ -465,20 +468,20 @@ func (s *service) EStop() {
 // read) or fails a probe read now (a servo went silent, faulting the arm), it first
 // re-runs the arm's Setup, off the loop: on success the answer says Recovered; on failure the reset is
 // refused with the error (naming the servo) and the e-stop is left as it was.
-func (s *service) Reset() (mqttapi.ResetResult, error) {
+func (s *service) Reset() (core.ResetResult, error) {
 	d := s.d()
 	var su setupper
 	var failed error
 	if err := d.call(func(st *state) error { su, failed = st.beginReset(); return nil }); err != nil {
-		return mqttapi.ResetResult{}, err
+		return core.ResetResult{}, err
 	}
-	var res mqttapi.ResetResult
+	var res core.ResetResult
 	var setupErr error
 	if su != nil {
 		res.Recovered, setupErr = d.recoverArm(su, failed)
 	}
 	if err := d.call(func(st *state) error { return st.reset(res.Recovered, setupErr) }); err != nil {
-		return mqttapi.ResetResult{}, err
+		return core.ResetResult{}, err
 	}
 	return res, nil
 }
@@ -502,16 +505,16 @@ func (d *Daemon) recoverArm(su setupper, failed error) (bool, error) {
 	return true, nil
 }
 
-func (s *service) Record(r mqttapi.RecordRequest) error {
+func (s *service) Record(r core.RecordRequest) error {
 	return s.d().call(func(st *state) error { return st.record(r) })
 }
 
-func (s *service) Learn(r mqttapi.LearnRequest) error {
+func (s *service) Learn(r core.LearnRequest) error {
 	return s.d().call(func(st *state) error { return st.learn(r) })
 }
 
-func (s *service) Skills() ([]mqttapi.SkillInfo, error) {
-	var out []mqttapi.SkillInfo
+func (s *service) Skills() ([]core.SkillInfo, error) {
+	var out []core.SkillInfo
 	err := s.d().call(func(st *state) error {
 		var err error
 		out, err = st.skills()
@@ -520,7 +523,7 @@ func (s *service) Skills() ([]mqttapi.SkillInfo, error) {
 	return out, err
 }
 
-var _ mqttapi.Service = (*service)(nil)
+var _ core.Service = (*service)(nil)
 
 func (d *Daemon) estopLatch() {
 	d.estopped.Store(true)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/drivers"
-	"github.com/praxis-robotics/praxis/internal/mqttapi"
+	"github.com/praxis-robotics/praxis/internal/core"
 	"github.com/praxis-robotics/praxis/motion"
 	"github.com/praxis-robotics/praxis/motion/joint"
 	"github.com/praxis-robotics/praxis/sim"
@@ -27,7 +27,7 @@ type guider interface {
 // state is everything the loop goroutine owns.
 type state struct {
 	d        *Daemon
-	srv      *mqttapi.Server
+	srv      core.Sink
 	store    *skilllib.Store
 	ex       *motion.Executor
 	exEvents chan motion.Event
@@ -49,44 +49,15 @@ type state struct {
 	learning  int // fits in flight
 	learnDone chan learnResult
 
-	cache map[string]cachedSkill // latest versions, by name
-
-	lastStatus mqttapi.Status
+	lastStatus core.Status
 	tap        *tapArm // the arm as the executor and the recorder read it
 	tel        joint.State
 	telNames   []string
 }
 
-// cachedSkill is the latest version of a skill and the mtime of its directory when it
-// was loaded: a new or deleted version changes the directory, and so the cache key.
-type cachedSkill struct {
-	mtime time.Time
-	sk    *skilllib.Skill
-}
-
-// skill returns a version of a skill (0: the latest) from the store; the latest versions
-// are cached while their directory does not change (saves ≈ 0.2 ms of parsing per run).
+// skill returns a version of a skill (0: the latest) from the store, shared (read-only).
 func (s *state) skill(name string, version int) (*skilllib.Skill, error) {
-	if version != 0 {
-		return s.store.Get(name, version)
-	}
-	fi, err := os.Stat(filepath.Join(s.store.Dir(), name))
-	if err != nil {
-		delete(s.cache, name)
-		return s.store.Get(name, 0)
-	}
-	if c, ok := s.cache[name]; ok && c.mtime.Equal(fi.ModTime()) {
-		return c.sk, nil
-	}
-	sk, err := s.store.Get(name, 0)
-	if err != nil {
-		return nil, err
-	}
-	if s.cache == nil {
-		s.cache = map[string]cachedSkill{}
-	}
-	s.cache[name] = cachedSkill{mtime: fi.ModTime(), sk: sk}
-	return sk, nil
+	return s.store.Shared(name, version)
 }
 
 type activeRun struct {
@@ -148,7 +119,7 @@ func (s *state) loop(ctx context.Context) {
 		case <-recTick.C:
 			if s.recID != "" && !s.recStopping {
 				n, sec := s.rec.Progress()
-				s.srv.Publish(mqttapi.Event{ID: s.recID, Cmd: mqttapi.CmdRecord, Type: mqttapi.Progress,
+				s.srv.Publish(core.Event{ID: s.recID, Cmd: core.CmdRecord, Type: core.Progress,
 					Demo: s.recDemo, Samples: n, Seconds: sec})
 			}
 		}
@@ -190,15 +161,15 @@ func (s *state) shutdown() {
 	}
 }
 
-func (s *state) status() mqttapi.Status {
-	st := mqttapi.Status{Activity: mqttapi.Idle, EStop: s.d.estopped.Load()}
+func (s *state) status() core.Status {
+	st := core.Status{Activity: core.Idle, EStop: s.d.estopped.Load()}
 	switch {
 	case st.EStop:
-		st.Activity = mqttapi.Stopped
+		st.Activity = core.Stopped
 	case s.run != nil:
-		st.Activity, st.RunID, st.Skill = mqttapi.Running, s.run.id, s.run.skill
+		st.Activity, st.RunID, st.Skill = core.Running, s.run.id, s.run.skill
 	case s.recID != "":
-		st.Activity, st.RunID, st.Demo = mqttapi.Recording, s.recID, s.recDemo
+		st.Activity, st.RunID, st.Demo = core.Recording, s.recID, s.recDemo
 	}
 	if st.EStop && s.run != nil {
 		st.RunID, st.Skill = s.run.id, s.run.skill
@@ -219,7 +190,7 @@ func (s *state) publishStatus() {
 func (s *state) telemetry() {
 	// While a run or a recording reads the arm, publish what they read.
 	if s.tap != nil && s.tap.snapshot(&s.tel, 100*time.Millisecond) {
-		s.srv.PublishState(mqttapi.State{Names: s.telNames, Pos: s.tel.Pos, Vel: s.tel.Vel})
+		s.srv.PublishState(core.State{Names: s.telNames, Pos: s.tel.Pos, Vel: s.tel.Vel})
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -232,7 +203,7 @@ func (s *state) telemetry() {
 		s.d.log.Debug("telemetry read", "err", err)
 		return
 	}
-	s.srv.PublishState(mqttapi.State{Names: s.telNames, Pos: s.tel.Pos, Vel: s.tel.Vel})
+	s.srv.PublishState(core.State{Names: s.telNames, Pos: s.tel.Pos, Vel: s.tel.Vel})
 }
 
 // armFailed notes a failure of the arm: the next cmd/reset sets a bus arm up again.
@@ -248,38 +219,38 @@ func (s *state) armFailed(err error) {
 // busy returns the rejection for a command that needs the arm, or nil.
 func (s *state) busy() error {
 	if s.d.estopped.Load() {
-		return mqttapi.Reject("", "e-stop latched: send cmd/reset first")
+		return core.Reject("", "e-stop latched: send cmd/reset first")
 	}
 	if s.run != nil {
-		return mqttapi.Reject("", "busy: run %s is running (runs are rejected, not queued)", s.run.id)
+		return core.Reject("", "busy: run %s is running (runs are rejected, not queued)", s.run.id)
 	}
 	if s.recID != "" {
-		return mqttapi.Reject("", "busy: recording demo %q", s.recDemo)
+		return core.Reject("", "busy: recording demo %q", s.recDemo)
 	}
 	if s.recovering {
-		return mqttapi.Reject("", "busy: cmd/reset is setting the arm up again")
+		return core.Reject("", "busy: cmd/reset is setting the arm up again")
 	}
 	return nil
 }
 
-func (s *state) startRun(r mqttapi.RunRequest) error {
+func (s *state) startRun(r core.RunRequest) error {
 	if err := s.busy(); err != nil {
 		return err
 	}
 	if err := skilllib.ValidName(r.Skill); err != nil {
-		return mqttapi.Reject("skill", "%q is not a valid skill name", r.Skill)
+		return core.Reject("skill", "%q is not a valid skill name", r.Skill)
 	}
 	sk, err := s.skill(r.Skill, r.Version)
 	if err != nil {
 		if errors.Is(err, skilllib.ErrNotFound) {
 			if r.Version > 0 {
 				if _, e2 := s.store.Get(r.Skill, 0); e2 == nil {
-					return mqttapi.Reject("version", "skill %q has no version %d", r.Skill, r.Version)
+					return core.Reject("version", "skill %q has no version %d", r.Skill, r.Version)
 				}
 			}
-			return mqttapi.Reject("skill", "no skill %q", r.Skill)
+			return core.Reject("skill", "no skill %q", r.Skill)
 		}
-		return mqttapi.Reject("skill", "skill %q: %v", r.Skill, err)
+		return core.Reject("skill", "skill %q: %v", r.Skill, err)
 	}
 	js := s.arm.Joints()
 	lim := make(map[string]joint.Limits, len(js))
@@ -288,11 +259,11 @@ func (s *state) startRun(r mqttapi.RunRequest) error {
 	}
 	for _, n := range sk.Joints {
 		if _, ok := lim[n]; !ok {
-			return mqttapi.Reject("skill", "skill %q drives joint %q, which the arm lacks (arm joints: %v)", r.Skill, n, joint.Names(js))
+			return core.Reject("skill", "skill %q drives joint %q, which the arm lacks (arm joints: %v)", r.Skill, n, joint.Names(js))
 		}
 	}
 	if r.Duration < 0 || math.IsNaN(r.Duration) || math.IsInf(r.Duration, 0) {
-		return mqttapi.Reject("duration", "%g s, want > 0", r.Duration)
+		return core.Reject("duration", "%g s, want > 0", r.Duration)
 	}
 	var goal []float64
 	if len(r.Goal) > 0 {
@@ -305,11 +276,11 @@ func (s *state) startRun(r mqttapi.RunRequest) error {
 				}
 			}
 			if k < 0 {
-				return mqttapi.Reject("goal."+name, "unknown joint %q: skill %q drives %v", name, r.Skill, sk.Joints)
+				return core.Reject("goal."+name, "unknown joint %q: skill %q drives %v", name, r.Skill, sk.Joints)
 			}
 			l := lim[name]
 			if !l.Contains(v) && !s.d.cfg.Executor.ClipGoal {
-				return mqttapi.Reject("goal."+name, "%g is outside the limits of joint %s [%g, %g]", v, name, l.Min, l.Max)
+				return core.Reject("goal."+name, "%g is outside the limits of joint %s [%g, %g]", v, name, l.Min, l.Max)
 			}
 			goal[k] = v
 		}
@@ -318,9 +289,9 @@ func (s *state) startRun(r mqttapi.RunRequest) error {
 		Duration: r.Duration, OpenLoop: s.d.cfg.Executor.OpenLoop})
 	if err != nil {
 		if errors.Is(err, motion.ErrEStopped) {
-			return mqttapi.Reject("", "e-stop latched: send cmd/reset first")
+			return core.Reject("", "e-stop latched: send cmd/reset first")
 		}
-		return mqttapi.Reject("", "%v", err)
+		return core.Reject("", "%v", err)
 	}
 	s.run = &activeRun{id: r.ID, skill: sk.Name, version: sk.Version, job: job}
 	s.d.log.Info("run", "id", r.ID, "skill", sk.Name, "version", sk.Version)
@@ -331,12 +302,12 @@ func (s *state) startRun(r mqttapi.RunRequest) error {
 func (s *state) cancel(id string) error {
 	if s.run == nil || s.run.id != id {
 		if s.run != nil {
-			return mqttapi.Reject("id", "no run %q is running (run %s is)", id, s.run.id)
+			return core.Reject("id", "no run %q is running (run %s is)", id, s.run.id)
 		}
-		return mqttapi.Reject("id", "no run %q is running", id)
+		return core.Reject("id", "no run %q is running", id)
 	}
 	if err := s.ex.Cancel(); err != nil && !errors.Is(err, motion.ErrNotRunning) {
-		return mqttapi.Reject("", "cancel: %v", err)
+		return core.Reject("", "cancel: %v", err)
 	}
 	return nil
 }
@@ -345,12 +316,12 @@ func (s *state) onExecEvent(ev motion.Event) {
 	if s.run == nil || ev.RunID != s.run.id {
 		return
 	}
-	e := mqttapi.Event{ID: s.run.id, Cmd: mqttapi.CmdRun, Skill: s.run.skill, Version: s.run.version}
+	e := core.Event{ID: s.run.id, Cmd: core.CmdRun, Skill: s.run.skill, Version: s.run.version}
 	switch ev.Kind {
 	case motion.EventStarted:
-		e.Type = mqttapi.Started
+		e.Type = core.Started
 	case motion.EventProgress:
-		e.Type, e.Progress = mqttapi.Progress, ev.Fraction
+		e.Type, e.Progress = core.Progress, ev.Fraction
 	default:
 		return // terminal events: from the Job (never dropped), in finishRun
 	}
@@ -378,17 +349,17 @@ func (s *state) finishRun() {
 	if !ok {
 		return
 	}
-	e := mqttapi.Event{ID: s.run.id, Cmd: mqttapi.CmdRun, Skill: s.run.skill, Version: s.run.version, Reason: res.Reason}
+	e := core.Event{ID: s.run.id, Cmd: core.CmdRun, Skill: s.run.skill, Version: s.run.version, Reason: res.Reason}
 	switch res.Outcome {
 	case motion.Succeeded:
-		e.Type, e.FinalError, e.Reason = mqttapi.Succeeded, res.FinalError, ""
+		e.Type, e.FinalError, e.Reason = core.Succeeded, res.FinalError, ""
 	case motion.Aborted:
-		e.Type = mqttapi.Aborted
+		e.Type = core.Aborted
 		if s.run.reason != "" {
 			e.Reason = s.run.reason
 		}
 	default:
-		e.Type = mqttapi.Failed
+		e.Type = core.Failed
 		s.armFailed(fmt.Errorf("run %s failed: %s", s.run.id, res.Reason))
 	}
 	s.d.log.Info("run ended", "id", s.run.id, "outcome", res.Outcome, "reason", e.Reason,
@@ -432,7 +403,7 @@ func (s *state) reset(recovered bool, setupErr error) error {
 		if s.d.estopped.Load() {
 			still = "; e-stop still latched"
 		}
-		return mqttapi.Reject("", "arm faulted and did not recover: %v%s", setupErr, still)
+		return core.Reject("", "arm faulted and did not recover: %v%s", setupErr, still)
 	}
 	s.d.estopped.Store(false)
 	s.ex.Reset()
@@ -441,20 +412,20 @@ func (s *state) reset(recovered bool, setupErr error) error {
 	return nil
 }
 
-func (s *state) record(r mqttapi.RecordRequest) error {
+func (s *state) record(r core.RecordRequest) error {
 	switch r.Action {
-	case mqttapi.RecordStart:
+	case core.RecordStart:
 		if err := s.busy(); err != nil {
 			return err
 		}
 		if err := demoName(r.Demo); err != nil {
-			return mqttapi.Reject("demo", "%v", err)
+			return core.Reject("demo", "%v", err)
 		}
 		if err := s.rec.Start(context.Background(), r.Demo, demos.Sidecar{}); err != nil {
 			if errors.Is(err, demos.ErrExists) {
-				return mqttapi.Reject("demo", "demo %q already exists", r.Demo)
+				return core.Reject("demo", "demo %q already exists", r.Demo)
 			}
-			return mqttapi.Reject("", "record: %v", err)
+			return core.Reject("", "record: %v", err)
 		}
 		if g, ok := s.arm.(guider); ok && s.hand != nil {
 			if err := g.Guide(s.hand); err != nil {
@@ -466,17 +437,17 @@ func (s *state) record(r mqttapi.RecordRequest) error {
 		s.d.log.Info("recording", "demo", r.Demo, "id", r.ID)
 		s.publishStatus()
 		return nil
-	case mqttapi.RecordStop:
+	case core.RecordStop:
 		if s.recID == "" || s.recStopping {
-			return mqttapi.Reject("action", "not recording")
+			return core.Reject("action", "not recording")
 		}
 		if r.Demo != "" && r.Demo != s.recDemo {
-			return mqttapi.Reject("demo", "recording demo %q, not %q", s.recDemo, r.Demo)
+			return core.Reject("demo", "recording demo %q, not %q", s.recDemo, r.Demo)
 		}
 		s.stopRecording(false)
 		return nil
 	}
-	return mqttapi.Reject("action", "%q, want start or stop", r.Action)
+	return core.Reject("action", "%q, want start or stop", r.Action)
 }
 
 // stopRecording finishes the recording off the loop (Stop flushes and fsyncs); the
@@ -495,15 +466,15 @@ func (s *state) stopRecording(estop bool) {
 }
 
 func (s *state) onRecordingStopped(r recResult) {
-	e := mqttapi.Event{ID: r.id, Cmd: mqttapi.CmdRecord, Demo: r.demo,
+	e := core.Event{ID: r.id, Cmd: core.CmdRecord, Demo: r.demo,
 		Samples: r.res.Samples, Seconds: r.res.Duration.Seconds(), Path: s.dataRel(r.res.Path)}
 	switch {
 	case r.err != nil:
-		e.Type, e.Reason = mqttapi.Failed, r.err.Error()
+		e.Type, e.Reason = core.Failed, r.err.Error()
 	case r.estop:
-		e.Type, e.Reason = mqttapi.Aborted, "e-stop (demo kept)"
+		e.Type, e.Reason = core.Aborted, "e-stop (demo kept)"
 	default:
-		e.Type = mqttapi.Succeeded
+		e.Type = core.Succeeded
 	}
 	s.d.log.Info("recording ended", "demo", r.demo, "samples", r.res.Samples, "err", r.err, "torque_note", r.res.TorqueNote)
 	s.recID, s.recDemo, s.recStopping = "", "", false
@@ -536,22 +507,22 @@ func demoName(n string) error {
 	return nil
 }
 
-func (s *state) learn(r mqttapi.LearnRequest) error {
+func (s *state) learn(r core.LearnRequest) error {
 	if err := skilllib.ValidName(r.Skill); err != nil {
-		return mqttapi.Reject("skill", "%v", err)
+		return core.Reject("skill", "%v", err)
 	}
 	paths := make([]string, len(r.Demos))
 	for i, n := range r.Demos {
 		f := fmt.Sprintf("demos[%d]", i)
 		if err := demoName(n); err != nil {
-			return mqttapi.Reject(f, "%v", err)
+			return core.Reject(f, "%v", err)
 		}
 		if n == s.recDemo {
-			return mqttapi.Reject(f, "demo %q is being recorded", n)
+			return core.Reject(f, "demo %q is being recorded", n)
 		}
 		paths[i] = filepath.Join(s.demosDir, n+".csv")
 		if _, err := os.Stat(paths[i]); err != nil {
-			return mqttapi.Reject(f, "no demo %q", n)
+			return core.Reject(f, "no demo %q", n)
 		}
 	}
 	s.learning++
@@ -560,12 +531,12 @@ func (s *state) learn(r mqttapi.LearnRequest) error {
 }
 
 // fit runs off the loop: read, clean, align, learn, store; it reports the events itself.
-func (s *state) fit(r mqttapi.LearnRequest, paths []string) {
-	pub := func(e mqttapi.Event) {
-		e.ID, e.Cmd, e.Skill = r.ID, mqttapi.CmdLearn, r.Skill
+func (s *state) fit(r core.LearnRequest, paths []string) {
+	pub := func(e core.Event) {
+		e.ID, e.Cmd, e.Skill = r.ID, core.CmdLearn, r.Skill
 		s.srv.Publish(e)
 	}
-	pub(mqttapi.Event{Type: mqttapi.Started})
+	pub(core.Event{Type: core.Started})
 	sk, err := learnSkill(r, paths, s.d.opt.Version)
 	var v int
 	if err == nil {
@@ -573,21 +544,21 @@ func (s *state) fit(r mqttapi.LearnRequest, paths []string) {
 	}
 	if err != nil {
 		s.d.log.Warn("learn failed", "skill", r.Skill, "err", err)
-		pub(mqttapi.Event{Type: mqttapi.Failed, Reason: err.Error()})
+		pub(core.Event{Type: core.Failed, Reason: err.Error()})
 		s.learnDone <- learnResult{skill: r.Skill, err: err}
 		return
 	}
-	fit := make([]mqttapi.JointFitError, len(sk.Provenance.FitError))
+	fit := make([]core.JointFitError, len(sk.Provenance.FitError))
 	for i, f := range sk.Provenance.FitError {
-		fit[i] = mqttapi.JointFitError{Joint: f.Joint, RMSE: f.RMSE, Max: f.Max, End: f.End}
+		fit[i] = core.JointFitError{Joint: f.Joint, RMSE: f.RMSE, Max: f.Max, End: f.End}
 	}
 	s.d.log.Info("learned", "skill", r.Skill, "version", v, "demos", r.Demos)
-	pub(mqttapi.Event{Type: mqttapi.Succeeded, Version: v, FitError: fit})
+	pub(core.Event{Type: core.Succeeded, Version: v, FitError: fit})
 	s.learnDone <- learnResult{skill: r.Skill}
 }
 
 // learnSkill reads and cleans the demos, aligns several, and fits one skill.
-func learnSkill(r mqttapi.LearnRequest, paths []string, version string) (*skilllib.Skill, error) {
+func learnSkill(r core.LearnRequest, paths []string, version string) (*skilllib.Skill, error) {
 	var ds []*demos.Demo
 	var srcs []skilllib.DemoSource
 	for i, p := range paths {
@@ -618,14 +589,14 @@ func learnSkill(r mqttapi.LearnRequest, paths []string, version string) (*skilll
 	return skilllib.Learn(ds, opt)
 }
 
-func (s *state) skills() ([]mqttapi.SkillInfo, error) {
+func (s *state) skills() ([]core.SkillInfo, error) {
 	list, _, err := s.store.List()
 	if err != nil {
-		return nil, mqttapi.Reject("", "skill library: %v", err)
+		return nil, core.Reject("", "skill library: %v", err)
 	}
-	out := make([]mqttapi.SkillInfo, 0, len(list))
+	out := make([]core.SkillInfo, 0, len(list))
 	for _, in := range list {
-		out = append(out, mqttapi.SkillInfo{Name: in.Name, Version: in.Latest, Versions: in.Versions,
+		out = append(out, core.SkillInfo{Name: in.Name, Version: in.Latest, Versions: in.Versions,
 			Joints: in.Joints, Duration: in.Duration})
 	}
 	return out, nil

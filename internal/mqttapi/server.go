@@ -14,31 +14,6 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
-// Service is what the daemon implements for the Server. Methods are called from one
-// goroutine, one command at a time, except EStop, which has its own goroutine so that it
-// is never queued behind other commands. Methods must return promptly (Reset may take as
-// long as setting a faulted arm up again, a few seconds): long work (a run, a fit)
-// continues in the background and reports through Server.Publish with the
-// request's id. A refusal is returned as a *Rejection (other errors are rejections
-// without a field).
-type Service interface {
-	// Run starts replaying a skill. A new run preempts or is refused as the daemon decides.
-	Run(RunRequest) error
-	// Cancel stops the run (or learn) with the given id.
-	Cancel(id string) error
-	// EStop latches the emergency stop and halts every motion. It must not block.
-	EStop()
-	// Reset clears a latched e-stop and recovers a faulted arm where it can; a refusal
-	// (e.g. the arm still faulted) leaves the e-stop as it was.
-	Reset() (ResetResult, error)
-	// Record starts or stops recording a demonstration.
-	Record(RecordRequest) error
-	// Learn starts fitting a skill from recorded demos.
-	Learn(LearnRequest) error
-	// Skills lists the skill library.
-	Skills() ([]SkillInfo, error)
-}
-
 // ServerConfig configures a Server. Zero fields take the stated defaults.
 type ServerConfig struct {
 	Broker         string        // broker URL: tcp://host:port or ssl://host:port; required

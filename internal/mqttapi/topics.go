@@ -8,17 +8,6 @@ import (
 // DefaultRobotID is the robot id used when the configuration names none.
 const DefaultRobotID = "arm1"
 
-// Command names: the last element of a command topic praxis/<robot-id>/cmd/<name>.
-const (
-	CmdRun    = "run"
-	CmdCancel = "cancel"
-	CmdEStop  = "estop"
-	CmdReset  = "reset"
-	CmdRecord = "record"
-	CmdLearn  = "learn"
-	CmdSkills = "skills"
-)
-
 // Topics names every topic of one robot. Build it with NewTopics.
 type Topics struct {
 	Root   string // praxis/<robot-id>
