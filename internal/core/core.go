@@ -9,8 +9,48 @@ package core
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
+
+	"github.com/praxis-robotics/praxis/motion/dmp"
 )
+
+// Upper bounds on requests, checked when a request arrives (Check) so that no command can
+// make the daemon block, allocate without bound or run for ever (docs/mqtt.md, "Limits").
+const (
+	MaxDuration = dmp.MaxDuration // s: longest run duration
+	MaxBasis    = dmp.MaxBasis    // basis functions per joint of a learn
+	MaxDemos    = 100             // demos per learn
+	MaxGoal     = dmp.MaxJoints   // joints in a goal
+)
+
+// Check refuses a run request whose duration or goal is out of bounds (the skill and the
+// arm are checked by the daemon).
+func (r RunRequest) Check() error {
+	if math.IsNaN(r.Duration) || r.Duration < 0 || r.Duration > MaxDuration {
+		return Reject("duration", "%g s: want a positive number of seconds, at most %g", r.Duration, MaxDuration)
+	}
+	if len(r.Goal) > MaxGoal {
+		return Reject("goal", "%d joints, at most %d", len(r.Goal), MaxGoal)
+	}
+	for name, v := range r.Goal {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return Reject("goal."+name, "%v is not a finite position", v)
+		}
+	}
+	return nil
+}
+
+// Check refuses a learn request with too many demos or basis functions.
+func (r LearnRequest) Check() error {
+	if len(r.Demos) == 0 || len(r.Demos) > MaxDemos {
+		return Reject("demos", "%d demos: want 1 to %d", len(r.Demos), MaxDemos)
+	}
+	if r.Basis < 0 || r.Basis > MaxBasis {
+		return Reject("basis", "%d: want 1 to %d (0: the default)", r.Basis, MaxBasis)
+	}
+	return nil
+}
 
 // Command names: what a request asks for (the last level of an MQTT command topic).
 const (

@@ -183,7 +183,16 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("daemon: mqtt.listen: %w", err)
 		}
-		closers = append(closers, func() { b.Close() })
+		closers = append(closers, func() {
+			// What the daemon published last (its final events, the offline status)
+			// reaches the subscribers before the broker stops.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if err := b.Drain(ctx); err != nil {
+				d.log.Warn("broker: stopping with messages not acknowledged by subscribers")
+			}
+			b.Close()
+		})
 		d.creds = b.Credentials()
 		host, port, _ := net.SplitHostPort(b.Addr())
 		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
@@ -254,7 +263,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	st := &state{d: d, store: store, ex: ex, exEvents: exEvents, rec: rec, arm: arm, tap: tap, hand: hand,
 		demosDir: demosDir, learnDone: make(chan learnResult, 16), recDone: make(chan recResult, 1)}
 	srv, err := mqttapi.NewServer(mqttapi.ServerConfig{Broker: d.brokerURL, Username: user, Password: pass,
-		TLS: tlsConf, RobotID: d.cfg.RobotID, StateRate: d.cfg.MQTT.StateRateHz,
+		TLS: tlsConf, RobotID: d.cfg.RobotID, StateRate: d.cfg.MQTT.StateRateHz, CheckDuplicate: !*d.cfg.MQTT.Embedded,
 		Logger: d.log.With("component", "mqtt")}, (*service)(d))
 	if err != nil {
 		return fmt.Errorf("daemon: mqtt: %w", err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -46,8 +44,10 @@ type state struct {
 	recovering bool  // cmd/reset is setting the arm up again (off the loop)
 	armErr     error // the arm's last failure (a read, a failed run) since it was last set up
 
-	learning  int // fits in flight
-	learnDone chan learnResult
+	learnID     string             // id of the learn in flight ("" when none): one at a time
+	learnSkill  string             // its skill
+	learnCancel context.CancelFunc // cancels it (cmd/cancel with its id, shutdown)
+	learnDone   chan learnResult
 
 	lastStatus core.Status
 	tap        *tapArm // the arm as the executor and the recorder read it
@@ -110,7 +110,7 @@ func (s *state) loop(ctx context.Context) {
 		case r := <-s.recDone:
 			s.onRecordingStopped(r)
 		case r := <-s.learnDone:
-			s.learning--
+			s.learnID, s.learnSkill, s.learnCancel = "", "", nil
 			if r.err == nil {
 				s.publishSkills()
 			}
@@ -150,13 +150,12 @@ func (s *state) shutdown() {
 			s.d.log.Error("recording did not finish within 5 s")
 		}
 	}
-	for s.learning > 0 {
+	if s.learnID != "" {
+		s.learnCancel()
 		select {
 		case <-s.learnDone:
-			s.learning--
 		case <-time.After(30 * time.Second):
 			s.d.log.Error("a fit is still running at shutdown; its result may be lost")
-			s.learning = 0
 		}
 	}
 }
@@ -262,8 +261,8 @@ func (s *state) startRun(r core.RunRequest) error {
 			return core.Reject("skill", "skill %q drives joint %q, which the arm lacks (arm joints: %v)", r.Skill, n, joint.Names(js))
 		}
 	}
-	if r.Duration < 0 || math.IsNaN(r.Duration) || math.IsInf(r.Duration, 0) {
-		return core.Reject("duration", "%g s, want > 0", r.Duration)
+	if err := r.Check(); err != nil {
+		return err
 	}
 	var goal []float64
 	if len(r.Goal) > 0 {
@@ -300,6 +299,10 @@ func (s *state) startRun(r core.RunRequest) error {
 }
 
 func (s *state) cancel(id string) error {
+	if s.learnID != "" && s.learnID == id {
+		s.learnCancel()
+		return nil
+	}
 	if s.run == nil || s.run.id != id {
 		if s.run != nil {
 			return core.Reject("id", "no run %q is running (run %s is)", id, s.run.id)
@@ -508,8 +511,18 @@ func demoName(n string) error {
 }
 
 func (s *state) learn(r core.LearnRequest) error {
+	if err := r.Check(); err != nil {
+		return err
+	}
 	if err := skilllib.ValidName(r.Skill); err != nil {
 		return core.Reject("skill", "%v", err)
+	}
+	if s.learnID != "" {
+		return core.Reject("", "busy: learning skill %q (one learn at a time; cancel it with its id %q)", s.learnSkill, s.learnID)
+	}
+	root, err := filepath.EvalSymlinks(s.demosDir)
+	if err != nil {
+		return core.Reject("", "demos directory: %v", err)
 	}
 	paths := make([]string, len(r.Demos))
 	for i, n := range r.Demos {
@@ -521,30 +534,44 @@ func (s *state) learn(r core.LearnRequest) error {
 			return core.Reject(f, "demo %q is being recorded", n)
 		}
 		paths[i] = filepath.Join(s.demosDir, n+".csv")
-		if _, err := os.Stat(paths[i]); err != nil {
+		real, err := filepath.EvalSymlinks(paths[i])
+		if err != nil {
 			return core.Reject(f, "no demo %q", n)
 		}
+		if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return core.Reject(f, "demo %q resolves outside the data directory", n)
+		}
+		paths[i] = real
 	}
-	s.learning++
-	go s.fit(r, paths)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.learnID, s.learnSkill, s.learnCancel = r.ID, r.Skill, cancel
+	go s.fit(ctx, r, paths)
 	return nil
 }
 
-// fit runs off the loop: read, clean, align, learn, store; it reports the events itself.
-func (s *state) fit(r core.LearnRequest, paths []string) {
+// fit runs off the loop: learn (skilllib.LearnFiles), store; it reports the events itself.
+func (s *state) fit(ctx context.Context, r core.LearnRequest, paths []string) {
 	pub := func(e core.Event) {
 		e.ID, e.Cmd, e.Skill = r.ID, core.CmdLearn, r.Skill
 		s.srv.Publish(e)
 	}
 	pub(core.Event{Type: core.Started})
-	sk, err := learnSkill(r, paths, s.d.opt.Version)
+	opt := skilllib.FileOptions{LearnOptions: skilllib.LearnOptions{Name: r.Skill, PraxisVersion: s.d.opt.Version}}
+	opt.Fit.Basis = r.Basis
+	sk, err := skilllib.LearnFiles(ctx, paths, opt)
 	var v int
-	if err == nil {
+	if err == nil && ctx.Err() == nil {
 		v, err = s.store.Put(sk)
 	}
-	if err != nil {
+	switch {
+	case ctx.Err() != nil:
+		s.d.log.Info("learn cancelled", "skill", r.Skill, "id", r.ID)
+		pub(core.Event{Type: core.Aborted, Reason: "cancelled"})
+		s.learnDone <- learnResult{skill: r.Skill, err: ctx.Err()}
+		return
+	case err != nil:
 		s.d.log.Warn("learn failed", "skill", r.Skill, "err", err)
-		pub(core.Event{Type: core.Failed, Reason: err.Error()})
+		pub(core.Event{Type: core.Failed, Reason: learnReason(err)})
 		s.learnDone <- learnResult{skill: r.Skill, err: err}
 		return
 	}
@@ -557,36 +584,14 @@ func (s *state) fit(r core.LearnRequest, paths []string) {
 	s.learnDone <- learnResult{skill: r.Skill}
 }
 
-// learnSkill reads and cleans the demos, aligns several, and fits one skill.
-func learnSkill(r core.LearnRequest, paths []string, version string) (*skilllib.Skill, error) {
-	var ds []*demos.Demo
-	var srcs []skilllib.DemoSource
-	for i, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("demos[%d]: %w", i, err)
-		}
-		d, err := demos.ParseCSV(strings.NewReader(string(data)), filepath.Base(p))
-		if err != nil {
-			return nil, fmt.Errorf("demos[%d]: %w", i, err)
-		}
-		c, err := demos.Clean(d, demos.CleanOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("demos[%d] (%s): %w", i, r.Demos[i], err)
-		}
-		ds = append(ds, c)
-		srcs = append(srcs, skilllib.NewDemoSource(filepath.Base(p), data, d.Len()))
+// learnReason is the reason of a failed learn as others may read it: a bad demo file is
+// named with its line and column, never quoted.
+func learnReason(err error) string {
+	var ce *demos.CSVError
+	if errors.As(err, &ce) {
+		return "demo " + ce.Redacted()
 	}
-	if len(ds) > 1 {
-		al, err := demos.Align(ds, demos.AlignOptions{})
-		if err != nil {
-			return nil, err
-		}
-		ds = al.Demos
-	}
-	opt := skilllib.LearnOptions{Name: r.Skill, Sources: srcs, PraxisVersion: version}
-	opt.Fit.Basis = r.Basis
-	return skilllib.Learn(ds, opt)
+	return err.Error()
 }
 
 func (s *state) skills() ([]core.SkillInfo, error) {

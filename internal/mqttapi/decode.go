@@ -8,16 +8,18 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/praxis-robotics/praxis/internal/core"
 )
 
 // Limits on command payloads, checked before a command reaches the Service.
 const (
-	MaxPayload   = 64 << 10 // bytes per command payload
-	MaxIDLen     = 128      // bytes in a command id
-	MaxNameLen   = 256      // bytes in a skill or demo name
-	MaxDemos     = 1000     // demos per learn command
-	MaxBasis     = 10000    // basis functions per joint
-	MaxGoalNames = 64       // joints in a goal
+	MaxPayload   = 64 << 10      // bytes per command payload
+	MaxIDLen     = 128           // bytes in a command id
+	MaxNameLen   = 256           // bytes in a skill or demo name
+	MaxDemos     = core.MaxDemos // demos per learn command
+	MaxBasis     = core.MaxBasis // basis functions per joint
+	MaxGoalNames = core.MaxGoal  // joints in a goal
 )
 
 // DecodeRun parses and checks a cmd/run payload. Errors are *Rejection naming the field.
@@ -65,7 +67,7 @@ func DecodeRun(p []byte) (RunRequest, error) {
 		}
 		r.Duration = f
 	}
-	return r, nil
+	return r, r.Check()
 }
 
 // DecodeCancel parses and checks a cmd/cancel payload.
@@ -130,7 +132,7 @@ func DecodeLearn(p []byte) (LearnRequest, error) {
 	if r.Basis, err = d.int("basis", 1, MaxBasis); err != nil {
 		return r, err
 	}
-	return r, nil
+	return r, r.Check()
 }
 
 // DecodeID parses the payload of cmd/reset and cmd/skills: empty, or an object with an

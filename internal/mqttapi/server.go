@@ -16,15 +16,28 @@ import (
 
 // ServerConfig configures a Server. Zero fields take the stated defaults.
 type ServerConfig struct {
-	Broker         string        // broker URL: tcp://host:port or ssl://host:port; required
-	Username       string        // MQTT user; needs read/write on praxis/<robot-id>/#
-	Password       string        // MQTT password
-	TLS            *tls.Config   // TLS settings for ssl:// brokers; nil means system roots
-	RobotID        string        // robot id in topics; default DefaultRobotID
-	ClientID       string        // MQTT client id; default "praxis-<robot-id>-daemon"
-	StateRate      float64       // highest state publish rate, Hz; default 20
-	ProgressRate   float64       // highest progress event rate per id, Hz; default 10
-	QueueLen       int           // commands waiting for the Service; default 1024
+	Broker   string      // broker URL: tcp://host:port or ssl://host:port; required
+	Username string      // MQTT user; needs read/write on praxis/<robot-id>/#
+	Password string      // MQTT password
+	TLS      *tls.Config // TLS settings for ssl:// brokers; nil means system roots
+	RobotID  string      // robot id in topics; default DefaultRobotID
+	// ClientID is the MQTT client id; default "praxis-<robot-id>-daemon-<16 random hex
+	// digits>": unguessable, so that no other client can take the daemon's session over
+	// on a broker that cannot bind client ids to users (the embedded broker reserves
+	// "praxis-*-daemon*" for the daemon's user).
+	ClientID     string
+	StateRate    float64 // highest state publish rate, Hz; default 20
+	ProgressRate float64 // highest progress event rate per id, Hz; default 10
+	QueueLen     int     // commands waiting for the Service; default 1024
+	// CommandRate (commands/s) and CommandBurst bound how fast commands other than estop
+	// and cancel are taken; beyond them a command is answered "busy" without being
+	// decoded, and those answers are themselves limited to 20/s (the rest are dropped
+	// and logged), so a flood costs little. Defaults 1000 and 2000.
+	CommandRate  float64
+	CommandBurst int
+	// CheckDuplicate makes Start refuse to serve when another daemon already serves
+	// RobotID on the broker (it answers a probe); the daemon sets it for external brokers.
+	CheckDuplicate bool
 	ConnectTimeout time.Duration // first connection and subscription; default 10 s
 	Logger         *slog.Logger  // default: discard
 }
@@ -40,7 +53,16 @@ func (c *ServerConfig) defaults() error {
 		return fmt.Errorf("mqttapi: server config: RobotID: %w", err)
 	}
 	if c.ClientID == "" {
-		c.ClientID = "praxis-" + c.RobotID + "-daemon"
+		c.ClientID = "praxis-" + c.RobotID + "-daemon-" + newID() + newID()[:4]
+	}
+	if c.CommandRate == 0 {
+		c.CommandRate = 1000
+	}
+	if c.CommandBurst == 0 {
+		c.CommandBurst = 2000
+	}
+	if !(c.CommandRate > 0) || c.CommandBurst < 1 {
+		return errors.New("mqttapi: server config: CommandRate and CommandBurst must be positive")
 	}
 	if c.StateRate == 0 {
 		c.StateRate = 20
@@ -75,10 +97,20 @@ type Server struct {
 	svc    Service
 	cli    paho.Client
 
-	cmds   chan inMsg    // command queue, drained by runCommands
-	estops chan string   // e-stop ids, drained by runEStops
-	out    chan outItem  // everything to publish, drained by runPublisher
-	resync chan struct{} // (re)connected: republish retained messages
+	cmds    chan inMsg  // command queue, drained by runCommands
+	estops  chan string // e-stop ids, drained by runEStops
+	cancels chan []byte // cancel payloads, drained by runCancels: never behind cmds
+
+	// Owned by paho's message goroutine (onCommand).
+	bucket  tokenBucket // CommandRate
+	busyOut tokenBucket // "busy" answers
+	shed    int         // commands dropped without an answer since the last log line
+	shedLog time.Time
+
+	retainedMu sync.Mutex
+	clearing   map[string]int // topic -> empty retained messages we sent to clear it
+	out        chan outItem   // everything to publish, drained by runPublisher
+	resync     chan struct{}  // (re)connected: republish retained messages
 
 	subscribed chan struct{} // closed on the first successful subscription
 	subOnce    sync.Once
@@ -132,6 +164,10 @@ func NewServer(cfg ServerConfig, svc Service) (*Server, error) {
 		cfg: cfg, topics: t, svc: svc,
 		cmds:       make(chan inMsg, cfg.QueueLen),
 		estops:     make(chan string, 256),
+		cancels:    make(chan []byte, 256),
+		clearing:   map[string]int{},
+		bucket:     newTokenBucket(cfg.CommandRate, float64(cfg.CommandBurst)),
+		busyOut:    newTokenBucket(20, 20),
 		out:        make(chan outItem, 4096),
 		resync:     make(chan struct{}, 1),
 		subscribed: make(chan struct{}),
@@ -172,9 +208,15 @@ func (s *Server) Start(ctx context.Context) error {
 		o.SetTLSConfig(s.cfg.TLS)
 	}
 	s.cli = paho.NewClient(o)
-	s.wg.Add(3)
+	if s.cfg.CheckDuplicate {
+		if err := s.probe(ctx, o); err != nil {
+			return err
+		}
+	}
+	s.wg.Add(4)
 	go s.runPublisher()
 	go s.runEStops()
+	go s.runCancels()
 	go s.runCommands()
 	tok := s.cli.Connect()
 	timer := time.NewTimer(s.cfg.ConnectTimeout)
@@ -222,11 +264,17 @@ func (s *Server) onConnect(c paho.Client) {
 	s.subOnce.Do(func() { close(s.subscribed) })
 }
 
-// onCommand is paho's handler: it never blocks. E-stops take the fast path.
+// onCommand is paho's handler: it never blocks. E-stops and cancels take their own
+// paths; a retained command (one the broker replays at a subscription) is never acted on;
+// other commands beyond CommandRate are answered "busy" without being decoded.
 func (s *Server) onCommand(_ paho.Client, m paho.Message) {
 	name := strings.TrimPrefix(m.Topic(), s.topics.Root+"/cmd/")
 	p := m.Payload()
-	if name == CmdEStop {
+	if s.retained(m) {
+		return
+	}
+	switch name {
+	case CmdEStop:
 		id := EStopID(p)
 		select {
 		case s.estops <- id:
@@ -234,12 +282,73 @@ func (s *Server) onCommand(_ paho.Client, m paho.Message) {
 			go s.estop(id)
 		}
 		return
+	case CmdCancel:
+		select {
+		case s.cancels <- p:
+		default: // flooded: never lose a cancel
+			go s.handle(inMsg{cmd: name, payload: p})
+		}
+		return
+	}
+	now := time.Now()
+	if !s.bucket.take(now) {
+		s.busy(now, name, p, fmt.Sprintf("busy: more than %g commands/s", s.cfg.CommandRate))
+		return
 	}
 	select {
 	case s.cmds <- inMsg{cmd: name, payload: p}:
 	default:
+		s.busy(now, name, p, "busy: command queue full")
+	}
+}
+
+// busy answers a command it sheds, within the busy-answer budget; beyond it the command
+// is dropped unanswered, and the drops are logged at most every 10 s.
+func (s *Server) busy(now time.Time, name string, p []byte, reason string) {
+	if s.busyOut.take(now) {
 		s.enqueue(outItem{kind: outAnswer, event: Event{ID: PeekID(p), Cmd: name, Type: Rejected,
-			Time: time.Now(), Reason: "busy: command queue full"}}, false)
+			Time: now, Reason: reason}}, false)
+		return
+	}
+	s.shed++
+	if now.Sub(s.shedLog) >= 10*time.Second {
+		s.cfg.Logger.Warn("mqttapi: command flood: commands dropped unanswered", "dropped", s.shed, "reason", reason)
+		s.shed, s.shedLog = 0, now
+	}
+}
+
+// retained reports whether m is a retained command, which is never acted on: the broker
+// replays it at every subscription, so acting on it would re-run a motion or clear a
+// later e-stop. It also deletes it from the broker (an empty retained message, QoS 0),
+// and recognises the empty message that deletion echoes back.
+func (s *Server) retained(m paho.Message) bool {
+	s.retainedMu.Lock()
+	defer s.retainedMu.Unlock()
+	topic := m.Topic()
+	if len(m.Payload()) == 0 && s.clearing[topic] > 0 {
+		s.clearing[topic]--
+		return true
+	}
+	if !m.Retained() {
+		return false
+	}
+	s.cfg.Logger.Warn("mqttapi: ignored a retained command (commands must not be retained)", "topic", topic, "bytes", len(m.Payload()))
+	if len(m.Payload()) > 0 && s.cli != nil {
+		s.clearing[topic]++
+		s.cli.Publish(topic, 0, true, []byte{})
+	}
+	return true
+}
+
+func (s *Server) runCancels() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case p := <-s.cancels:
+			s.handle(inMsg{cmd: CmdCancel, payload: p})
+		}
 	}
 }
 
@@ -408,7 +517,7 @@ func (s *Server) Close() error {
 			s.enqueue(outItem{kind: outOffline, done: done}, true)
 			select {
 			case <-done:
-			case <-time.After(2 * time.Second):
+			case <-time.After(4 * time.Second):
 			}
 		}
 		s.cancel()
@@ -429,6 +538,7 @@ type publisher struct {
 	held         map[string]*held
 	nextProgress map[string]time.Time
 	nextState    time.Time
+	pending      []paho.Token // QoS 1 publishes not yet acknowledged (pruned as they complete)
 }
 
 type held struct {
@@ -499,6 +609,15 @@ func (p *publisher) handle(it outItem) {
 		p.skills, p.haveSkills = it.skills, true
 		p.publishSkills()
 	case outOffline:
+		// Every event published so far reaches the broker before the offline status.
+		deadline := time.Now().Add(2 * time.Second)
+		for _, tok := range p.pending {
+			if !tok.WaitTimeout(time.Until(deadline)) {
+				p.s.cfg.Logger.Warn("mqttapi: shutting down with events not acknowledged by the broker")
+				break
+			}
+		}
+		p.pending = nil
 		st := p.status
 		st.Online, st.Activity, st.Time = false, Offline, time.Now()
 		b, _ := json.Marshal(st)
@@ -547,5 +666,19 @@ func (p *publisher) publish(topic string, qos byte, retain bool, v any) {
 		p.s.cfg.Logger.Error("mqttapi: marshal", "topic", topic, "err", err)
 		return
 	}
-	p.s.cli.Publish(topic, qos, retain, b)
+	tok := p.s.cli.Publish(topic, qos, retain, b)
+	if qos > 0 {
+		if len(p.pending) >= 64 { // keep the ones still in flight
+			kept := p.pending[:0]
+			for _, t := range p.pending {
+				select {
+				case <-t.Done():
+				default:
+					kept = append(kept, t)
+				}
+			}
+			p.pending = kept
+		}
+		p.pending = append(p.pending, tok)
+	}
 }
