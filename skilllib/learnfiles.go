@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,14 +61,7 @@ type FileOptions struct {
 func LearnFiles(ctx context.Context, paths []string, opt FileOptions) (*Skill, error) {
 	files := make([]DemoFile, len(paths))
 	for i, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("skilllib: learn: %w", err)
-		}
-		if fi.Size() > demos.MaxFileSize {
-			return nil, fmt.Errorf("skilllib: learn: %s: %d bytes, more than %d", filepath.Base(p), fi.Size(), demos.MaxFileSize)
-		}
-		data, err := os.ReadFile(p)
+		data, err := readBounded(p, demos.MaxFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("skilllib: learn: %w", err)
 		}
@@ -146,4 +140,21 @@ func memoryNeed(ds []*demos.Demo, opt FileOptions) int64 {
 	fit := 8 * (3*nb*nb + int64(len(ds))*max(500, 10*nb)*nb)
 	prepared := 8 * 6 * samples
 	return warp + fit + prepared
+}
+
+// readBounded reads the file at path, refusing one larger than limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: more than %d bytes", filepath.Base(path), limit)
+	}
+	return data, nil
 }

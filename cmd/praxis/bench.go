@@ -14,7 +14,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/drivers/simarm"
 	"github.com/praxis-robotics/praxis/internal/seed"
 	"github.com/praxis-robotics/praxis/motion"
@@ -181,12 +180,7 @@ func (a *markingArm) Read(ctx context.Context, s *joint.State) error {
 
 // benchSkill learns the seed skill wave (SO-101).
 func benchSkill() (*skilllib.Skill, error) {
-	d, data, err := seed.Demo("wave")
-	if err != nil {
-		return nil, err
-	}
-	s, err := skilllib.Learn([]*demos.Demo{d}, skilllib.LearnOptions{Name: "wave",
-		Sources: []skilllib.DemoSource{skilllib.NewDemoSource("wave.csv", data, d.Len())}})
+	s, err := seed.Learn("wave", praxisVersion())
 	if err != nil {
 		return nil, fmt.Errorf("bench loop: learn wave: %w", err)
 	}

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -21,6 +21,7 @@ import (
 func newLearnCmd() *cobra.Command {
 	var (
 		name, out, formulation string
+		clean                  string
 		basis                  int
 		fromDaemon             bool
 		conn                   connOpts
@@ -31,6 +32,9 @@ func newLearnCmd() *cobra.Command {
 		Long: "learn fits one DMP to the demonstrations (CSV: header t,<joint names...>, t in s,\n" +
 			"positions in rad or m; several demos must share joint names) and writes the skill\n" +
 			"file (docs/skill-format.md) to -o, or to stdout. A fit summary goes to stderr.\n" +
+			"--clean auto (the default) cleans raw recordings (a sidecar NAME.json beside the CSV\n" +
+			"says source \"recorded\": low-pass, trim the still ends, resample) as the daemon does, so\n" +
+			"the same demos give the same skill offline and on the daemon; always / never force it.\n" +
 			"\n`praxis learn --from-daemon --name NAME DEMO [MORE ...] [--basis N]`: the arguments name\n" +
 			"demos recorded by the running daemon (`praxis record`); the daemon fits and stores the\n" +
 			"skill (cmd/learn); -o and --formulation do not apply. " + clientCmdGroupNote,
@@ -41,8 +45,8 @@ func newLearnCmd() *cobra.Command {
 			}
 			if fromDaemon {
 				fl := cmd.Flags()
-				if fl.Changed("output") || fl.Changed("formulation") {
-					return inputErrf("learn --from-daemon: -o and --formulation apply only to offline learning")
+				if fl.Changed("output") || fl.Changed("formulation") || fl.Changed("clean") {
+					return inputErrf("learn --from-daemon: -o, --formulation and --clean apply only to offline learning")
 				}
 				if fl.Changed("basis") && basis < 1 {
 					return inputErrf("learn: --basis %d: want 1 or more", basis)
@@ -59,29 +63,23 @@ func newLearnCmd() *cobra.Command {
 			if basis < 2 {
 				return inputErrf("learn: --basis %d: want 2 or more", basis)
 			}
-			ds := make([]*demos.Demo, len(args))
-			srcs := make([]skilllib.DemoSource, len(args))
-			for i, path := range args {
-				data, err := os.ReadFile(path)
-				if err != nil {
-					return inputErrf("learn: %w", err)
-				}
-				d, err := demos.ParseCSV(bytes.NewReader(data), filepath.Base(path))
-				if err != nil {
-					return inputErr(err)
-				}
-				ds[i] = d
-				srcs[i] = skilllib.NewDemoSource(filepath.Base(path), data, d.Len())
+			mode := skilllib.CleanMode(clean)
+			if mode != skilllib.CleanAuto && mode != skilllib.CleanAlways && mode != skilllib.CleanNever {
+				return inputErrf("learn: --clean %q: want auto, always or never", clean)
 			}
-			s, err := skilllib.Learn(ds, skilllib.LearnOptions{
-				Name:          name,
-				Fit:           dmp.Options{Basis: basis, Formulation: f},
-				Sources:       srcs,
-				PraxisVersion: praxisVersion(),
+			s, err := skilllib.LearnFiles(cmd.Context(), args, skilllib.FileOptions{
+				LearnOptions: skilllib.LearnOptions{
+					Name:          name,
+					Fit:           dmp.Options{Basis: basis, Formulation: f},
+					PraxisVersion: praxisVersion(),
+				},
+				Clean: mode,
 			})
 			if err != nil {
-				if errors.Is(err, skilllib.ErrJointMismatch) || errors.Is(err, dmp.ErrInvalidDemo) ||
-					errors.Is(err, dmp.ErrInvalidOptions) {
+				var pe *fs.PathError
+				if errors.As(err, &pe) || errors.Is(err, demos.ErrBadCSV) || errors.Is(err, skilllib.ErrJointMismatch) ||
+					errors.Is(err, dmp.ErrInvalidDemo) || errors.Is(err, dmp.ErrInvalidOptions) ||
+					errors.Is(err, skilllib.ErrTooBig) {
 					return inputErr(err)
 				}
 				return err
@@ -102,6 +100,7 @@ func newLearnCmd() *cobra.Command {
 	fl.IntVar(&basis, "basis", dmp.DefaultBasis, "number of basis functions per joint")
 	fl.StringVar(&formulation, "formulation", string(dmp.Pastor2009), "DMP formulation: pastor2009 or ijspeert2013")
 	fl.StringVarP(&out, "output", "o", "", "write the skill file here instead of stdout")
+	fl.StringVar(&clean, "clean", string(skilllib.CleanAuto), "clean demos before fitting: auto (raw recordings only), always, never")
 	fl.BoolVar(&fromDaemon, "from-daemon", false, "the arguments are demo names recorded by the running daemon, which learns the skill")
 	conn.register(fl)
 	return cmd

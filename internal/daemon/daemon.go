@@ -264,7 +264,8 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		demosDir: demosDir, learnDone: make(chan learnResult, 16), recDone: make(chan recResult, 1)}
 	srv, err := mqttapi.NewServer(mqttapi.ServerConfig{Broker: d.brokerURL, Username: user, Password: pass,
 		TLS: tlsConf, RobotID: d.cfg.RobotID, StateRate: d.cfg.MQTT.StateRateHz, CheckDuplicate: !*d.cfg.MQTT.Embedded,
-		Logger: d.log.With("component", "mqtt")}, (*service)(d))
+		ClearRetained: !*d.cfg.MQTT.Embedded,
+		Logger:        d.log.With("component", "mqtt")}, (*service)(d))
 	if err != nil {
 		return fmt.Errorf("daemon: mqtt: %w", err)
 	}

@@ -58,11 +58,13 @@ func forEachBroker(t *testing.T, f func(t *testing.T, e env)) {
 type fake struct {
 	srv *mqttapi.Server
 
-	mu     sync.Mutex
-	runs   []mqttapi.RunRequest
-	estops int
-	onRun  func(r mqttapi.RunRequest) error
-	reset  func() (mqttapi.ResetResult, error) // Reset's answer; nil: accepted, nothing recovered
+	mu      sync.Mutex
+	runs    []mqttapi.RunRequest
+	estops  int
+	resets  int
+	cancels []string
+	onRun   func(r mqttapi.RunRequest) error
+	reset   func() (mqttapi.ResetResult, error) // Reset's answer; nil: accepted, nothing recovered
 
 	runCalls  chan time.Time // time of each Run call, if not nil
 	estopCall chan time.Time
@@ -88,6 +90,9 @@ func (f *fake) Run(r mqttapi.RunRequest) error {
 	return nil
 }
 func (f *fake) Cancel(id string) error {
+	f.mu.Lock()
+	f.cancels = append(f.cancels, id)
+	f.mu.Unlock()
 	if id == "unknown" {
 		return mqttapi.Reject("id", "no run %q", id)
 	}
@@ -106,6 +111,7 @@ func (f *fake) EStop() {
 func (f *fake) Reset() (mqttapi.ResetResult, error) {
 	f.mu.Lock()
 	r := f.reset
+	f.resets++
 	f.mu.Unlock()
 	if r == nil {
 		return mqttapi.ResetResult{}, nil
@@ -133,8 +139,18 @@ func (f *fake) estopCount() int {
 // startServer starts a Server for f on url as the daemon user.
 func startServer(t testing.TB, e env, url string, f *fake) *mqttapi.Server {
 	t.Helper()
-	s, err := mqttapi.NewServer(mqttapi.ServerConfig{Broker: url, Username: e.daemon.Username,
-		Password: e.daemon.Password, ConnectTimeout: 5 * time.Second}, f)
+	return startServerCfg(t, e, url, f, nil)
+}
+
+// startServerCfg is startServer with mod applied to the server's config.
+func startServerCfg(t testing.TB, e env, url string, f *fake, mod func(*mqttapi.ServerConfig)) *mqttapi.Server {
+	t.Helper()
+	cfg := mqttapi.ServerConfig{Broker: url, Username: e.daemon.Username,
+		Password: e.daemon.Password, ConnectTimeout: 5 * time.Second}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := mqttapi.NewServer(cfg, f)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,9 @@ const probeWait = 1500 * time.Millisecond
 func (s *Server) probe(ctx context.Context, base *paho.ClientOptions) error {
 	o := *base
 	o.SetClientID("praxis-" + s.cfg.RobotID + "-probe-" + newID())
-	o.WillEnabled = false
+	// No will: and no will flags either (paho sends WillRetain and WillQos even without a
+	// will, and mochi rightly refuses such a CONNECT).
+	o.WillEnabled, o.WillRetained, o.WillQos, o.WillTopic, o.WillPayload = false, false, 0, "", nil
 	o.SetAutoReconnect(false)
 	o.OnConnect, o.OnConnectionLost = nil, nil
 	c := paho.NewClient(&o)

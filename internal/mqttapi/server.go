@@ -38,6 +38,13 @@ type ServerConfig struct {
 	// CheckDuplicate makes Start refuse to serve when another daemon already serves
 	// RobotID on the broker (it answers a probe); the daemon sets it for external brokers.
 	CheckDuplicate bool
+	// ClearRetained deletes any retained copy of each command the daemon takes (an empty
+	// retained message to its topic, QoS 0, estop excepted), so that a command published
+	// with the retain flag is acted on once, live, and never replayed at a later
+	// subscription: MQTT 3.1.1 brokers clear the flag on live delivery, so the daemon cannot
+	// tell such a command from another. For brokers that do not refuse retained commands
+	// themselves (the embedded one does); the daemon sets it for external brokers.
+	ClearRetained  bool
 	ConnectTimeout time.Duration // first connection and subscription; default 10 s
 	Logger         *slog.Logger  // default: discard
 }
@@ -290,6 +297,12 @@ func (s *Server) onCommand(_ paho.Client, m paho.Message) {
 		}
 		return
 	}
+	if s.cfg.ClearRetained && len(p) > 0 {
+		s.retainedMu.Lock()
+		s.clearing[m.Topic()]++
+		s.retainedMu.Unlock()
+		s.cli.Publish(m.Topic(), 0, true, []byte{})
+	}
 	now := time.Now()
 	if !s.bucket.take(now) {
 		s.busy(now, name, p, fmt.Sprintf("busy: more than %g commands/s", s.cfg.CommandRate))
@@ -325,7 +338,7 @@ func (s *Server) retained(m paho.Message) bool {
 	s.retainedMu.Lock()
 	defer s.retainedMu.Unlock()
 	topic := m.Topic()
-	if len(m.Payload()) == 0 && s.clearing[topic] > 0 {
+	if len(m.Payload()) == 0 && s.clearing[topic] > 0 && topic != s.topics.Cmd(CmdEStop) {
 		s.clearing[topic]--
 		return true
 	}
@@ -333,7 +346,7 @@ func (s *Server) retained(m paho.Message) bool {
 		return false
 	}
 	s.cfg.Logger.Warn("mqttapi: ignored a retained command (commands must not be retained)", "topic", topic, "bytes", len(m.Payload()))
-	if len(m.Payload()) > 0 && s.cli != nil {
+	if len(m.Payload()) > 0 && s.cli != nil && topic != s.topics.Cmd(CmdEStop) {
 		s.clearing[topic]++
 		s.cli.Publish(topic, 0, true, []byte{})
 	}

@@ -253,6 +253,20 @@ func (p *Proxy) Cut() {
 	p.conns = nil
 }
 
+// Drop closes every proxied connection without an MQTT DISCONNECT, as a network fault
+// would, and keeps accepting new ones (the clients reconnect).
+func (p *Proxy) Drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		c.Close()
+	}
+	p.conns = nil
+}
+
 // SelfSignedCert writes a self-signed ECDSA certificate for 127.0.0.1 and localhost,
 // and its key, into dir; it returns both paths and a pool trusting the certificate.
 func SelfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {

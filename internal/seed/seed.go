@@ -5,6 +5,7 @@ package seed
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -44,6 +45,17 @@ func Demo(name string) (*demos.Demo, []byte, error) {
 	return d, data, nil
 }
 
+// Learn learns the seed skill name as every other skill is learned (skilllib.LearnData),
+// recording the praxis version.
+func Learn(name, version string) (*skilllib.Skill, error) {
+	_, data, err := Demo(name)
+	if err != nil {
+		return nil, err
+	}
+	return skilllib.LearnData(context.Background(), []skilllib.DemoFile{{Name: name + ".csv", Data: data}},
+		skilllib.FileOptions{LearnOptions: skilllib.LearnOptions{Name: name, Created: time.Now().UTC(), PraxisVersion: version}})
+}
+
 // Install learns every seed skill that the store lacks and stores it as version 1; it
 // returns the names it installed. Existing skills of the same name are left alone.
 func Install(st *skilllib.Store, version string) ([]string, error) {
@@ -54,16 +66,7 @@ func Install(st *skilllib.Store, version string) ([]string, error) {
 		} else if !errors.Is(err, skilllib.ErrNotFound) {
 			return installed, fmt.Errorf("seed: %s: %w", name, err)
 		}
-		d, data, err := Demo(name)
-		if err != nil {
-			return installed, err
-		}
-		s, err := skilllib.Learn([]*demos.Demo{d}, skilllib.LearnOptions{
-			Name:          name,
-			Sources:       []skilllib.DemoSource{skilllib.NewDemoSource(name+".csv", data, d.Len())},
-			Created:       time.Now().UTC(),
-			PraxisVersion: version,
-		})
+		s, err := Learn(name, version)
 		if err != nil {
 			return installed, fmt.Errorf("seed: learn %s: %w", name, err)
 		}
