@@ -195,4 +195,3 @@ func TestStaleOnlineStatusDoesNotBlock(t *testing.T) {
 		}
 	})
 }
-
