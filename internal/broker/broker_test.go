@@ -109,7 +109,7 @@ func TestAuthAndACL(t *testing.T) {
 	got := make(chan paho.Message, 16)
 	handler := func(_ paho.Client, m paho.Message) { got <- m }
 	for filter, ok := range map[string]bool{"praxis/arm1/events": true, "praxis/arm1/state": true,
-		"praxis/arm1/#": false, "praxis/arm1/cmd/run": false, "$SYS/#": false, "other": false} {
+		"praxis/arm1/#": true, "praxis/arm1/cmd/run": false, "$SYS/#": false, "other": false} {
 		tok := obs.Subscribe(filter, 0, handler)
 		tok.WaitTimeout(5 * time.Second)
 		code := tok.(*paho.SubscribeToken).Result()[filter]

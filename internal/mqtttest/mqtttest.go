@@ -298,11 +298,33 @@ func SelfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x
 }
 
 // PraxisACL returns a mosquitto acl_file granting the broker package's roles: daemon
-// and operator read and write praxis/#, observer reads state, events, status and skills.
+// and operator read and write praxis/#; observer reads praxis/# except the command
+// topics praxis/+/cmd/# (mosquitto checks "deny" first, and checks every delivery, so
+// an observer's praxis/arm1/# subscription never carries a command). docs/security-broker.md
+// shows it to operators.
 func PraxisACL(daemon, operator, observer string) string {
 	return "user " + daemon + "\ntopic readwrite praxis/#\n\n" +
 		"user " + operator + "\ntopic readwrite praxis/#\n\n" +
 		"user " + observer + "\n" +
-		"topic read praxis/+/state\ntopic read praxis/+/events\n" +
-		"topic read praxis/+/status\ntopic read praxis/+/skills\n"
+		"topic deny praxis/+/cmd/#\ntopic read praxis/#\n"
+}
+
+// MosquittoPub runs Debian's mosquitto_pub against addr as user with args (e.g. "-r",
+// "-n", "-t", TOPIC) and fails the test when it fails.
+func MosquittoPub(t testing.TB, addr, user, password string, args ...string) {
+	t.Helper()
+	bin, err := exec.LookPath("mosquitto_pub")
+	if err != nil {
+		t.Skip("mqtttest: mosquitto_pub not installed (apt-get install mosquitto-clients)")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	all := append([]string{"-h", host, "-p", port, "-u", user, "-P", password}, args...)
+	if out, err := exec.CommandContext(ctx, bin, all...).CombinedOutput(); err != nil {
+		t.Fatalf("mqtttest: mosquitto_pub %v: %v: %s", args, err, out)
+	}
 }
