@@ -154,9 +154,9 @@ func (p *policy) refuse(cl *mqtt.Client, v5, v3 packets.Code) error {
 func (p *policy) claim(id, user string) (release func(), ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if existing, found := p.srv.Clients.Get(id); found && !existing.Net.Inline &&
-		!bytes.Equal(existing.Properties.Username, []byte(user)) {
-		return nil, false
+	if existing, found := p.srv.Clients.Get(id); found &&
+		(existing.Net.Inline || !bytes.Equal(existing.Properties.Username, []byte(user))) {
+		return nil, false // mochi's inline client ("inline") is nobody's to take over
 	}
 	c := p.claims[id]
 	if c != nil && c.user != user {

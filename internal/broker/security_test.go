@@ -178,7 +178,8 @@ func TestClientIDsCannotBeTakenOver(t *testing.T) {
 		u  broker.User
 		id string
 	}{{e.observer, "praxis-arm1-daemon"}, {e.operator, "praxis-arm1-daemon"},
-		{e.observer, "praxis-arm1-daemon-x7"}, {e.operator, "praxis-arm2-daemon"}, {e.operator, "praxis-daemon"}} {
+		{e.observer, "praxis-arm1-daemon-x7"}, {e.operator, "praxis-arm2-daemon"}, {e.operator, "praxis-daemon"},
+		{e.operator, "inline"}} { // mochi's inline client
 		if _, err := dialOpts(t, opts(e.url, c.u, c.id)); !errors.Is(err, pahopk.ErrorRefusedIDRejected) {
 			t.Errorf("%s as %q: %v, want identifier rejected", c.u.Username, c.id, err)
 		}
