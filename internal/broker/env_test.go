@@ -82,6 +82,13 @@ func embedded(t testing.TB, cfg broker.Config) env {
 
 func mosquitto(t testing.TB) env {
 	t.Helper()
+	e, _ := mosquittoWith(t, "")
+	return e
+}
+
+// mosquittoWith starts mosquitto with extra mosquitto.conf lines.
+func mosquittoWith(t testing.TB, extra string) (env, *mqtttest.Mosquitto) {
+	t.Helper()
 	e := env{name: "mosquitto",
 		daemon:   broker.User{Username: "praxis-daemon", Password: "daemon-pw-1"},
 		operator: broker.User{Username: "operator", Password: "operator-pw-1"},
@@ -90,10 +97,11 @@ func mosquitto(t testing.TB) env {
 		Users: []mqtttest.User{{Name: e.daemon.Username, Password: e.daemon.Password},
 			{Name: e.operator.Username, Password: e.operator.Password},
 			{Name: e.observer.Username, Password: e.observer.Password}},
-		ACL: mqtttest.PraxisACL(e.daemon.Username, e.operator.Username, e.observer.Username),
+		ACL:   mqtttest.PraxisACL(e.daemon.Username, e.operator.Username, e.observer.Username),
+		Extra: extra,
 	})
 	e.url, e.addr = m.URL, m.Addr
-	return e
+	return e, m
 }
 
 // forEachBroker runs fn on the embedded broker and on mosquitto with the documented ACL.
