@@ -24,8 +24,8 @@ const DefaultAddress = "127.0.0.1:1883"
 const (
 	DefaultMaxPacketSize         = 1 << 20         // bytes (1 MiB), whole packet
 	DefaultConnectTimeout        = 5 * time.Second // TCP accept to CONNECT read
-	DefaultMaxConnections        = 64
-	DefaultMaxPendingConnections = 16
+	DefaultMaxConnections        = 64              // authenticated operators and observers
+	DefaultMaxPendingConnections = 16              // not yet authenticated
 )
 
 // MaxPacketSizeLimit is the largest packet MQTT can encode (remaining length 268 435 455
@@ -49,14 +49,15 @@ type Config struct {
 	// ConnectTimeout is the time a new connection has to complete its TLS handshake and
 	// send its CONNECT; then it is closed. Default DefaultConnectTimeout (5 s).
 	ConnectTimeout time.Duration
-	// MaxConnections caps open connections; beyond it a new connection closes the oldest
-	// unauthenticated one, or is closed at once when all are authenticated. Default
-	// DefaultMaxConnections (64).
+	// MaxConnections caps authenticated operator and observer connections; observers
+	// may hold MaxConnections - MaxConnections/4 of them, the rest is kept for operators.
+	// Beyond, a CONNECT is refused with "server unavailable" (MQTT 5: "server busy").
+	// The daemon's user is never refused. Default DefaultMaxConnections (64).
 	MaxConnections int
-	// MaxPendingConnections caps connections that have not yet authenticated; beyond it
-	// a new connection closes the oldest of them, so that a flood of idle connections
-	// cannot lock out a client that sends its CONNECT at once. Default
-	// DefaultMaxPendingConnections (16); at most MaxConnections.
+	// MaxPendingConnections caps connections that have not yet authenticated; a new
+	// connection beyond it closes the oldest of them, so that a flood of idle
+	// connections cannot lock out a client that sends its CONNECT at once. Default
+	// DefaultMaxPendingConnections (16).
 	MaxPendingConnections int
 }
 
@@ -75,7 +76,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxConnections = DefaultMaxConnections
 	}
 	if c.MaxPendingConnections == 0 {
-		c.MaxPendingConnections = min(DefaultMaxPendingConnections, c.MaxConnections)
+		c.MaxPendingConnections = DefaultMaxPendingConnections
 	}
 	switch {
 	case c.MaxPacketSize < 1024 || c.MaxPacketSize > MaxPacketSizeLimit:
@@ -84,8 +85,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("broker: ConnectTimeout %v: negative", c.ConnectTimeout)
 	case c.MaxConnections < 0:
 		return c, fmt.Errorf("broker: MaxConnections %d: negative", c.MaxConnections)
-	case c.MaxPendingConnections < 0 || c.MaxPendingConnections > c.MaxConnections:
-		return c, fmt.Errorf("broker: MaxPendingConnections %d: want 1 to MaxConnections (%d)", c.MaxPendingConnections, c.MaxConnections)
+	case c.MaxPendingConnections < 0:
+		return c, fmt.Errorf("broker: MaxPendingConnections %d: negative", c.MaxPendingConnections)
 	}
 	return c, nil
 }

@@ -20,9 +20,12 @@ import (
 //   - gives every connection connectTimeout to complete its TLS handshake and CONNECT
 //     (an absolute deadline; mochi replaces it by the keepalive deadline once the
 //     CONNECT is read);
-//   - holds at most maxConns connections, of which at most maxPending have not yet
-//     authenticated: a new connection beyond either limit closes the oldest
-//     unauthenticated one, or is itself closed when every connection is authenticated.
+//   - holds at most maxPending connections that have not authenticated: a new one
+//     beyond closes the oldest, so idle connections cannot lock out a client that sends
+//     its CONNECT at once;
+//   - admits at most maxConns authenticated operator and observer connections, of
+//     which observers may hold maxConns - maxConns/4 (the rest is kept for operators);
+//     the daemon's user is never refused, so that it can always reconnect.
 type tcpListener struct {
 	id             string
 	addr           string
@@ -34,8 +37,9 @@ type tcpListener struct {
 
 	mu      sync.Mutex
 	ln      net.Listener
-	conns   map[*conn]struct{} // every connection still counted
+	conns   map[*conn]struct{} // every connection being served, for shutdown
 	pending *list.List         // of *conn not yet authenticated, oldest first
+	authed  int                // authenticated operator and observer connections
 	closed  bool
 	estab   listeners.EstablishFn
 	wg      sync.WaitGroup // one per establish goroutine
@@ -50,7 +54,8 @@ type conn struct {
 
 	// guarded by l.mu
 	elem    *list.Element // in l.pending while not authenticated
-	counted bool          // in l.conns
+	counted bool          // in l.authed
+	evicted bool
 	user    string
 	id      string
 	release func() // frees the client id claim
@@ -108,7 +113,6 @@ func (l *tcpListener) admit(raw net.Conn) {
 	if l.tls != nil {
 		c.Conn = tls.Server(raw, l.tls)
 	}
-	remote := raw.RemoteAddr().String()
 	raw.SetDeadline(time.Now().Add(l.connectTimeout))
 
 	l.mu.Lock()
@@ -118,19 +122,12 @@ func (l *tcpListener) admit(raw net.Conn) {
 		return
 	}
 	var evicted *conn
-	if len(l.conns) >= l.maxConns || l.pending.Len() >= l.maxPending {
-		if l.pending.Len() == 0 {
-			l.mu.Unlock()
-			raw.Close()
-			l.log.refuse(reasonConnLimit, "", host(remote), "", "")
-			return
-		}
+	if l.pending.Len() >= l.maxPending {
 		evicted = l.pending.Remove(l.pending.Front()).(*conn)
 		evicted.elem = nil
-		l.uncount(evicted)
+		evicted.evicted = true
 	}
 	c.elem = l.pending.PushBack(c)
-	c.counted = true
 	l.conns[c] = struct{}{}
 	l.wg.Add(1)
 	l.mu.Unlock()
@@ -149,12 +146,16 @@ func (l *tcpListener) serveConn(c *conn) {
 	err := l.estab(l.id, c)
 	c.raw.Close()
 	l.mu.Lock()
-	established := c.elem == nil && c.counted
+	authenticated := c.elem == nil && !c.evicted
 	if c.elem != nil {
 		l.pending.Remove(c.elem)
 		c.elem = nil
 	}
-	l.uncount(c)
+	if c.counted {
+		c.counted = false
+		l.authed--
+	}
+	delete(l.conns, c)
 	user, id, release := c.user, c.id, c.release
 	l.mu.Unlock()
 	if release != nil {
@@ -166,16 +167,8 @@ func (l *tcpListener) serveConn(c *conn) {
 	case err == nil || errors.Is(err, errRefused):
 	case errors.Is(err, packets.ErrPacketTooLarge):
 		l.log.refuse(reasonTooLarge, user, remote, id, "")
-	case !established && errors.As(err, &ne) && ne.Timeout():
+	case !authenticated && errors.As(err, &ne) && ne.Timeout():
 		l.log.refuse(reasonConnectTimeout, "", remote, "", "")
-	}
-}
-
-// uncount removes c from the connection count (l.mu held).
-func (l *tcpListener) uncount(c *conn) {
-	if c.counted {
-		c.counted = false
-		delete(l.conns, c)
 	}
 }
 
@@ -187,14 +180,32 @@ func (c *conn) identify(user, id string, release func()) {
 	c.l.mu.Unlock()
 }
 
-// establish marks the connection authenticated.
-func (c *conn) establish() {
-	c.l.mu.Lock()
+// authenticate moves an authenticated connection out of the pending ones and counts it
+// against the connection limit of its role; it reports false (and counts nothing) when
+// the limit is reached or the connection was already evicted.
+func (c *conn) authenticate(role string) bool {
+	l := c.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c.evicted {
+		return false
+	}
+	if role != RoleDaemon {
+		limit := l.maxConns
+		if role == RoleObserver {
+			limit -= l.maxConns / 4
+		}
+		if l.authed >= limit {
+			return false
+		}
+		c.counted = true
+		l.authed++
+	}
 	if c.elem != nil {
-		c.l.pending.Remove(c.elem)
+		l.pending.Remove(c.elem)
 		c.elem = nil
 	}
-	c.l.mu.Unlock()
+	return true
 }
 
 // Close closes the connection (TLS: with its close_notify, bounded by the deadline).

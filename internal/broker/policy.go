@@ -24,6 +24,7 @@ var errRefused = errors.New("broker: connection refused")
 //   - no retained message on a command topic, from anyone (dropped);
 //   - client ids: the daemon's ids (IsDaemonClientID) only for role daemon, and no id
 //     taken over from another user ("identifier rejected");
+//   - the connection limits of the listener ("server unavailable" / "server busy");
 //   - MQTT 3.1.1 publishes the user may not make are acknowledged and dropped, as
 //     mosquitto does, rather than disconnecting a client that would reconnect and resend
 //     (MQTT 5 clients get PUBACK "not authorized").
@@ -59,7 +60,7 @@ func (p *policy) ID() string { return "praxis-policy" }
 // Provides lists the hook methods implemented.
 func (p *policy) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablish, mqtt.OnACLCheck,
+	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck,
 		mqtt.OnPublish, mqtt.OnSubscribed, mqtt.OnWill, mqtt.OnPacketEncode:
 		return true
 	}
@@ -108,6 +109,10 @@ func (p *policy) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		}
 	}
 	if p.anonymous {
+		if c != nil && !c.authenticate(role) {
+			p.log.refuse(reasonConnLimit, user, remote, cl.ID, "")
+			return p.refuse(cl, packets.ErrServerBusy, packets.Err3ServerUnavailable)
+		}
 		return nil
 	}
 	if IsDaemonClientID(cl.ID) && role != RoleDaemon {
@@ -119,10 +124,14 @@ func (p *policy) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		p.log.refuse(reasonIDInUse, user, remote, cl.ID, "")
 		return p.refuse(cl, packets.ErrClientIdentifierNotValid, packets.Err3ClientIdentifierNotValid)
 	}
-	if c != nil {
-		c.identify(user, cl.ID, release)
-	} else {
+	if c == nil {
 		release()
+		return nil
+	}
+	c.identify(user, cl.ID, release)
+	if !c.authenticate(role) {
+		p.log.refuse(reasonConnLimit, user, remote, cl.ID, "")
+		return p.refuse(cl, packets.ErrServerBusy, packets.Err3ServerUnavailable)
 	}
 	return nil
 }
@@ -187,14 +196,6 @@ func (p *policy) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool 
 	}
 	ok, _ := p.passwordOK(string(pk.Connect.Username), pk.Connect.Password)
 	return ok
-}
-
-// OnSessionEstablish marks the connection authenticated: it no longer counts against
-// the pending-connections limit.
-func (p *policy) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
-	if c, ok := cl.Net.Conn.(*conn); ok {
-		c.establish()
-	}
 }
 
 // OnACLCheck grants reads (subscriptions and every delivery) by role. Writes by MQTT

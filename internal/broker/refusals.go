@@ -21,7 +21,7 @@ const (
 	reasonTooLarge       = "packet too large"
 	reasonConnectTimeout = "no CONNECT before the deadline"
 	reasonEvicted        = "pending connections limit: oldest unauthenticated connection closed"
-	reasonConnLimit      = "connection limit reached"
+	reasonConnLimit      = "connection limit of the role reached"
 )
 
 // refusalLogInterval is the least time between two log lines of one reason for one user

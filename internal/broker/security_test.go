@@ -388,29 +388,32 @@ func TestIdleConnectionFlood(t *testing.T) {
 	}
 }
 
-// Beyond MaxConnections authenticated connections, a new connection is closed at accept.
+// MaxConnections caps authenticated operators and observers, with a quarter kept for
+// operators; the daemon always gets in. A slot frees when a client leaves.
 func TestMaxConnections(t *testing.T) {
-	e := embedded(t, broker.Config{MaxConnections: 3, ConnectTimeout: time.Minute})
-	var clients []paho.Client
+	e := embedded(t, broker.Config{MaxConnections: 4, ConnectTimeout: time.Minute})
+	var observers []paho.Client
 	for range 3 {
-		clients = append(clients, mustDial(t, opts(e.url, e.operator, "")))
+		observers = append(observers, mustDial(t, opts(e.url, e.observer, "")))
 	}
-	c, err := net.Dial("tcp", e.addr)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := dialOpts(t, opts(e.url, e.observer, "")); !errors.Is(err, pahopk.ErrorRefusedServerUnavailable) {
+		t.Fatalf("fourth observer: %v, want server unavailable", err)
 	}
-	defer c.Close()
-	if !closedByPeer(c, wait) { // ConnectTimeout is a minute: only the cap closes it
-		t.Fatal("fourth connection kept")
+	if code, _ := rawConnect(t, e.addr, 5, e.observer, packets.ConnectParams{ClientIdentifier: "obs-v5"}); code != 0x89 {
+		t.Fatalf("fourth observer, MQTT 5: %#x, want 0x89 (server busy)", code)
 	}
-	if _, err := dialOpts(t, opts(e.url, e.operator, "")); err == nil {
-		t.Fatal("fourth client connected")
+	op := mustDial(t, opts(e.url, e.operator, ""))
+	if _, err := dialOpts(t, opts(e.url, e.operator, "")); !errors.Is(err, pahopk.ErrorRefusedServerUnavailable) {
+		t.Fatalf("fifth client: %v, want server unavailable", err)
 	}
-	if got := e.logs.lines("connection limit reached"); len(got) != 1 {
+	d := mustDial(t, opts(e.url, e.daemon, "praxis-arm1-daemon"))
+	cmds, _ := subscribe(t, d, cmdAll)
+	publish(t, op, cmdRun, 1, false, "through")
+	expectOnly(t, cmds, cmdRun, "through")
+	if got := e.logs.lines("connection limit of the role reached", "user="+e.observer.Username); len(got) != 1 {
 		t.Errorf("log lines %q", got)
 	}
-	// A slot frees when a client leaves.
-	clients[0].Disconnect(100)
+	observers[0].Disconnect(100) // 2 observers and 1 operator: room for 1 operator
 	deadline := time.Now().Add(wait)
 	for {
 		c, err := dialOpts(t, opts(e.url, e.operator, ""))
@@ -429,7 +432,7 @@ func TestLimitConfigErrors(t *testing.T) {
 		"MaxPacketSize":         {MaxPacketSize: 10},
 		"ConnectTimeout":        {ConnectTimeout: -time.Second},
 		"MaxConnections":        {MaxConnections: -1},
-		"MaxPendingConnections": {MaxConnections: 4, MaxPendingConnections: 5},
+		"MaxPendingConnections": {MaxPendingConnections: -1},
 	} {
 		c.Address, c.DataDir = "127.0.0.1:0", t.TempDir()
 		b, err := broker.Open(c)
