@@ -239,6 +239,42 @@ func rawConnectAck(t testing.TB, addr string, version byte, u broker.User, cp pa
 	return ack, c
 }
 
+// readPacket reads one packet (PUBACK, CONNACK, ...) of MQTT version from c.
+func readPacket(t testing.TB, c net.Conn, version byte) packets.Packet {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(wait))
+	defer c.SetReadDeadline(time.Time{})
+	r := bufio.NewReader(c)
+	hb, err := r.ReadByte()
+	if err != nil {
+		t.Fatalf("no packet: %v", err)
+	}
+	var fh packets.FixedHeader
+	if err := fh.Decode(hb); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := packets.DecodeLength(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh.Remaining = n
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		t.Fatal(err)
+	}
+	pk := packets.Packet{FixedHeader: fh, ProtocolVersion: version}
+	switch fh.Type {
+	case packets.Puback:
+		err = pk.PubackDecode(body)
+	case packets.Connack:
+		err = pk.ConnackDecode(body)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pk
+}
+
 // writePacket encodes a PUBLISH and writes it to c.
 func writePacket(t testing.TB, c net.Conn, pk packets.Packet) {
 	t.Helper()

@@ -25,9 +25,9 @@ var errRefused = errors.New("broker: connection refused")
 //   - client ids: the daemon's ids (IsDaemonClientID) only for role daemon, and no id
 //     taken over from another user ("identifier rejected");
 //   - the connection limits of the listener ("server unavailable" / "server busy");
-//   - MQTT 3.1.1 publishes the user may not make are acknowledged and dropped, as
-//     mosquitto does, rather than disconnecting a client that would reconnect and resend
-//     (MQTT 5 clients get PUBACK "not authorized").
+//   - publishes the user may not make: dropped at QoS 0; at QoS 1 and 2 an MQTT 5
+//     client gets PUBACK/PUBREC "not authorized", an MQTT 3.1.1 client (which has no
+//     such code) is disconnected, as mochi does, but logged in one line.
 type policy struct {
 	mqtt.HookBase
 	srv       *mqtt.Server
@@ -200,7 +200,7 @@ func (p *policy) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool 
 
 // OnACLCheck grants reads (subscriptions and every delivery) by role. Writes by MQTT
 // 5 clients are checked here (mochi answers PUBACK "not authorized"); writes by older
-// clients pass here and are dropped by OnPublish, which acknowledges them.
+// clients pass here and are refused by OnPublish (mochi would log the whole packet).
 func (p *policy) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	role := p.role(cl)
 	if !write {
@@ -220,7 +220,13 @@ func (p *policy) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 func (p *policy) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if !cl.Net.Inline && !mayWrite(p.role(cl), pk.TopicName) {
 		p.log.refuse(reasonPublishDenied, string(cl.Properties.Username), cl.Net.Remote, cl.ID, pk.TopicName)
-		return pk, packets.CodeSuccessIgnore // acknowledged as usual, delivered to nobody
+		if pk.FixedHeader.Qos == 0 {
+			return pk, packets.CodeSuccessIgnore // delivered to nobody
+		}
+		// MQTT 3.1.1 cannot refuse a QoS 1/2 publish but by closing the connection
+		// [MQTT-3.3.5-2]; acknowledging it would leave the CLI waiting for an answer.
+		_ = p.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
+		return pk, packets.ErrRejectPacket
 	}
 	if pk.FixedHeader.Retain && IsCommandTopic(pk.TopicName) {
 		p.log.refuse(reasonRetainedCmd, string(cl.Properties.Username), cl.Net.Remote, cl.ID, pk.TopicName)

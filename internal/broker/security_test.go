@@ -251,28 +251,46 @@ func TestObserverWildcard(t *testing.T) {
 	})
 }
 
-// An observer's publishes are dropped and acknowledged (MQTT 3.1.1, like mosquitto): the
-// client is not disconnected, so it does not reconnect and resend in a loop.
-func TestDeniedPublishKeepsConnection(t *testing.T) {
+// An observer's publishes never reach a subscriber. At QoS 0 the observer stays
+// connected; at QoS 1 an MQTT 3.1.1 client is disconnected by the embedded broker (the
+// CLI reports "not authorised") and acknowledged by mosquitto; MQTT 5 gets PUBACK 0x87.
+func TestDeniedPublish(t *testing.T) {
 	forEachBroker(t, func(t *testing.T, e env) {
 		op := mustDial(t, opts(e.url, e.operator, ""))
 		cmds, _ := subscribe(t, op, cmdAll)
 		lost := make(chan error, 1)
 		obs := mustDial(t, opts(e.url, e.observer, "").
 			SetConnectionLostHandler(func(_ paho.Client, err error) { lost <- err }))
-		for _, qos := range []byte{0, 1, 2} {
-			publish(t, obs, cmdRun, qos, false, "from observer")
+		publish(t, obs, cmdRun, 0, false, "from observer, qos 0")
+		tok := obs.Publish(cmdRun, 1, false, "from observer, qos 1")
+		if e.b != nil {
+			select {
+			case <-lost:
+			case <-time.After(wait):
+				t.Fatal("observer's QoS 1 publish did not end its connection")
+			}
+		} else if !tok.WaitTimeout(wait) || tok.Error() != nil {
+			t.Fatalf("mosquitto: %v", tok.Error())
+		}
+		if e.b != nil {
+			code, c := rawConnect(t, e.addr, 5, e.observer, packets.ConnectParams{ClientIdentifier: "obs-v5"})
+			if code != 0 {
+				t.Fatalf("v5 connect %#x", code)
+			}
+			writePacket(t, c, packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
+				ProtocolVersion: 5, PacketID: 7, TopicName: cmdRun, Payload: []byte("from observer, v5")})
+			if ack := readPacket(t, c, 5); ack.FixedHeader.Type != packets.Puback || ack.ReasonCode != 0x87 {
+				t.Fatalf("v5 denied publish: %+v, want PUBACK 0x87", ack.FixedHeader)
+			}
 		}
 		publish(t, op, cmdRun, 1, false, "sentinel")
 		expectOnly(t, cmds, cmdRun, "sentinel")
-		select {
-		case err := <-lost:
-			t.Fatalf("observer disconnected: %v", err)
-		default:
-		}
 		if e.b != nil {
 			if got := e.logs.lines("publish denied", "user="+e.observer.Username, "topic="+cmdRun); len(got) != 1 {
 				t.Errorf("log lines %q", got)
+			}
+			if got := e.logs.lines("error processing packet"); len(got) != 0 {
+				t.Errorf("mochi dumped the packet: %q", got)
 			}
 		}
 	})
