@@ -34,14 +34,42 @@ type env struct {
 
 // logBuffer collects log lines safely across goroutines.
 type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // closed and replaced at every write
 }
 
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.written != nil {
+		close(l.written)
+		l.written = nil
+	}
 	return l.b.Write(p)
+}
+
+// waitLines waits until n lines contain every one of parts, and returns them; lines
+// logged after a connection closes come a moment later than the close.
+func (l *logBuffer) waitLines(t testing.TB, n int, parts ...string) []string {
+	t.Helper()
+	timeout := time.After(wait)
+	for {
+		l.mu.Lock()
+		if l.written == nil {
+			l.written = make(chan struct{})
+		}
+		ch := l.written
+		l.mu.Unlock()
+		if got := l.lines(parts...); len(got) >= n {
+			return got
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			return l.lines(parts...)
+		}
+	}
 }
 
 // lines returns the log lines containing every one of parts.
