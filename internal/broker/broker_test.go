@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"crypto/tls"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -150,11 +151,21 @@ func TestAuthAndACL(t *testing.T) {
 func TestTLS(t *testing.T) {
 	dir := t.TempDir()
 	cert, key, pool := mqtttest.SelfSignedCert(t, dir)
-	b, err := broker.Open(broker.Config{Address: "127.0.0.1:0", DataDir: dir, TLSCert: cert, TLSKey: key})
+	b, err := broker.Open(broker.Config{Address: "127.0.0.1:0", DataDir: dir, TLSCert: cert, TLSKey: key,
+		ConnectTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	// A connection that never starts its TLS handshake is closed after ConnectTimeout.
+	idle, err := net.Dial("tcp", b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if !closedByPeer(idle, 10*time.Second) {
+		t.Fatal("idle connection to the TLS listener kept open")
+	}
 	if b.URL()[:6] != "ssl://" {
 		t.Fatalf("URL %s", b.URL())
 	}
