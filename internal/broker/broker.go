@@ -15,6 +15,7 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // DefaultAddress is where the broker listens unless configured otherwise.
@@ -147,8 +148,7 @@ func Open(cfg Config) (*Broker, error) {
 		b.creds, b.created = creds, created
 	}
 	refusals := newRefusalLog(cfg.Logger)
-	// The broker keeps nothing across restarts (no storage hook): no retained command
-	// survives one. The only hook granting connections and topics (mochi grants when any hook does).
+	// The only hook granting connections and topics (mochi grants when any hook does).
 	if err := b.srv.AddHook(newPolicy(b.srv, b.creds, cfg.Anonymous, caps.MaximumPacketSize, refusals), nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
@@ -161,7 +161,20 @@ func Open(cfg Config) (*Broker, error) {
 		b.srv.Close()
 		return nil, fmt.Errorf("broker: serve: %w", err)
 	}
+	if n := b.clearRetainedCommands(); n > 0 {
+		cfg.Logger.Warn("broker: deleted retained commands found at start", "count", n)
+	}
 	return b, nil
+}
+
+// clearRetainedCommands deletes every retained message on praxis/+/cmd/# (none exists
+// unless a storage hook restored one at Serve) and returns how many there were.
+func (b *Broker) clearRetainedCommands() int {
+	old := b.srv.Topics.Messages("praxis/+/cmd/#")
+	for _, pk := range old {
+		b.srv.Topics.RetainMessage(packets.Packet{TopicName: pk.TopicName}) // empty: delete
+	}
+	return len(old)
 }
 
 // Addr returns the address the broker listens on (with the real port when 0 was asked).

@@ -241,3 +241,27 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// Retained commands restored at start (by a storage hook, should one be added) are
+// deleted; other retained messages stay.
+func TestClearRetainedCommands(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeTestCreds(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(Config{Address: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, topic := range []string{"praxis/arm1/cmd/run", "praxis/arm2/cmd/reset", "praxis/arm1/status"} {
+		b.srv.Topics.RetainMessage(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true},
+			TopicName: topic, Payload: []byte("stale")})
+	}
+	if n := b.clearRetainedCommands(); n != 2 {
+		t.Fatalf("cleared %d, want 2", n)
+	}
+	if left := b.srv.Topics.Messages("praxis/#"); len(left) != 1 || left[0].TopicName != "praxis/arm1/status" {
+		t.Fatalf("left %+v", left)
+	}
+}
