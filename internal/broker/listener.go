@@ -106,8 +106,9 @@ func (l *tcpListener) Serve(establish listeners.EstablishFn) {
 	}
 }
 
-// admit counts a new connection against the limits and starts serving it, or closes it
-// when the listener is closed or full.
+// admit starts serving a new connection as a pending one, closing the oldest pending
+// connection when there are maxPending already (or closes the new one when the listener
+// is closed).
 func (l *tcpListener) admit(raw net.Conn) {
 	c := &conn{Conn: raw, raw: raw, l: l}
 	if l.tls != nil {
