@@ -21,9 +21,18 @@ func IsDaemonClientID(id string) bool {
 
 // IsCommandTopic reports whether topic (a topic name) is a command topic, one matched by
 // praxis/+/cmd/#: observers never see these, and nobody may retain a message on them.
+// It allocates nothing: it runs at every delivery.
 func IsCommandTopic(topic string) bool {
-	l := strings.SplitN(topic, "/", 4)
-	return len(l) >= 3 && l[0] == "praxis" && l[2] == "cmd"
+	rest, ok := strings.CutPrefix(topic, "praxis/")
+	if !ok {
+		return false
+	}
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return false
+	}
+	rest = rest[i+1:]
+	return rest == "cmd" || strings.HasPrefix(rest, "cmd/")
 }
 
 // mayWrite reports whether role may publish to topic (a topic name, no wildcards).

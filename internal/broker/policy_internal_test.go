@@ -27,7 +27,8 @@ func TestTopicRules(t *testing.T) {
 		}
 	}
 	for topic, want := range map[string]bool{"praxis/arm1/cmd/run": true, "praxis/arm1/cmd": true,
-		"praxis/+/cmd/#": true, "praxis/arm1/state": false, "praxis/cmd/run": false, "other/arm1/cmd/run": false} {
+		"praxis/+/cmd/#": true, "praxis//cmd/x": true, "praxis/arm1/cmdx": false, "praxis/arm1/state": false,
+		"praxis/cmd/run": false, "praxis/arm1/x/cmd": false, "other/arm1/cmd/run": false, "praxis": false} {
 		if IsCommandTopic(topic) != want {
 			t.Errorf("IsCommandTopic(%q) = %v", topic, !want)
 		}
@@ -263,5 +264,26 @@ func TestClearRetainedCommands(t *testing.T) {
 	}
 	if left := b.srv.Topics.Messages("praxis/#"); len(left) != 1 || left[0].TopicName != "praxis/arm1/status" {
 		t.Fatalf("left %+v", left)
+	}
+}
+
+// The checks run at every publish and every delivery: they allocate nothing.
+func TestChecksAllocateNothing(t *testing.T) {
+	srv := mqtt.New(&mqtt.Options{Logger: slog.New(slog.DiscardHandler)})
+	p := newPolicy(srv, testCreds(), false, DefaultMaxPacketSize, newRefusalLog(slog.New(slog.DiscardHandler)))
+	cl := srv.NewClient(nil, "t", "c1", false)
+	cl.Properties.Username = []byte("observer")
+	cl.Properties.ProtocolVersion = 4
+	op := srv.NewClient(nil, "t", "c2", false)
+	op.Properties.Username = []byte("operator")
+	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
+		TopicName: "praxis/arm1/cmd/run", Payload: []byte("{}")}
+	if n := testing.AllocsPerRun(100, func() {
+		p.OnACLCheck(cl, "praxis/arm1/state", false)
+		p.OnACLCheck(cl, "praxis/arm1/cmd/run", false)
+		p.OnACLCheck(op, "praxis/arm1/cmd/run", true)
+		p.OnPublish(op, pk)
+	}); n != 0 {
+		t.Fatalf("%v allocations per check", n)
 	}
 }
