@@ -1,23 +1,37 @@
 // Package broker runs the daemon's embedded MQTT broker (mochi-mqtt): a TCP or TLS
 // listener on loopback by default, password authentication with users generated on
-// first start, and per-role topic ACLs.
+// first start, per-role topic ACLs that also bind last wills, no retained commands,
+// client ids that cannot be taken from another user, and limits on packet size,
+// connection count and the time to send CONNECT. docs/security-broker.md is the
+// security model.
 package broker
 
 import (
-	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // DefaultAddress is where the broker listens unless configured otherwise.
 const DefaultAddress = "127.0.0.1:1883"
+
+// Defaults of the limits in Config.
+const (
+	DefaultMaxPacketSize         = 1 << 20         // bytes (1 MiB), whole packet
+	DefaultConnectTimeout        = 5 * time.Second // TCP accept to CONNECT read
+	DefaultMaxConnections        = 64              // authenticated operators and observers
+	DefaultMaxPendingConnections = 16              // not yet authenticated
+)
+
+// MaxPacketSizeLimit is the largest packet MQTT can encode (remaining length 268 435 455
+// plus the fixed header).
+const MaxPacketSizeLimit = 268435455 + 5
 
 // Config configures the broker. Zero fields take the stated defaults.
 type Config struct {
@@ -27,6 +41,55 @@ type Config struct {
 	TLSCert   string       // PEM certificate file; with TLSKey, the listener speaks TLS only
 	TLSKey    string       // PEM private key file
 	Logger    *slog.Logger // default: discard
+
+	// MaxPacketSize is the largest packet, in bytes (fixed header included), a client may
+	// send; a larger one closes its connection before its body is read or allocated.
+	// Announced to MQTT 5 clients in the CONNACK. Default DefaultMaxPacketSize (1 MiB);
+	// at least 1024, at most MaxPacketSizeLimit.
+	MaxPacketSize int
+	// ConnectTimeout is the time a new connection has to complete its TLS handshake and
+	// send its CONNECT; then it is closed. Default DefaultConnectTimeout (5 s).
+	ConnectTimeout time.Duration
+	// MaxConnections caps authenticated operator and observer connections; observers
+	// may hold MaxConnections - MaxConnections/4 of them, the rest is kept for operators.
+	// Beyond, a CONNECT is refused with "server unavailable" (MQTT 5: "server busy").
+	// The daemon's user is never refused. Default DefaultMaxConnections (64).
+	MaxConnections int
+	// MaxPendingConnections caps connections that have not yet authenticated; a new
+	// connection beyond it closes the oldest of them, so that a flood of idle
+	// connections cannot lock out a client that sends its CONNECT at once. Default
+	// DefaultMaxPendingConnections (16).
+	MaxPendingConnections int
+}
+
+// withDefaults fills the zero fields and validates the limits.
+func (c Config) withDefaults() (Config, error) {
+	if c.Address == "" {
+		c.Address = DefaultAddress
+	}
+	if c.MaxPacketSize == 0 {
+		c.MaxPacketSize = DefaultMaxPacketSize
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.MaxPendingConnections == 0 {
+		c.MaxPendingConnections = DefaultMaxPendingConnections
+	}
+	switch {
+	case c.MaxPacketSize < 1024 || c.MaxPacketSize > MaxPacketSizeLimit:
+		return c, fmt.Errorf("broker: MaxPacketSize %d: want 1024 to %d bytes", c.MaxPacketSize, MaxPacketSizeLimit)
+	case c.ConnectTimeout < 0:
+		return c, fmt.Errorf("broker: ConnectTimeout %v: negative", c.ConnectTimeout)
+	case c.MaxConnections < 0:
+		return c, fmt.Errorf("broker: MaxConnections %d: negative", c.MaxConnections)
+	case c.MaxPendingConnections < 0:
+		return c, fmt.Errorf("broker: MaxPendingConnections %d: negative", c.MaxPendingConnections)
+	}
+	return c, nil
 }
 
 // Broker is a running embedded broker. Create it with Open; Close stops it.
@@ -40,8 +103,9 @@ type Broker struct {
 
 // Open validates cfg, loads or creates the credentials file, and starts listening.
 func Open(cfg Config) (*Broker, error) {
-	if cfg.Address == "" {
-		cfg.Address = DefaultAddress
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	host, _, err := net.SplitHostPort(cfg.Address)
 	if err != nil {
@@ -73,22 +137,23 @@ func Open(cfg Config) (*Broker, error) {
 	if cfg.Anonymous {
 		cfg.Logger.Warn("broker: authentication is off: any client may command the robot")
 	}
-	b.srv = mqtt.New(&mqtt.Options{InlineClient: true, Logger: cfg.Logger})
-	if cfg.Anonymous {
-		if err := b.srv.AddHook(new(auth.AllowHook), nil); err != nil {
-			return nil, fmt.Errorf("broker: %w", err)
-		}
-	} else {
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumPacketSize = uint32(cfg.MaxPacketSize)
+	b.srv = mqtt.New(&mqtt.Options{InlineClient: true, Logger: cfg.Logger, Capabilities: caps})
+	if !cfg.Anonymous {
 		creds, created, err := LoadOrCreateCredentials(cfg.DataDir)
 		if err != nil {
 			return nil, err
 		}
 		b.creds, b.created = creds, created
-		if err := b.srv.AddHook(newAuthHook(creds), &auth.Options{Ledger: Ledger(creds)}); err != nil {
-			return nil, fmt.Errorf("broker: %w", err)
-		}
 	}
-	b.lis = newTCPListener("praxis", cfg.Address, tlsConf)
+	refusals := newRefusalLog(cfg.Logger)
+	// The only hook granting connections and topics (mochi grants when any hook does).
+	if err := b.srv.AddHook(newPolicy(b.srv, b.creds, cfg.Anonymous, caps.MaximumPacketSize, refusals), nil); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	b.lis = newTCPListener("praxis", cfg.Address, tlsConf, cfg.ConnectTimeout,
+		cfg.MaxConnections, cfg.MaxPendingConnections, refusals)
 	if err := b.srv.AddListener(b.lis); err != nil {
 		return nil, fmt.Errorf("broker: listen %s: %w", cfg.Address, err)
 	}
@@ -96,30 +161,20 @@ func Open(cfg Config) (*Broker, error) {
 		b.srv.Close()
 		return nil, fmt.Errorf("broker: serve: %w", err)
 	}
+	if n := b.clearRetainedCommands(); n > 0 {
+		cfg.Logger.Warn("broker: deleted retained commands found at start", "count", n)
+	}
 	return b, nil
 }
 
-// authHook is mochi's ledger hook (for ACLs) with a constant-time password check.
-type authHook struct {
-	auth.Hook
-	passwords map[string][]byte
-}
-
-func newAuthHook(c Credentials) *authHook {
-	h := &authHook{passwords: map[string][]byte{}}
-	for _, u := range c.Users {
-		h.passwords[u.Username] = []byte(u.Password)
+// clearRetainedCommands deletes every retained message on praxis/+/cmd/# (none exists
+// unless a storage hook restored one at Serve) and returns how many there were.
+func (b *Broker) clearRetainedCommands() int {
+	old := b.srv.Topics.Messages("praxis/+/cmd/#")
+	for _, pk := range old {
+		b.srv.Topics.RetainMessage(packets.Packet{TopicName: pk.TopicName}) // empty: delete
 	}
-	return h
-}
-
-// OnConnectAuthenticate accepts a known user with the right password.
-func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
-	want, ok := h.passwords[string(cl.Properties.Username)]
-	if !ok {
-		want = []byte("\x00no such user, compare anyway")
-	}
-	return subtle.ConstantTimeCompare(want, pk.Connect.Password) == 1 && ok
+	return len(old)
 }
 
 // Addr returns the address the broker listens on (with the real port when 0 was asked).

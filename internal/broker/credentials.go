@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"gopkg.in/yaml.v3"
 )
 
@@ -20,8 +19,8 @@ const CredentialsFile = "mqtt-credentials.yaml"
 // Roles a user can have.
 const (
 	RoleOperator = "operator" // read and write praxis/#: may command the robot
-	RoleObserver = "observer" // read praxis/+/{state,events,status,skills}: may only watch
-	RoleDaemon   = "daemon"   // read and write praxis/#: the daemon's own connection
+	RoleObserver = "observer" // read praxis/# except praxis/+/cmd/#: may only watch
+	RoleDaemon   = "daemon"   // read and write praxis/#, the daemon's client ids: the daemon's own connection
 )
 
 // Default user names, generated on first start.
@@ -140,33 +139,4 @@ func NewPassword() (string, error) {
 		return "", fmt.Errorf("broker: random password: %w", err)
 	}
 	return strings.NewReplacer("+", "x", "/", "y").Replace(base64.StdEncoding.EncodeToString(b[:])), nil
-}
-
-// ObserverTopics are the topic filters an observer may read.
-var ObserverTopics = []string{"praxis/+/state", "praxis/+/events", "praxis/+/status", "praxis/+/skills"}
-
-// Ledger builds the mochi auth ledger of c: users authenticate by password; operators
-// and the daemon read and write praxis/#, observers read ObserverTopics; everything
-// else (other topics, $SYS, unknown users) is denied.
-func Ledger(c Credentials) *auth.Ledger {
-	l := &auth.Ledger{
-		Users: auth.Users{},
-		// A user's own filters are tried first; this catch-all denies the rest (mochi's
-		// ledger otherwise allows topics no rule mentions).
-		ACL: auth.ACLRules{{Filters: auth.Filters{"#": auth.Deny}}},
-	}
-	for _, u := range c.Users {
-		acl := auth.Filters{}
-		switch u.Role {
-		case RoleOperator, RoleDaemon:
-			acl["praxis/#"] = auth.ReadWrite
-		case RoleObserver:
-			for _, t := range ObserverTopics {
-				acl[auth.RString(t)] = auth.ReadOnly
-			}
-		}
-		l.Users[u.Username] = auth.UserRule{Username: auth.RString(u.Username),
-			Password: auth.RString(u.Password), ACL: acl}
-	}
-	return l
 }

@@ -51,13 +51,19 @@ type Mosquitto struct {
 	Addr string // host:port
 	URL  string // tcp://host:port
 	Dir  string // holds mosquitto.conf, passwd, acl and the log
+	Pid  int    // the mosquitto process
 }
 
 // MosquittoConfig configures StartMosquitto.
 type MosquittoConfig struct {
 	Users []User // accounts written with mosquitto_passwd
 	ACL   string // content of the acl_file (mosquitto syntax: "user NAME" then "topic readwrite T")
+	Extra string // more mosquitto.conf lines, applied to the listener (e.g. MosquittoLimits)
 }
+
+// MosquittoLimits are the mosquitto.conf limits docs/security-broker.md recommends, as
+// tested: packets over 1 MiB are refused from their fixed header, at most 64 connections.
+const MosquittoLimits = "max_packet_size 1048576\nmax_connections 64\n"
 
 // StartMosquitto starts Debian's mosquitto on a free loopback port with authentication
 // required, cfg's users and ACL, and TCP_NODELAY. It skips the test when mosquitto is not
@@ -101,8 +107,8 @@ func StartMosquitto(t testing.TB, cfg MosquittoConfig) *Mosquitto {
 		port := freePort(t)
 		conf := filepath.Join(dir, "mosquitto.conf")
 		c := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous false\npassword_file %s\nacl_file %s\n"+
-			"set_tcp_nodelay true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n",
-			port, pw, acl)
+			"set_tcp_nodelay true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n%s",
+			port, pw, acl, cfg.Extra)
 		if err := os.WriteFile(conf, []byte(c), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +134,7 @@ func StartMosquitto(t testing.TB, cfg MosquittoConfig) *Mosquitto {
 				<-exited
 				lf.Close()
 			})
-			return &Mosquitto{Addr: addr, URL: "tcp://" + addr, Dir: dir}
+			return &Mosquitto{Addr: addr, URL: "tcp://" + addr, Dir: dir, Pid: cmd.Process.Pid}
 		}
 		cancel()
 		lf.Close()
@@ -312,11 +318,33 @@ func SelfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x
 }
 
 // PraxisACL returns a mosquitto acl_file granting the broker package's roles: daemon
-// and operator read and write praxis/#, observer reads state, events, status and skills.
+// and operator read and write praxis/#; observer reads praxis/# except the command
+// topics praxis/+/cmd/# (mosquitto checks "deny" first, and checks every delivery, so
+// an observer's praxis/arm1/# subscription never carries a command). docs/security-broker.md
+// shows it to operators.
 func PraxisACL(daemon, operator, observer string) string {
 	return "user " + daemon + "\ntopic readwrite praxis/#\n\n" +
 		"user " + operator + "\ntopic readwrite praxis/#\n\n" +
 		"user " + observer + "\n" +
-		"topic read praxis/+/state\ntopic read praxis/+/events\n" +
-		"topic read praxis/+/status\ntopic read praxis/+/skills\n"
+		"topic deny praxis/+/cmd/#\ntopic read praxis/#\n"
+}
+
+// MosquittoPub runs Debian's mosquitto_pub against addr as user with args (e.g. "-r",
+// "-n", "-t", TOPIC) and fails the test when it fails.
+func MosquittoPub(t testing.TB, addr, user, password string, args ...string) {
+	t.Helper()
+	bin, err := exec.LookPath("mosquitto_pub")
+	if err != nil {
+		t.Skip("mqtttest: mosquitto_pub not installed (apt-get install mosquitto-clients)")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	all := append([]string{"-h", host, "-p", port, "-u", user, "-P", password}, args...)
+	if out, err := exec.CommandContext(ctx, bin, all...).CombinedOutput(); err != nil {
+		t.Fatalf("mqtttest: mosquitto_pub %v: %v: %s", args, err, out)
+	}
 }
