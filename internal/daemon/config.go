@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -179,6 +180,13 @@ type MQTTConfig struct {
 	TLSKey       string  `yaml:"tls_key"`       // embedded: and this key (PEM)
 	CAFile       string  `yaml:"ca_file"`       // external: CA bundle to verify the broker (PEM)
 	StateRateHz  float64 `yaml:"state_rate_hz"` // joint telemetry rate; default 20
+	// Embedded broker limits (docs/mqtt.md, "Security model"); zero takes the default.
+	MaxPacketSize  int           `yaml:"max_packet_size"` // bytes per packet; default 1048576 (1 MiB)
+	ConnectTimeout time.Duration `yaml:"connect_timeout"` // TCP accept to CONNECT; default 5s
+	MaxConnections int           `yaml:"max_connections"` // logged-in operators and observers; default 64
+	// CommandRate (commands/s) bounds the commands (estop and cancel excepted) the daemon
+	// takes; beyond it they are answered busy. Default 1000.
+	CommandRate float64 `yaml:"command_rate"`
 }
 
 // DefaultDataDir returns $XDG_DATA_HOME/praxis, or ~/.local/share/praxis.
@@ -393,6 +401,18 @@ func (c *Config) Validate() error {
 	}
 	if (c.MQTT.TLSCert == "") != (c.MQTT.TLSKey == "") {
 		return bad("mqtt.tls_cert", "tls_cert and tls_key go together")
+	}
+	if c.MQTT.MaxPacketSize != 0 && (c.MQTT.MaxPacketSize < 1024 || c.MQTT.MaxPacketSize > 268435460) {
+		return bad("mqtt.max_packet_size", "%d is outside [1024, 268435460] bytes", c.MQTT.MaxPacketSize)
+	}
+	if c.MQTT.ConnectTimeout < 0 {
+		return bad("mqtt.connect_timeout", "%v is negative", c.MQTT.ConnectTimeout)
+	}
+	if c.MQTT.MaxConnections < 0 {
+		return bad("mqtt.max_connections", "%d is negative", c.MQTT.MaxConnections)
+	}
+	if c.MQTT.CommandRate < 0 || math.IsNaN(c.MQTT.CommandRate) || math.IsInf(c.MQTT.CommandRate, 0) {
+		return bad("mqtt.command_rate", "%g, want a positive number of commands/s", c.MQTT.CommandRate)
 	}
 	if c.MQTT.StateRateHz <= 0 || c.MQTT.StateRateHz > 200 {
 		return bad("mqtt.state_rate_hz", "%g is outside (0, 200]", c.MQTT.StateRateHz)

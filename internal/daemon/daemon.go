@@ -179,7 +179,9 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if *d.cfg.MQTT.Embedded {
 		b, err := broker.Open(broker.Config{Address: d.cfg.MQTT.Listen, DataDir: data,
 			Anonymous: d.cfg.MQTT.Anonymous, TLSCert: d.cfg.MQTT.TLSCert, TLSKey: d.cfg.MQTT.TLSKey,
-			Logger: d.log.With("component", "broker")})
+			MaxPacketSize: d.cfg.MQTT.MaxPacketSize, ConnectTimeout: d.cfg.MQTT.ConnectTimeout,
+			MaxConnections: d.cfg.MQTT.MaxConnections,
+			Logger:         d.log.With("component", "broker")})
 		if err != nil {
 			return fmt.Errorf("daemon: mqtt.listen: %w", err)
 		}
@@ -263,7 +265,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	st := &state{d: d, store: store, ex: ex, exEvents: exEvents, rec: rec, arm: arm, tap: tap, hand: hand,
 		demosDir: demosDir, learnDone: make(chan learnResult, 16), recDone: make(chan recResult, 1)}
 	srv, err := mqttapi.NewServer(mqttapi.ServerConfig{Broker: d.brokerURL, Username: user, Password: pass,
-		TLS: tlsConf, RobotID: d.cfg.RobotID, StateRate: d.cfg.MQTT.StateRateHz, CheckDuplicate: !*d.cfg.MQTT.Embedded,
+		TLS: tlsConf, RobotID: d.cfg.RobotID, StateRate: d.cfg.MQTT.StateRateHz, CheckDuplicate: !*d.cfg.MQTT.Embedded, CommandRate: d.cfg.MQTT.CommandRate,
 		ClearRetained: !*d.cfg.MQTT.Embedded,
 		Logger:        d.log.With("component", "mqtt")}, (*service)(d))
 	if err != nil {
