@@ -220,6 +220,7 @@ type Arm struct {
 	bufP []float64 // sender's copy of the mailbox
 	bufV []float64
 
+	onSent     func(pos0 float64) // test hook: called after each Write
 	sent       atomic.Uint64
 	reconnects atomic.Uint64
 	closed     atomic.Bool
@@ -553,6 +554,9 @@ func (a *Arm) send(ctx context.Context) {
 			c.pub.Write(m)
 		}
 		a.sent.Add(1)
+		if a.onSent != nil {
+			a.onSent(a.bufP[0])
+		}
 	}
 }
 
