@@ -398,7 +398,9 @@ func (a *Arm) Close() error {
 	if a.closed.Swap(true) {
 		return nil
 	}
-	a.cancel()
+	if a.cancel != nil {
+		a.cancel()
+	}
 	a.wg.Wait()
 	a.connMu.Lock()
 	c := a.conn

@@ -101,6 +101,7 @@ type Node struct {
 	dmp   *DMPServer
 	seq   atomic.Uint64
 	conns atomic.Uint64
+	up    chan struct{} // a connection was made (cap 1)
 }
 
 // New validates cfg; it does not touch the network. Errors name the bad field.
@@ -140,7 +141,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Node{cfg: cfg, base: "/praxis/" + cfg.Robot, dmp: NewDMPServer()}, nil
+	return &Node{cfg: cfg, base: "/praxis/" + cfg.Robot, dmp: NewDMPServer(), up: make(chan struct{}, 1)}, nil
 }
 
 // Names of the node's topics and services.
@@ -156,6 +157,10 @@ func (n *Node) DMPService(name string) string {
 
 // Connections returns how many times the node has registered with a master.
 func (n *Node) Connections() uint64 { return n.conns.Load() }
+
+// Connected receives a value after each registration with a master (it holds at most
+// one): for a daemon to log, or a test to wait on.
+func (n *Node) Connected() <-chan struct{} { return n.up }
 
 // Run serves until ctx ends: it connects (retrying), and registers again whenever the
 // master restarts. It returns nil when ctx ends.
@@ -251,6 +256,10 @@ func (n *Node) serveOnce(ctx context.Context) error {
 	}
 	closers = append(closers, jsPub.Close)
 	n.conns.Add(1)
+	select {
+	case n.up <- struct{}{}:
+	default:
+	}
 	log.Info("rosnode: serving", "master", n.cfg.Master, "node", n.cfg.Name, "events", n.EventsTopic())
 
 	sctx, cancel := context.WithCancel(ctx)

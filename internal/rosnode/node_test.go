@@ -275,6 +275,29 @@ func TestRospyClient(t *testing.T) {
 	if err != nil || !strings.Contains(string(js), "- j1\n  - j2") || !strings.Contains(string(js), "position: [0.125, -0.5]") {
 		t.Errorf("rostopic echo: %v\n%s", err, js)
 	}
+
+	// The master restarts: the node registers again and its services answer.
+	<-n.Connected() // the first registration
+	m.Restart()
+	select {
+	case <-n.Connected():
+	case <-time.After(30 * time.Second):
+		t.Fatal("no registration with the restarted master")
+	}
+	if c := n.Connections(); c != 2 {
+		t.Errorf("%d registrations", c)
+	}
+	lctx, lcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer lcancel()
+	py := m.Command(lctx, rostest.Python, "-c", `import sys, rospy
+from praxis.srv import ListSkills
+rospy.wait_for_service(sys.argv[1], timeout=20)
+print([s.name for s in rospy.ServiceProxy(sys.argv[1], ListSkills)().skills])`, n.ListService())
+	py.Env = append(py.Env, "PYTHONPATH="+pyPath)
+	ls, err := py.CombinedOutput()
+	if err != nil || !strings.Contains(string(ls), "['wave']") {
+		t.Errorf("list_skills after the master restarted: %v\n%s", err, ls)
+	}
 }
 
 func abs(x float64) float64 {
