@@ -239,6 +239,12 @@ func TestEndToEndTrajectoryController(t *testing.T) {
 		}
 	}
 
+	// The commands are real trajectory_msgs/JointTrajectory for rostopic (the Debian
+	// package's definition): hold the pose, streaming, until rostopic has seen one.
+	if _, err := exec.LookPath("rostopic"); err == nil {
+		echoCommand(t, m, a, "/arm_controller/command", "- shoulder_pan\n  - shoulder_lift", "time_from_start", "10000000")
+	}
+
 	// Kill the robot mid-run: the run fails with the reason.
 	goal2 := []float64{-0.3, 0.2, -0.4, -0.1, 0.3, 0.1}
 	res, err = runTo(t, ex, a, "r2", goal2, func(*motion.Job) {
@@ -296,4 +302,40 @@ func TestEndToEndPositionControllerMasterRestart(t *testing.T) {
 	goal = []float64{-0.2, 0.1, 0.3, -0.2, -0.1, 0.1}
 	res, err = runTo(t, ex, a, "p2", goal, nil)
 	checkReached(t, a, res, err, goal)
+}
+
+// echoCommand streams hold commands until `rostopic echo -n 1 topic` prints a message,
+// and checks it contains every want.
+func echoCommand(t *testing.T, m *rostest.Master, a *Arm, topic string, want ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out syncBuf
+	cmd := m.Command(ctx, "rostopic", "echo", "-n", "1", topic)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	st := joint.NewState(len(so101))
+	hold := joint.Command{Pos: make([]float64, len(so101))}
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			for _, w := range want {
+				if err != nil || !strings.Contains(out.String(), w) {
+					t.Errorf("rostopic echo %s: %v, want %q in:\n%s", topic, err, w, out.String())
+				}
+			}
+			return
+		case <-tick.C:
+			if a.Read(ctx, &st) == nil {
+				copy(hold.Pos, st.Pos)
+				_ = a.Command(ctx, hold)
+			}
+		}
+	}
 }
