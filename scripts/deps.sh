@@ -6,6 +6,14 @@ need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# ROS 1 from Debian: a real master, the command-line tools, rospy and genpy, and the
+# message packages rostopic needs to decode what it echoes.
+command -v rosmaster >/dev/null 2>&1 || need+=(python3-rosmaster)
+command -v rostopic >/dev/null 2>&1 || need+=(python3-rostopic)
+command -v rosservice >/dev/null 2>&1 || need+=(python3-rosservice)
+for m in rospy genpy sensor_msgs trajectory_msgs std_msgs std_srvs; do
+  /usr/bin/python3 -c "import $m" >/dev/null 2>&1 || need+=("python3-${m//_/-}")
+done
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing ${need[*]}; install them (apt-get install -y ${need[*]}) or tests that need them skip" >&2

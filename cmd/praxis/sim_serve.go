@@ -37,8 +37,9 @@ type simServeSetup struct {
 // newSimServeCmd is `praxis sim serve`: impersonate a simulated arm's servos on a pty.
 func newSimServeCmd() *cobra.Command {
 	var o simServeOpts
+	var ros simServeROSOpts
 	cmd := &cobra.Command{
-		Use:   "serve --bus dynamixel|feetech --link PATH [--arm so101] [--baud N] [--ids 1,2,..] [--fault SPEC]... [--hand FILE.csv]",
+		Use:   "serve (--bus dynamixel|feetech --link PATH | --ros [--master URI]) [--arm so101] [--baud N] [--ids 1,2,..] [--fault SPEC]... [--hand FILE.csv]",
 		Short: "Impersonate a simulated arm's servo bus on a pseudo-terminal",
 		Long: "serve creates a pseudo-terminal, links it at --link, and answers on it as the arm's\n" +
 			"servos would (Dynamixel Protocol 2.0 X series, or Feetech STS3215), backed by a\n" +
@@ -53,11 +54,17 @@ func newSimServeCmd() *cobra.Command {
 			"or a duration (300ms). Example: --fault silent:id=4 --fault drop:id=3,n=5.\n\n" +
 			"--hand FILE.csv (header t,<joint names>, rad) scripts an operator's hand: each time\n" +
 			"every servo's torque goes off it guides the arm along the file from its first\n" +
-			"row, so a kinesthetic demonstration can be recorded over the bus.",
+			"row, so a kinesthetic demonstration can be recorded over the bus.\n\n" +
+			"--ros [--master URI] serves the arm as a ROS 1 robot driver node instead: it publishes\n" +
+			"/joint_states and obeys /arm_controller/command (JointTrajectory) and\n" +
+			"/joint_group_position_controller/command (Float64MultiArray); see docs/ros.md.",
 		Args: argsBad(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if ros.on {
+				return runSimServeROS(ctx, o, ros, cmd.OutOrStdout(), nil)
+			}
 			return runSimServe(ctx, o, cmd.OutOrStdout(), nil)
 		},
 	}
@@ -69,6 +76,7 @@ func newSimServeCmd() *cobra.Command {
 	fl.StringVar(&o.ids, "ids", "", "servo IDs in joint order, e.g. 1,2,3,4,5,6 or 1-6 (default 1..joints)")
 	fl.StringArrayVar(&o.faults, "fault", nil, "inject a fault: KIND:id=N[,n=K][,after=S] (repeatable)")
 	fl.StringVar(&o.hand, "hand", "", "demo CSV a scripted hand guides the arm along while torque is off")
+	addSimServeROSFlags(&ros, fl)
 	return cmd
 }
 
