@@ -74,9 +74,12 @@ type recResult struct {
 	estop    bool
 }
 
+// learnResult is the end of a learn: the loop marks it done, then publishes its terminal
+// event (so whoever sees that event can start the next learn).
 type learnResult struct {
 	skill string
 	err   error
+	end   core.Event
 }
 
 func (s *state) loop(ctx context.Context) {
@@ -110,10 +113,7 @@ func (s *state) loop(ctx context.Context) {
 		case r := <-s.recDone:
 			s.onRecordingStopped(r)
 		case r := <-s.learnDone:
-			s.learnID, s.learnSkill, s.learnCancel = "", "", nil
-			if r.err == nil {
-				s.publishSkills()
-			}
+			s.endLearn(r)
 		case <-tick.C:
 			s.telemetry()
 		case <-recTick.C:
@@ -153,7 +153,8 @@ func (s *state) shutdown() {
 	if s.learnID != "" {
 		s.learnCancel()
 		select {
-		case <-s.learnDone:
+		case r := <-s.learnDone:
+			s.endLearn(r)
 		case <-time.After(30 * time.Second):
 			s.d.log.Error("a fit is still running at shutdown; its result may be lost")
 		}
@@ -563,16 +564,18 @@ func (s *state) fit(ctx context.Context, r core.LearnRequest, paths []string) {
 	if err == nil && ctx.Err() == nil {
 		v, err = s.store.Put(sk)
 	}
+	end := func(e core.Event, err error) {
+		e.ID, e.Cmd, e.Skill = r.ID, core.CmdLearn, r.Skill
+		s.learnDone <- learnResult{skill: r.Skill, err: err, end: e}
+	}
 	switch {
 	case ctx.Err() != nil:
 		s.d.log.Info("learn cancelled", "skill", r.Skill, "id", r.ID)
-		pub(core.Event{Type: core.Aborted, Reason: "cancelled"})
-		s.learnDone <- learnResult{skill: r.Skill, err: ctx.Err()}
+		end(core.Event{Type: core.Aborted, Reason: "cancelled"}, ctx.Err())
 		return
 	case err != nil:
 		s.d.log.Warn("learn failed", "skill", r.Skill, "err", err)
-		pub(core.Event{Type: core.Failed, Reason: learnReason(err)})
-		s.learnDone <- learnResult{skill: r.Skill, err: err}
+		end(core.Event{Type: core.Failed, Reason: learnReason(err)}, err)
 		return
 	}
 	fit := make([]core.JointFitError, len(sk.Provenance.FitError))
@@ -580,8 +583,16 @@ func (s *state) fit(ctx context.Context, r core.LearnRequest, paths []string) {
 		fit[i] = core.JointFitError{Joint: f.Joint, RMSE: f.RMSE, Max: f.Max, End: f.End}
 	}
 	s.d.log.Info("learned", "skill", r.Skill, "version", v, "demos", r.Demos)
-	pub(core.Event{Type: core.Succeeded, Version: v, FitError: fit})
-	s.learnDone <- learnResult{skill: r.Skill}
+	end(core.Event{Type: core.Succeeded, Version: v, FitError: fit}, nil)
+}
+
+// endLearn marks the learn done, publishes the new skill list, then its terminal event.
+func (s *state) endLearn(r learnResult) {
+	s.learnID, s.learnSkill, s.learnCancel = "", "", nil
+	if r.err == nil {
+		s.publishSkills()
+	}
+	s.srv.Publish(r.end)
 }
 
 // learnReason is the reason of a failed learn as others may read it: a bad demo file is
