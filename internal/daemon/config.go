@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/praxis-robotics/praxis/internal/busarm"
+	"github.com/praxis-robotics/praxis/internal/rosnode"
 )
 
 // Config is the daemon's whole configuration: one YAML file, every field optional with the
@@ -26,13 +27,17 @@ type Config struct {
 	Seed     *bool          `yaml:"seed"`      // install the example skills on first start; default true
 	Arm      ArmConfig      `yaml:"arm"`
 	Executor ExecutorConfig `yaml:"executor"`
+	// ROS is the ROS 1 front end (Praxis as a ROS node: the dmp package's services, run
+	// and list skills, joint states and events); off by default (ROS 1 has no
+	// authentication: enable it on a trusted network only). See docs/ros.md.
+	ROS      rosnode.Config `yaml:"ros"`
 	Recorder RecorderConfig `yaml:"recorder"`
 	MQTT     MQTTConfig     `yaml:"mqtt"`
 }
 
 // ArmConfig selects and configures the arm.
 type ArmConfig struct {
-	Driver  string `yaml:"driver"`   // sim|dynamixel|feetech; default sim
+	Driver  string `yaml:"driver"`   // sim|dynamixel|feetech|ros; default sim
 	Model   string `yaml:"model"`    // sim: so101|ur5|panda|path to a URDF; default so101
 	SimSeed int64  `yaml:"sim_seed"` // sim: noise seed; default 1
 
@@ -53,11 +58,44 @@ type ArmConfig struct {
 	// 8); velocity is then a finite difference. Default false.
 	PositionOnly bool `yaml:"position_only"`
 
+	// ROS (driver ros): the arm's ROS driver's topics and joints (docs/ros.md).
+	ROS ArmROSConfig `yaml:"ros"`
+
 	// SimHand (sim only): a demo CSV whose joints name every arm joint. When a recording
 	// switches torque off, a scripted hand drags the simulated arm along it, so a
 	// kinesthetic demonstration can be recorded with no person; the arm starts at its
 	// first sample. Default none.
 	SimHand string `yaml:"sim_hand"`
+}
+
+// ArmROSConfig drives an arm through its ROS 1 driver (arm.driver: ros): joint states
+// in, one command per control tick out. Zero fields take the stated defaults.
+type ArmROSConfig struct {
+	Master     string `yaml:"master"`      // ROS master URI; default $ROS_MASTER_URI, then http://127.0.0.1:11311
+	Host       string `yaml:"host"`        // address other nodes reach us at; default $ROS_IP, $ROS_HOSTNAME, automatic
+	Node       string `yaml:"node"`        // node name; default praxis_arm
+	StateTopic string `yaml:"state_topic"` // sensor_msgs/JointState; default /joint_states
+	// Controller is trajectory (trajectory_msgs/JointTrajectory, one point per tick, for
+	// a JointTrajectoryController) or position (std_msgs/Float64MultiArray, for a
+	// position group controller); default trajectory.
+	Controller   string `yaml:"controller"`
+	CommandTopic string `yaml:"command_topic"` // default /arm_controller/command or /joint_group_position_controller/command
+	// RobotDescription is the parameter holding the URDF, for joints without limits
+	// here; default /robot_description.
+	RobotDescription string        `yaml:"robot_description"`
+	StaleAfter       time.Duration `yaml:"stale_after"` // no joint state for this long faults the arm; default 200ms
+	// Joints in command order; empty: every moving joint of the URDF. Limits left 0 come
+	// from the URDF.
+	Joints []ArmROSJoint `yaml:"joints"`
+}
+
+// ArmROSJoint is one joint of a ROS arm, with optional limits (rad, rad/s, rad/s²).
+type ArmROSJoint struct {
+	Name   string  `yaml:"name"`
+	Min    float64 `yaml:"min"`
+	Max    float64 `yaml:"max"`
+	MaxVel float64 `yaml:"max_vel"`
+	MaxAcc float64 `yaml:"max_acc"`
 }
 
 // ServoConfig maps one bus servo to a joint, with its calibration.
@@ -330,6 +368,28 @@ func (c *Config) Validate() error {
 	}
 	switch c.Arm.Driver {
 	case "sim":
+	case "ros":
+		if c.Arm.SimHand != "" {
+			return bad("arm.sim_hand", "only for driver sim")
+		}
+		switch c.Arm.ROS.Controller {
+		case "", "trajectory", "position":
+		default:
+			return bad("arm.ros.controller", "%q is not one of trajectory, position", c.Arm.ROS.Controller)
+		}
+		if c.Arm.ROS.StaleAfter < 0 {
+			return bad("arm.ros.stale_after", "%v is negative", c.Arm.ROS.StaleAfter)
+		}
+		for i, j := range c.Arm.ROS.Joints {
+			if j.Name == "" {
+				return bad(fmt.Sprintf("arm.ros.joints[%d].name", i), "required")
+			}
+			if j.Min != 0 || j.Max != 0 {
+				if !(j.Max > j.Min) {
+					return bad(fmt.Sprintf("arm.ros.joints[%d].max", i), "%g is not above min %g", j.Max, j.Min)
+				}
+			}
+		}
 	case "dynamixel", "feetech":
 		if c.Arm.SimHand != "" {
 			return bad("arm.sim_hand", "only for driver sim")
@@ -341,12 +401,12 @@ func (c *Config) Validate() error {
 			return bad("arm.servos", "required for driver %s", c.Arm.Driver)
 		}
 	default:
-		return bad("arm.driver", "%q is not one of sim, dynamixel, feetech", c.Arm.Driver)
+		return bad("arm.driver", "%q is not one of sim, dynamixel, feetech, ros", c.Arm.Driver)
 	}
 	if c.Arm.Baud < 0 {
 		return bad("arm.baud", "%d must be positive", c.Arm.Baud)
 	}
-	if c.Arm.Driver != "sim" {
+	if c.Arm.Driver == "dynamixel" || c.Arm.Driver == "feetech" {
 		if err := c.Arm.validateBus(bad); err != nil {
 			return err
 		}

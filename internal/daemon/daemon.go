@@ -24,11 +24,13 @@ import (
 
 	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/drivers"
+	rosarm "github.com/praxis-robotics/praxis/drivers/ros"
 	"github.com/praxis-robotics/praxis/drivers/simarm"
 	"github.com/praxis-robotics/praxis/internal/broker"
 	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/internal/core"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
+	"github.com/praxis-robotics/praxis/internal/rosnode"
 	"github.com/praxis-robotics/praxis/internal/seed"
 	"github.com/praxis-robotics/praxis/motion"
 	"github.com/praxis-robotics/praxis/motion/clock"
@@ -273,6 +275,26 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	hub := &core.Hub{}
 	hub.Add(srv)
+	if d.cfg.ROS.Enabled {
+		fan := newEventFan()
+		hub.Add(fan)
+		rc := d.cfg.ROS
+		rc.Robot, rc.Logger = d.cfg.RobotID, d.log.With("component", "ros")
+		rc.Core = &rosCore{svc: (*service)(d), names: joint.Names(arm.Joints()), tap: tap, events: fan}
+		node, err := rosnode.New(rc)
+		if err != nil {
+			return fmt.Errorf("daemon: ros: %w", err)
+		}
+		rosCtx, stopROS := context.WithCancel(context.Background())
+		rosDone := make(chan struct{})
+		go func() {
+			defer close(rosDone)
+			if err := node.Run(rosCtx); err != nil && rosCtx.Err() == nil {
+				d.log.Error("ros front end stopped", "err", err)
+			}
+		}()
+		closers = append(closers, func() { stopROS(); <-rosDone })
+	}
 	st.srv = hub
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	go st.loop(loopCtx)
@@ -346,10 +368,36 @@ func (d *Daemon) openArm(ctx context.Context) (drivers.Arm, *sim.Hand, error) {
 		}
 		d.sim = a
 		return a, hand, nil
+	case "ros":
+		a, err := d.openROSArm(ctx)
+		return a, nil, err
 	default: // dynamixel, feetech
 		a, err := d.openBusArm(ctx)
 		return a, nil, err
 	}
+}
+
+// openROSArm connects to the arm's ROS driver (arm.driver ros) and waits for its first
+// joint states (bounded by SetupTimeout).
+func (d *Daemon) openROSArm(ctx context.Context) (drivers.Arm, error) {
+	rc := d.cfg.Arm.ROS
+	cfg := rosarm.Config{Master: rc.Master, Host: rc.Host, Name: rc.Node, StateTopic: rc.StateTopic,
+		Controller: rc.Controller, CommandTopic: rc.CommandTopic, RobotDescription: rc.RobotDescription,
+		StaleAfter: rc.StaleAfter, Period: time.Duration(float64(time.Second) / d.cfg.Executor.RateHz),
+		Logger: d.log.With("component", "ros-arm")}
+	for _, j := range rc.Joints {
+		cfg.Joints = append(cfg.Joints, rosarm.Joint{Name: j.Name,
+			Limits: joint.Limits{Min: j.Min, Max: j.Max, MaxVel: j.MaxVel, MaxAcc: j.MaxAcc}})
+	}
+	octx, cancel := context.WithTimeout(ctx, SetupTimeout)
+	defer cancel()
+	a, err := rosarm.Open(octx, cfg)
+	if err != nil {
+		master, _ := rosarm.ResolveMaster(rc.Master)
+		return nil, fmt.Errorf("daemon: arm (ros, master %s): %w", master, err)
+	}
+	d.log.Info("ROS arm ready", "joints", joint.Names(a.Joints()), "state_topic", rc.StateTopic)
+	return a, nil
 }
 
 // openBusArm opens and sets up the servo-bus arm of d.cfg.Arm.

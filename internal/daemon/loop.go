@@ -195,7 +195,7 @@ func (s *state) telemetry() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := s.arm.Read(ctx, &s.tel); err != nil {
+	if err := s.tap.Read(ctx, &s.tel); err != nil { // through the tap: the ROS node reads its copy
 		// A read slower than the telemetry's 50 ms is not the arm's failure.
 		if !errors.Is(err, context.DeadlineExceeded) {
 			s.armFailed(err)
