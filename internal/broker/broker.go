@@ -27,6 +27,8 @@ const (
 	DefaultConnectTimeout        = 5 * time.Second // TCP accept to CONNECT read
 	DefaultMaxConnections        = 64              // authenticated operators and observers
 	DefaultMaxPendingConnections = 16              // not yet authenticated
+	DefaultCommandRate           = 50.0            // command publishes/s per client
+	DefaultCommandBurst          = 200             // command publishes in a burst per client
 )
 
 // MaxPacketSizeLimit is the largest packet MQTT can encode (remaining length 268 435 455
@@ -60,6 +62,19 @@ type Config struct {
 	// connections cannot lock out a client that sends its CONNECT at once. Default
 	// DefaultMaxPendingConnections (16).
 	MaxPendingConnections int
+	// CommandRate (publishes/s) and CommandBurst bound each client's publishes to command
+	// topics (praxis/+/cmd/..., estop excepted): beyond them the broker drops them (QoS 0:
+	// silently, as the protocol allows; QoS 1 and 2: acknowledged, delivered to nobody)
+	// and logs it, so that one client's flood never reaches the daemon. The daemon's user
+	// is exempt. A client that has 1000 commands dropped within a second is disconnected.
+	// Defaults DefaultCommandRate (50) and DefaultCommandBurst (200).
+	CommandRate  float64
+	CommandBurst int
+	// EStop, when set, is called at once, on the publishing client's goroutine, for every
+	// authorised publish to a praxis/<robot>/cmd/estop topic, with that topic: the
+	// in-process daemon latches its e-stop before the message is even queued for
+	// delivery, so no backlog of other messages can delay it. It must not block.
+	EStop func(topic string)
 }
 
 // withDefaults fills the zero fields and validates the limits.
@@ -79,6 +94,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxPendingConnections == 0 {
 		c.MaxPendingConnections = DefaultMaxPendingConnections
 	}
+	if c.CommandRate == 0 {
+		c.CommandRate = DefaultCommandRate
+	}
+	if c.CommandBurst == 0 {
+		c.CommandBurst = DefaultCommandBurst
+	}
 	switch {
 	case c.MaxPacketSize < 1024 || c.MaxPacketSize > MaxPacketSizeLimit:
 		return c, fmt.Errorf("broker: MaxPacketSize %d: want 1024 to %d bytes", c.MaxPacketSize, MaxPacketSizeLimit)
@@ -88,6 +109,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("broker: MaxConnections %d: negative", c.MaxConnections)
 	case c.MaxPendingConnections < 0:
 		return c, fmt.Errorf("broker: MaxPendingConnections %d: negative", c.MaxPendingConnections)
+	case !(c.CommandRate > 0) || c.CommandBurst < 1:
+		return c, fmt.Errorf("broker: CommandRate %v and CommandBurst %d: want positive", c.CommandRate, c.CommandBurst)
 	}
 	return c, nil
 }
@@ -150,6 +173,18 @@ func Open(cfg Config) (*Broker, error) {
 	refusals := newRefusalLog(cfg.Logger)
 	// The only hook granting connections and topics (mochi grants when any hook does).
 	if err := b.srv.AddHook(newPolicy(b.srv, b.creds, cfg.Anonymous, caps.MaximumPacketSize, refusals), nil); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	g := &gate{rate: cfg.CommandRate, burst: float64(cfg.CommandBurst), estop: cfg.EStop, log: refusals,
+		now: time.Now, buckets: map[string]*cmdBucket{}}
+	users := map[string]string{}
+	for _, u := range b.creds.Users {
+		users[u.Username] = u.Role
+	}
+	g.exempt = func(cl *mqtt.Client) bool { return users[string(cl.Properties.Username)] == RoleDaemon }
+	srv := b.srv
+	g.disconnect = func(cl *mqtt.Client) { _ = srv.DisconnectClient(cl, packets.ErrRejectPacket) }
+	if err := b.srv.AddHook(g, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	b.lis = newTCPListener("praxis", cfg.Address, tlsConf, cfg.ConnectTimeout,

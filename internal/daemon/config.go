@@ -223,8 +223,13 @@ type MQTTConfig struct {
 	ConnectTimeout time.Duration `yaml:"connect_timeout"` // TCP accept to CONNECT; default 5s
 	MaxConnections int           `yaml:"max_connections"` // logged-in operators and observers; default 64
 	// CommandRate (commands/s) bounds the commands (estop and cancel excepted) the daemon
-	// takes; beyond it they are answered busy. Default 1000.
+	// takes (after a burst of 2000); beyond it they are answered busy. Default 1000.
 	CommandRate float64 `yaml:"command_rate"`
+	// ClientCommandRate (commands/s) and ClientCommandBurst: the embedded broker's limit
+	// on each client's commands (estop excepted); beyond it they are dropped, and a client
+	// with 1000 dropped in a second is disconnected. Defaults 50 and 200.
+	ClientCommandRate  float64 `yaml:"client_command_rate"`
+	ClientCommandBurst int     `yaml:"client_command_burst"`
 }
 
 // DefaultDataDir returns $XDG_DATA_HOME/praxis, or ~/.local/share/praxis.
@@ -470,6 +475,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MQTT.MaxConnections < 0 {
 		return bad("mqtt.max_connections", "%d is negative", c.MQTT.MaxConnections)
+	}
+	if c.MQTT.ClientCommandRate < 0 || math.IsNaN(c.MQTT.ClientCommandRate) || math.IsInf(c.MQTT.ClientCommandRate, 0) {
+		return bad("mqtt.client_command_rate", "%g, want a positive number of commands/s", c.MQTT.ClientCommandRate)
+	}
+	if c.MQTT.ClientCommandBurst < 0 {
+		return bad("mqtt.client_command_burst", "%d is negative", c.MQTT.ClientCommandBurst)
 	}
 	if c.MQTT.CommandRate < 0 || math.IsNaN(c.MQTT.CommandRate) || math.IsInf(c.MQTT.CommandRate, 0) {
 		return bad("mqtt.command_rate", "%g, want a positive number of commands/s", c.MQTT.CommandRate)

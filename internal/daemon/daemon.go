@@ -81,8 +81,11 @@ type Daemon struct {
 	sim       *simarm.Arm
 	arm       drivers.Arm
 
-	exec     atomic.Pointer[motion.Executor] // for EStop, which must not wait for the loop
-	estopped atomic.Bool                     // e-stop latched (the loop clears it on reset)
+	exec atomic.Pointer[motion.Executor] // for EStop, which must not wait for the loop
+	// estopInBroker: the embedded broker latches every cmd/estop as it takes it, so the
+	// MQTT API's EStop only answers (latching again could undo a reset that overtook it).
+	estopInBroker bool
+	estopped      atomic.Bool // e-stop latched (the loop clears it on reset)
 
 	reqs     chan func(*state) // Service calls, run by the loop
 	estopSig chan struct{}     // e-stop: wake the loop (buffer 1)
@@ -183,10 +186,18 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 			Anonymous: d.cfg.MQTT.Anonymous, TLSCert: d.cfg.MQTT.TLSCert, TLSKey: d.cfg.MQTT.TLSKey,
 			MaxPacketSize: d.cfg.MQTT.MaxPacketSize, ConnectTimeout: d.cfg.MQTT.ConnectTimeout,
 			MaxConnections: d.cfg.MQTT.MaxConnections,
-			Logger:         d.log.With("component", "broker")})
+			CommandRate:    d.cfg.MQTT.ClientCommandRate, CommandBurst: d.cfg.MQTT.ClientCommandBurst,
+			// The e-stop latches as the broker takes it, ahead of any backlog of messages.
+			EStop: func(topic string) {
+				if topic == "praxis/"+d.cfg.RobotID+"/cmd/"+core.CmdEStop {
+					d.estopLatch()
+				}
+			},
+			Logger: d.log.With("component", "broker")})
 		if err != nil {
 			return fmt.Errorf("daemon: mqtt.listen: %w", err)
 		}
+		d.estopInBroker = true
 		closers = append(closers, func() {
 			// What the daemon published last (its final events, the offline status)
 			// reaches the subscribers before the broker stops.
@@ -520,6 +531,9 @@ func (s *service) Cancel(id string) error {
 // EStop latches the executor's e-stop at once (it wins within one control tick) and wakes
 // the loop, which stops a recording and publishes the status. It never blocks.
 func (s *service) EStop() {
+	if s.d().estopInBroker {
+		return // the embedded broker latched it as it took the message (broker.Config.EStop)
+	}
 	s.d().estopLatch()
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,6 +153,9 @@ func dial(t testing.TB, url, user, pass string) *mqttapi.Client {
 	return c
 }
 
+// watchers numbers the watchers' client ids (two made in one nanosecond must differ).
+var watchers atomic.Int64
+
 // watcher is a raw MQTT subscriber collecting every event and state sample.
 type watcher struct {
 	cli    paho.Client
@@ -170,7 +174,7 @@ func watch(t testing.TB, url, user, pass, robot string) *watcher {
 	tp, _ := mqttapi.NewTopics(robot)
 	w := &watcher{sig: make(chan struct{}, 1), topics: tp, user: user, pass: pass}
 	o := paho.NewClientOptions().AddBroker(url).SetUsername(user).SetPassword(pass).
-		SetClientID(fmt.Sprintf("watch-%d", time.Now().UnixNano())).SetAutoReconnect(false)
+		SetClientID(fmt.Sprintf("watch-%d-%d", time.Now().UnixNano(), watchers.Add(1))).SetAutoReconnect(false)
 	w.cli = paho.NewClient(o)
 	if tok := w.cli.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("watcher connect: %v", tok.Error())
@@ -366,7 +370,7 @@ func checkFitError(t testing.TB, dataDir string, e mqttapi.Event) {
 
 // runStarted starts req on cli in a goroutine and returns once the run has started (or
 // fails the test after 10 s); the run's final error arrives on the returned channel.
-func runStarted(ctx context.Context, t *testing.T, cli *mqttapi.Client, req mqttapi.RunRequest) <-chan error {
+func runStarted(ctx context.Context, t testing.TB, cli *mqttapi.Client, req mqttapi.RunRequest) <-chan error {
 	t.Helper()
 	started := make(chan struct{}, 1)
 	res := make(chan error, 1)
@@ -380,6 +384,8 @@ func runStarted(ctx context.Context, t *testing.T, cli *mqttapi.Client, req mqtt
 	}()
 	select {
 	case <-started:
+	case err := <-res:
+		t.Fatalf("run %s ended before it started: %v", req.ID, err)
 	case <-time.After(10 * time.Second):
 		t.Fatalf("run %s did not start", req.ID)
 	}

@@ -29,10 +29,11 @@ type ServerConfig struct {
 	StateRate    float64 // highest state publish rate, Hz; default 20
 	ProgressRate float64 // highest progress event rate per id, Hz; default 10
 	QueueLen     int     // commands waiting for the Service; default 1024
-	// CommandRate (commands/s) and CommandBurst bound how fast commands other than estop
-	// and cancel are taken; beyond them a command is answered "busy" without being
+	// CommandRate (commands/s) and CommandBurst bound how fast commands other than estop,
+	// cancel and reset are taken; beyond them a command is answered "busy" without being
 	// decoded, and those answers are themselves limited to 20/s (the rest are dropped
-	// and logged), so a flood costs little. Defaults 1000 and 2000.
+	// and logged), so a flood costs little. Defaults 1000 and 2000. (The embedded broker
+	// also meters each client, so that one client's flood cannot use this budget up.)
 	CommandRate  float64
 	CommandBurst int
 	// CheckDuplicate makes Start refuse to serve when another daemon already serves
@@ -106,7 +107,7 @@ type Server struct {
 
 	cmds    chan inMsg  // command queue, drained by runCommands
 	estops  chan string // e-stop ids, drained by runEStops
-	cancels chan []byte // cancel payloads, drained by runCancels: never behind cmds
+	cancels chan inMsg  // cancels and resets, drained by runCancels: never behind cmds
 
 	// Owned by paho's message goroutine (onCommand).
 	bucket  tokenBucket // CommandRate
@@ -171,7 +172,7 @@ func NewServer(cfg ServerConfig, svc Service) (*Server, error) {
 		cfg: cfg, topics: t, svc: svc,
 		cmds:       make(chan inMsg, cfg.QueueLen),
 		estops:     make(chan string, 256),
-		cancels:    make(chan []byte, 256),
+		cancels:    make(chan inMsg, 256),
 		clearing:   map[string]int{},
 		bucket:     newTokenBucket(cfg.CommandRate, float64(cfg.CommandBurst)),
 		busyOut:    newTokenBucket(20, 20),
@@ -271,8 +272,8 @@ func (s *Server) onConnect(c paho.Client) {
 	s.subOnce.Do(func() { close(s.subscribed) })
 }
 
-// onCommand is paho's handler: it never blocks. E-stops and cancels take their own
-// paths; a retained command (one the broker replays at a subscription) is never acted on;
+// onCommand is paho's handler: it never blocks. E-stops, cancels and resets take their
+// own paths; a retained command (one the broker replays at a subscription) is never acted on;
 // other commands beyond CommandRate are answered "busy" without being decoded.
 func (s *Server) onCommand(_ paho.Client, m paho.Message) {
 	name := strings.TrimPrefix(m.Topic(), s.topics.Root+"/cmd/")
@@ -289,9 +290,11 @@ func (s *Server) onCommand(_ paho.Client, m paho.Message) {
 			go s.estop(id)
 		}
 		return
-	case CmdCancel:
+	case CmdCancel, CmdReset:
+		// Like the e-stop, what stops or recovers the arm is never queued behind, nor
+		// shed with, other commands.
 		select {
-		case s.cancels <- p:
+		case s.cancels <- inMsg{cmd: name, payload: p}:
 		default: // flooded: never lose a cancel
 			go s.handle(inMsg{cmd: name, payload: p})
 		}
@@ -359,8 +362,8 @@ func (s *Server) runCancels() {
 		select {
 		case <-s.ctx.Done():
 			return
-		case p := <-s.cancels:
-			s.handle(inMsg{cmd: CmdCancel, payload: p})
+		case m := <-s.cancels:
+			s.handle(m)
 		}
 	}
 }

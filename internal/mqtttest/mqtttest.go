@@ -30,10 +30,18 @@ import (
 )
 
 // Embedded starts the embedded broker with authentication on a free loopback port and a
-// fresh data directory; it is closed when the test ends.
+// fresh data directory; it is closed when the test ends. Its per-client command limit is
+// raised (10 000/s, bursts of 10 000), as tests send bursts; see EmbeddedConfig.
 func Embedded(t testing.TB) *broker.Broker {
 	t.Helper()
-	b, err := broker.Open(broker.Config{Address: "127.0.0.1:0", DataDir: t.TempDir()})
+	return EmbeddedConfig(t, broker.Config{CommandRate: 10000, CommandBurst: 10000})
+}
+
+// EmbeddedConfig is Embedded with cfg (its Address and DataDir are set).
+func EmbeddedConfig(t testing.TB, cfg broker.Config) *broker.Broker {
+	t.Helper()
+	cfg.Address, cfg.DataDir = "127.0.0.1:0", t.TempDir()
+	b, err := broker.Open(cfg)
 	if err != nil {
 		t.Fatalf("mqtttest: %v", err)
 	}

@@ -1,0 +1,105 @@
+package broker
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// Refusals logged when a client exceeds its command rate.
+const (
+	reasonCmdRate  = "command rate exceeded: dropped"
+	reasonCmdFlood = "command flood: disconnected"
+)
+
+// floodDrops is how many commands a client may have dropped within one second before
+// it is disconnected: a flood costs the broker (and the control loop beside it) CPU even
+// when every message is dropped.
+const floodDrops = 1000
+
+// gate is the hook behind the policy that meters command publishes per client and hands
+// e-stops to the in-process daemon at once (Config.CommandRate, Config.EStop). It runs
+// after the policy, so it sees only authorised publishes.
+type gate struct {
+	mqtt.HookBase
+	rate, burst float64
+	exempt      func(cl *mqtt.Client) bool // the daemon's own connection
+	estop       func(topic string)
+	disconnect  func(cl *mqtt.Client) // ends a flooding client's connection
+	log         *refusalLog
+	now         func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*cmdBucket // by client id
+}
+
+type cmdBucket struct {
+	tokens float64
+	last   time.Time
+	drops  int       // dropped since window
+	window time.Time // start of the current one-second drop count
+}
+
+func (g *gate) ID() string { return "praxis-command-gate" }
+
+func (g *gate) Provides(b byte) bool { return b == mqtt.OnPublish || b == mqtt.OnDisconnect }
+
+// OnPublish passes e-stops at once (and tells the daemon first), and drops a client's
+// commands beyond its rate.
+func (g *gate) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline || !IsCommandTopic(pk.TopicName) {
+		return pk, nil
+	}
+	if strings.HasSuffix(pk.TopicName, "/cmd/estop") {
+		if g.estop != nil {
+			g.estop(pk.TopicName)
+		}
+		return pk, nil
+	}
+	if g.exempt(cl) {
+		return pk, nil
+	}
+	now := g.now()
+	g.mu.Lock()
+	b := g.buckets[cl.ID]
+	if b == nil {
+		b = &cmdBucket{tokens: g.burst, last: now}
+		g.buckets[cl.ID] = b
+	}
+	b.tokens = min(g.burst, b.tokens+now.Sub(b.last).Seconds()*g.rate)
+	b.last = now
+	ok := b.tokens >= 1
+	flood := false
+	if ok {
+		b.tokens--
+	} else {
+		if now.Sub(b.window) >= time.Second {
+			b.window, b.drops = now, 0
+		}
+		b.drops++
+		flood = b.drops == floodDrops
+	}
+	g.mu.Unlock()
+	if !ok {
+		if flood {
+			g.log.refuse(reasonCmdFlood, string(cl.Properties.Username), cl.Net.Remote, cl.ID, pk.TopicName)
+			if g.disconnect != nil {
+				g.disconnect(cl)
+			}
+			return pk, packets.ErrRejectPacket
+		}
+		g.log.refuse(reasonCmdRate, string(cl.Properties.Username), cl.Net.Remote, cl.ID, pk.TopicName)
+		return pk, packets.CodeSuccessIgnore
+	}
+	return pk, nil
+}
+
+// OnDisconnect forgets the client's bucket.
+func (g *gate) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	g.mu.Lock()
+	delete(g.buckets, cl.ID)
+	g.mu.Unlock()
+}
