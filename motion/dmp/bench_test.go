@@ -36,8 +36,7 @@ func BenchmarkStep7x100(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if s.Time() >= d.Tau { // stay within the motion, where basis windows are busiest
 			s.Reanchor(d.Start, nil)
-			s.x, s.t = 1, 0
-			s.forcing(1, s.fcur)
+			s.restart()
 		}
 		s.Step(0.002, coupling, 1)
 	}
