@@ -130,3 +130,54 @@ func TestV1RolloutUnchanged(t *testing.T) {
 		t.Fatalf("v1 rollouts changed:\n got\n%s want\n%s", got, want)
 	}
 }
+
+// TestFormatV2: a DMP with a System is written as praxis.skill/v2 with its "system" key
+// (golden file), reads back equal and rolls out; a v1 file that happens to
+// carry a "system" key still loads with the v1 system (unknown keys are ignored in v1).
+func TestFormatV2(t *testing.T) {
+	s := testSkill()
+	s.DMP.System = dmp.SystemMinJerk
+	data, err := Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "v2.golden.json")
+	if *update {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != string(want) {
+		t.Fatalf("v2 file:\n%s\nwant\n%s", data, want)
+	}
+	if !strings.Contains(string(data), `"format": "praxis.skill/v2"`) || !strings.Contains(string(data), `"system": "minjerk"`) {
+		t.Fatalf("v2 file lacks its format or system:\n%s", data)
+	}
+	got, err := Unmarshal(data, "v2.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DMP.System != dmp.SystemMinJerk || got.Name != s.Name || got.DMP.Weights[1][3] != s.DMP.Weights[1][3] {
+		t.Fatalf("v2 file reads back as %+v", got.DMP)
+	}
+	if _, err := got.DMP.Rollout(nil, []float64{1.2, 0.5}, 2, 0.002); err != nil {
+		t.Fatal(err)
+	}
+
+	v1, err := os.ReadFile(filepath.Join("testdata", "v1.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagged := strings.Replace(string(v1), `"formulation": "pastor2009",`, `"formulation": "pastor2009", "system": "minjerk",`, 1)
+	old, err := Unmarshal([]byte(tagged), "v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.DMP.System != "" {
+		t.Fatalf("v1 file loads with system %q, want the v1 system", old.DMP.System)
+	}
+}

@@ -21,8 +21,14 @@ func minJerk(n, nj int, dur float64) Demo {
 	return d
 }
 
-func BenchmarkStep7x100(b *testing.B) {
-	d, _, err := Fit(minJerk(2000, 7, 2), Options{Basis: 100})
+// BenchmarkStep7x100 steps the default system (SystemMinJerk) of a 7-joint, 100-basis
+// skill; BenchmarkStep7x100Phase the v1 system.
+func BenchmarkStep7x100(b *testing.B) { benchStep(b, SystemMinJerk) }
+
+func BenchmarkStep7x100Phase(b *testing.B) { benchStep(b, SystemPhase) }
+
+func benchStep(b *testing.B, sys System) {
+	d, _, err := Fit(minJerk(2000, 7, 2), Options{Basis: 100, System: sys})
 	if err != nil {
 		b.Fatal(err)
 	}

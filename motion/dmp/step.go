@@ -3,7 +3,6 @@ package dmp
 import (
 	"fmt"
 	"math"
-	"sort"
 )
 
 // maxSubsteps bounds the work of one Step: a longer dt is truncated (the executor's
@@ -22,6 +21,7 @@ type Stepper struct {
 	u           float64   // plan time / τ (other systems)
 	xEnd        float64   // phase at τ, exp(−AlphaX)
 	cur         point     // reference at the current state (other systems)
+	ci          int       // first centre at or below the phase (other systems)
 	gapH        []float64 // longest substep, s, between centres i and i+1 (other systems)
 	hMax        float64   // longest RK4 substep, s
 	centers     []float64
@@ -111,7 +111,7 @@ func (d *DMP) NewStepper(start, startVel, goal []float64, duration float64) (*St
 
 // restart puts the phase and plan time back to the start (position and velocity stay).
 func (s *Stepper) restart() {
-	s.x, s.t, s.u = 1, 0, 0
+	s.x, s.t, s.u, s.ci = 1, 0, 0, 0
 	if s.classic {
 		s.forcing(s.x, s.fcur)
 	} else {
@@ -127,12 +127,19 @@ func (s *Stepper) localHMax(h float64) float64 {
 	if s.sys == SystemMinJerk && s.u >= 1 {
 		return s.tau / 100
 	}
-	x0 := s.x
-	x1 := x0 * math.Exp(-s.ax*h/s.tau)
+	x1 := s.x * math.Exp(-s.ax*h/s.tau)
 	c := s.centers
-	// i0: last centre above x0 (or 0); i1: first centre at or below x1 (or the last).
-	i0 := max(sort.Search(len(c), func(i int) bool { return c[i] <= x0 })-1, 0)
-	i1 := min(sort.Search(len(c), func(i int) bool { return c[i] <= x1 }), len(c)-1)
+	// i0: last centre above x (or 0); i1: first centre at or below x1 (or the last).
+	// The phase only decreases: s.ci (first centre at or below x) only moves forward.
+	for s.ci < len(c) && c[s.ci] > s.x {
+		s.ci++
+	}
+	i0 := max(s.ci-1, 0)
+	i1 := s.ci
+	for i1 < len(c) && c[i1] > x1 {
+		i1++
+	}
+	i1 = min(i1, len(c)-1)
 	m := s.tau / 4
 	for i := i0; i < i1 && i < len(s.gapH); i++ {
 		m = min(m, s.gapH[i])
