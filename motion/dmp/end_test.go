@@ -196,6 +196,7 @@ func TestEndSystems(t *testing.T) {
 		fmt.Fprintf(&b, " %9.9s", s)
 	}
 	fmt.Fprintf(&b, " | %8s %8s %8s | %7s %7s %7s %7s\n", "own end", "held", "held+10", "pos", "vel", "over", "stay")
+	b.WriteString(strings.Repeat("-", 14+10*len(sets)) + "-+-" + strings.Repeat("-", 26) + "-+-" + strings.Repeat("-", 31) + "\n")
 	rows := map[System]endRow{}
 	for _, sys := range systems {
 		row := measureSystem(t, sys, files)
@@ -204,11 +205,11 @@ func TestEndSystems(t *testing.T) {
 		for _, s := range sets {
 			fmt.Fprintf(&b, " %9.2e", median(row.rmse[s]))
 		}
-		fmt.Fprintf(&b, " | %7.3f%% %7.3f%% %7.3f%% | %7.2f %7.2f %7.2f %7.2f\n",
-			100*median(row.own), 100*median(row.held), 100*median(row.held10),
+		fmt.Fprintf(&b, " | %8.1e %8.1e %8.1e | %7.2f %7.2f %7.2f %7.2f\n",
+			median(row.own), median(row.held), median(row.held10),
 			row.worstPos, row.worstVel, row.worstOver, row.worstStay)
 	}
-	b.WriteString("RMSE: median RMSE/span per data set; end: median |y(τ)−g|/span (own demo; held out; held out, goal +10%);\n" +
+	b.WriteString("first columns: median RMSE/span per data set; then median |y(τ)−g|/span (own demo; held out; held out, goal +10%);\n" +
 		"worst ratios to the contract over all runs (≤ 1 meets it): pos |y(τ)−g| / max(0.02% span, 1e-4), vel |v(τ)| / 0.5% peak,\n" +
 		"over: overshoot / 2% span, stay: max |y−g| over [τ, 3τ] / 2% span\n")
 	t.Log(b.String())
