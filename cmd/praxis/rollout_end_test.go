@@ -10,7 +10,7 @@ import (
 
 // TestRolloutReadmeExampleEndsAtGoal: the README's example, `praxis learn
 // testdata/masterarm_wiggling/d02209.csv --name wiggle -o wiggle.json; praxis rollout
-// wiggle.json --goal R_EB=1.5 --duration 3` (and 4, 6), ends at R_EB = 1.5 within issue
+// wiggle.json --goal R_EB=1.5 --duration 3 --dt 0.01` (and without --dt, and 4, 6), ends at R_EB = 1.5 within issue
 // 13's bound, max(0.02% of the joint's span, 1e-4 rad), at rest (last step's speed ≤ 0.5%
 // of the peak); the other joints at their demonstrated goals within the same bound.
 // Skill files of format v1 ended at 1.48498 (1% of the goal shift short).
@@ -25,9 +25,13 @@ func TestRolloutReadmeExampleEndsAtGoal(t *testing.T) {
 	if demo.Joints[3] != "R_EB" {
 		t.Fatalf("joint 3 is %s, want R_EB", demo.Joints[3])
 	}
-	for _, d := range []float64{3, 4, 6} {
+	for _, c := range []struct {
+		d  float64
+		dt []string
+	}{{3, []string{"--dt", "0.01"}}, {3, nil}, {4, nil}, {6, nil}} {
+		d := c.d
 		dur := fmt.Sprint(d)
-		r := rolloutCSV(t, skill, "--goal", "R_EB=1.5", "--duration", dur)
+		r := rolloutCSV(t, skill, append([]string{"--goal", "R_EB=1.5", "--duration", dur}, c.dt...)...)
 		n := r.Len()
 		if math.Abs(r.T[n-1]-d) > 1e-3 {
 			t.Fatalf("--duration %s: ends at t = %v s", dur, r.T[n-1])
