@@ -31,7 +31,7 @@ func TestRolloutReadmeExampleEndsAtGoal(t *testing.T) {
 	}{{3, []string{"--dt", "0.01"}}, {3, nil}, {4, nil}, {6, nil}} {
 		d := c.d
 		dur := fmt.Sprint(d)
-		r := rolloutCSV(t, skill, append([]string{"--goal", "R_EB=1.5", "--duration", dur}, c.dt...)...)
+		r := rolloutCSV(t, append([]string{skill, "--goal", "R_EB=1.5", "--duration", dur}, c.dt...)...)
 		n := r.Len()
 		if math.Abs(r.T[n-1]-d) > 1e-3 {
 			t.Fatalf("--duration %s: ends at t = %v s", dur, r.T[n-1])
