@@ -27,8 +27,17 @@ func BenchmarkStep7x100(b *testing.B) { benchStep(b, SystemMinJerk) }
 
 func BenchmarkStep7x100Phase(b *testing.B) { benchStep(b, SystemPhase) }
 
-func benchStep(b *testing.B, sys System) {
-	d, _, err := Fit(minJerk(2000, 7, 2), Options{Basis: 100, System: sys})
+// BenchmarkStepWiggle7x100 steps a skill fitted to the real demo that ends fastest (the
+// MasterArm's d02208, 74% of its peak speed at its end), whose centres crowd at the
+// brake: the local substeps keep the cost there, not on every step.
+func BenchmarkStepWiggle7x100(b *testing.B) {
+	benchStepDemo(b, SystemMinJerk, loadCSV(b, "../../testdata/masterarm_wiggling/d02208.csv"))
+}
+
+func benchStep(b *testing.B, sys System) { benchStepDemo(b, sys, minJerk(2000, 7, 2)) }
+
+func benchStepDemo(b *testing.B, sys System, demo Demo) {
+	d, _, err := Fit(demo, Options{Basis: 100, System: sys})
 	if err != nil {
 		b.Fatal(err)
 	}
