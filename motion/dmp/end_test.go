@@ -17,7 +17,7 @@ const (
 	overshootL = 0.02  // no overshoot beyond 2% of S
 	goalMoves  = 0.5   // goals moved by up to ±50% of S
 	heldMove   = 0.1   // held-out demos are also run with the goal moved by 10% of S
-	endSamples = 1000  // steps per τ when stepping to τ
+	execDT     = 0.002 // s: runs are stepped at the executor's default rate
 	afterTau   = 3.0   // runs are stepped to 3τ to see that the plan stays at its goal
 	velFloor   = 1e-12 // rad/s: peak speeds below this count as "not moving"
 )
@@ -61,25 +61,27 @@ func stepRun(t testing.TB, d *DMP, start, startVel, goal []float64, dur float64)
 	mk := func() []float64 { return make([]float64, nj) }
 	r := endRun{mk(), mk(), mk(), mk(), mk()}
 	dir := mk()
-	dt := dur / endSamples
-	for i := 1; i <= int(afterTau*endSamples); i++ {
+	// Stepped as the executor does, at about 500 Hz (a whole number of steps per τ).
+	steps := max(int(math.Round(dur/execDT)), 10)
+	dt := dur / float64(steps)
+	for i := 1; i <= int(afterTau*float64(steps)); i++ {
 		s.Step(dt, nil, 1)
 		for j, y := range s.Pos() {
 			e := y - goal[j]
 			v := math.Abs(s.Vel()[j])
-			if i <= endSamples {
+			if i <= steps {
 				r.peakVel[j] = max(r.peakVel[j], v)
 			}
-			if i == endSamples*9/10 {
+			if i == steps*9/10 {
 				dir[j] = math.Copysign(1, -e) // arriving from this side
 			}
-			if i >= endSamples*9/10 {
+			if i >= steps*9/10 {
 				r.overshoot[j] = max(r.overshoot[j], dir[j]*e)
 			}
-			if i == endSamples {
+			if i == steps {
 				r.endErr[j], r.endVel[j] = math.Abs(e), v
 			}
-			if i >= endSamples {
+			if i >= steps {
 				r.stay[j] = max(r.stay[j], math.Abs(e))
 			}
 		}
@@ -251,4 +253,69 @@ func TestEndSystems(t *testing.T) {
 			t.Errorf("minjerk: worst %s is %.3g × the contract's bound", c.name, c.v)
 		}
 	}
+}
+
+// TestMinJerkEndsAtGoal: the chosen system meets the end contract for both formulations,
+// for goals moved by ±50% of the span, other durations and a start moved off the demo's,
+// on synthetic motions (one ends moving) and the real demos that end fastest; and
+// stepping it allocates nothing, as for the v1 system.
+func TestMinJerkEndsAtGoal(t *testing.T) {
+	demos := []Demo{
+		minJerk(1000, 3, 2),
+		synth(600, 1.5, func(t float64) []float64 { return []float64{math.Sin(2*t + 0.3), 0.5 * math.Cos(3*t)} }),
+		loadCSV(t, "../../testdata/masterarm_wiggling/d02208.csv"),
+		loadCSV(t, "../../testdata/dfki_pick_place_mocap/approach_forward/subject1_run9.csv"),
+	}
+	for k, demo := range demos {
+		sp := spans(demo)
+		for _, form := range forms {
+			d := mustFitDMP(t, demo, Options{Formulation: form})
+			if d.System != SystemMinJerk {
+				t.Fatalf("Fit's default system is %q", d.System)
+			}
+			for _, c := range []struct {
+				move, dur, startOff float64
+			}{{0, 0, 0}, {-goalMoves, 0, 0}, {goalMoves, 0, 0}, {0.2, 2 * d.Tau, 0}, {-0.1, 0.6 * d.Tau, 0.05}} {
+				dur := c.dur
+				if dur == 0 {
+					dur = d.Tau
+				}
+				start := shifted(d.Start, sp, c.startOff)
+				goal := shifted(d.Goal, sp, c.move)
+				r := stepRun(t, d, start, nil, goal, dur)
+				for j := range sp {
+					if b := max(endPosRel*sp[j], endPosAbs); !(r.endErr[j] <= b) {
+						t.Errorf("demo %d %s %+v joint %d: %.2e from the goal at τ, want ≤ %.1e", k, form, c, j, r.endErr[j], b)
+					}
+					if r.peakVel[j] > velFloor && !(r.endVel[j] <= endVelRel*r.peakVel[j]) {
+						t.Errorf("demo %d %s %+v joint %d: %.2e rad/s at τ, peak %.3f", k, form, c, j, r.endVel[j], r.peakVel[j])
+					}
+					if !(r.stay[j] <= overshootL*sp[j]) {
+						t.Errorf("demo %d %s %+v joint %d: leaves the goal by %.2e after τ", k, form, c, j, r.stay[j])
+					}
+				}
+			}
+		}
+	}
+	for _, sys := range []System{SystemPhase, SystemMinJerk} {
+		d := mustFitDMP(t, demos[2], Options{System: sys})
+		s, _ := d.NewStepper(d.Start, nil, nil, 0)
+		c := make([]float64, len(d.Start))
+		n := testing.AllocsPerRun(3000, func() {
+			s.Step(0.002, c, 0.9)
+			_, _, _ = s.Pos(), s.Vel(), s.Acc()
+		})
+		if n != 0 {
+			t.Errorf("%s: %v allocations per step", sys, n)
+		}
+	}
+}
+
+func mustFitDMP(t *testing.T, d Demo, o Options) *DMP {
+	t.Helper()
+	dm, _, err := Fit(d, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dm
 }

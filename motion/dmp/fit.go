@@ -259,8 +259,8 @@ func positionTerms(d *DMP, preps []prepared) (pp, pq []float64) {
 		n := len(p.u.y)
 		pts := max(500, refinePoints*nb)
 		stride := (n + pts - 1) / pts
-		sg, err1 := unit.NewStepper(zeros, nil, nil, p.tau)
-		sh, err2 := free.NewStepper(p.y0, p.vel[0], p.g, p.tau)
+		sg, err1 := unit.fitStepper(zeros, nil, nil, p.tau)
+		sh, err2 := free.fitStepper(p.y0, p.vel[0], p.g, p.tau)
 		if err1 != nil || err2 != nil {
 			continue // cannot happen for a DMP that passed Validate
 		}
@@ -378,8 +378,8 @@ func constrain(chol *mat.Cholesky, sol *mat.Dense, d *DMP, preps []prepared) err
 	}
 	inv := 1 / float64(len(preps))
 	for _, p := range preps {
-		sg, err1 := unit.NewStepper(zeros, nil, nil, p.tau)
-		sh, err2 := free.NewStepper(p.y0, p.vel[0], p.g, p.tau)
+		sg, err1 := unit.fitStepper(zeros, nil, nil, p.tau)
+		sh, err2 := free.fitStepper(p.y0, p.vel[0], p.g, p.tau)
 		if err1 != nil || err2 != nil {
 			return fmt.Errorf("dmp: end-point constraints: %w", errors.Join(err1, err2))
 		}
@@ -419,6 +419,22 @@ func constrain(chol *mat.Cholesky, sol *mat.Dense, d *DMP, preps []prepared) err
 	corr.Mul(&z, &l)
 	sol.Sub(sol, &corr)
 	return nil
+}
+
+// fitSubsteps is how much finer than a stepper's own limits the fit integrates the
+// systems other than SystemPhase: the unit responses are scaled by the fitted weights,
+// which are large at a brake, so their integration errors must be small.
+const fitSubsteps = 8
+
+// fitStepper is NewStepper for the fit's unit and free responses.
+func (d *DMP) fitStepper(start, startVel, goal []float64, duration float64) (*Stepper, error) {
+	s, err := d.NewStepper(start, startVel, goal, duration)
+	if err == nil && !s.classic {
+		for i := range s.gapH {
+			s.gapH[i] /= fitSubsteps
+		}
+	}
+	return s, err
 }
 
 func amplitudeOf(d *DMP, j int) float64 {

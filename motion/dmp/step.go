@@ -3,6 +3,7 @@ package dmp
 import (
 	"fmt"
 	"math"
+	"sort"
 )
 
 // maxSubsteps bounds the work of one Step: a longer dt is truncated (the executor's
@@ -84,13 +85,7 @@ func (d *DMP) NewStepper(start, startVel, goal []float64, duration float64) (*St
 	}
 	s.hMax = duration * minSpacing(d.Centers, d.AlphaX) / 4
 	if !s.classic {
-		// Substeps follow the local spacing of the centres (crowded where a demo that
-		// ends moving brakes), so the rest of the motion costs no extra substeps.
-		s.gapH = make([]float64, max(nb-1, 1))
-		s.gapH[0] = duration / 4
-		for i := 1; i < nb; i++ {
-			s.gapH[i-1] = duration * math.Log(d.Centers[i-1]/d.Centers[i]) / d.AlphaX / 4
-		}
+		s.gapH = substepLimits(d, duration)
 	}
 	copy(s.centers, d.Centers)
 	copy(s.widths, d.Widths)
@@ -118,6 +113,34 @@ func (s *Stepper) restart() {
 		s.cur = s.at(0, 1, s.fcur)
 	}
 	s.updateAcc()
+}
+
+// substepLimits returns, for each gap between consecutive centres, the longest substep
+// over it, s: a quarter of the time between the two centres (so the centres crowded
+// where a demo that ends moving brakes cost substeps only there), shortened by the
+// fourth root of how much larger the weights of the two centres are than the median
+// (RK4's error grows with the forcing's amplitude and the fourth power of the step: the
+// brake's weights are tens of times the others').
+func substepLimits(d *DMP, duration float64) []float64 {
+	nb := len(d.Centers)
+	gap := make([]float64, max(nb-1, 1))
+	gap[0] = duration / 4
+	amp := make([]float64, len(gap))
+	for i := 1; i < nb; i++ {
+		gap[i-1] = duration * math.Log(d.Centers[i-1]/d.Centers[i]) / d.AlphaX / 4
+		for _, w := range d.Weights {
+			amp[i-1] = max(amp[i-1], math.Abs(w[i-1]), math.Abs(w[i]))
+		}
+	}
+	ref := append([]float64(nil), amp...)
+	sort.Float64s(ref)
+	med := ref[len(ref)/2]
+	for i, a := range amp {
+		if a > med && med > 0 {
+			gap[i] *= math.Pow(med/a, 0.25)
+		}
+	}
+	return gap
 }
 
 // localHMax is the longest substep, s, for a step of h seconds from the current phase:
@@ -298,10 +321,44 @@ func (s *Stepper) Step(dt float64, coupling []float64, slow float64) {
 		s.updateAcc()
 		return
 	}
-	hMax := s.hMax
 	if !s.classic {
-		hMax = s.localHMax(h)
+		// A step that crosses τ is split there: the forcing term stops at τ, and RK4
+		// integrates each side smoothly (across the kink it would lose its order).
+		if s.sys == SystemMinJerk && s.u < 1 {
+			if h1 := (1 - s.u) * s.tau; h1 < h {
+				s.advance(h1)
+				s.u = 1
+				h -= h1
+			}
+		}
+		s.advance(h)
+		s.updateAcc()
+		return
 	}
+	n := int(math.Ceil(h / s.hMax))
+	if n > maxSubsteps {
+		n = maxSubsteps
+		h = maxSubsteps * s.hMax
+	}
+	h /= float64(n)
+	ex := math.Exp(-s.ax * h / s.tau)
+	exh := math.Exp(-s.ax * h / (2 * s.tau))
+	eg := math.Exp(-s.ag * h / s.tau)
+	egh := math.Exp(-s.ag * h / (2 * s.tau))
+	for range n {
+		s.substep(h, ex, exh, eg, egh)
+	}
+	s.t += h * float64(n)
+	s.updateAcc()
+}
+
+// advance integrates h seconds of plan time (systems other than SystemPhase) in
+// substeps no longer than localHMax, at most maxSubsteps of them.
+func (s *Stepper) advance(h float64) {
+	if !(h > 0) {
+		return
+	}
+	hMax := s.localHMax(h)
 	n := int(math.Ceil(h / hMax))
 	if n > maxSubsteps {
 		n = maxSubsteps
@@ -312,17 +369,10 @@ func (s *Stepper) Step(dt float64, coupling []float64, slow float64) {
 	exh := math.Exp(-s.ax * h / (2 * s.tau))
 	eg := math.Exp(-s.ag * h / s.tau)
 	egh := math.Exp(-s.ag * h / (2 * s.tau))
-	if s.classic {
-		for range n {
-			s.substep(h, ex, exh, eg, egh)
-		}
-	} else {
-		for range n {
-			s.substepRef(h, ex, exh, eg, egh)
-		}
+	for range n {
+		s.substepRef(h, ex, exh, eg, egh)
 	}
 	s.t += h * float64(n)
-	s.updateAcc()
 }
 
 func (s *Stepper) substep(h, ex, exh, eg, egh float64) {
