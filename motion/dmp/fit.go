@@ -296,6 +296,9 @@ func positionTerms(d *DMP, preps []prepared) (pp, pq []float64) {
 				}
 			}
 			next := min(i+stride, nt-1)
+			if d.System.endConstrained() && float64(i) >= (1-brakeSampled)*float64(n-1) {
+				next = min(i+1, nt-1) // every sample where the plan brakes
+			}
 			if i < n-1 {
 				next = min(next, n-1) // the demo's last sample is always used
 			}
@@ -420,6 +423,13 @@ func constrain(chol *mat.Cholesky, sol *mat.Dense, d *DMP, preps []prepared) err
 	sol.Sub(sol, &corr)
 	return nil
 }
+
+// brakeSampled is the last fraction of a demo whose samples the position-level fit all
+// uses (the others are strided) for the systems that stop at τ: each counts as much as a
+// strided one, so the brake weighs more than its share of samples; measured on the real
+// demos (0.01 to 1), 0.03 brought the MasterArm median RMSE from 1.23e-3 to 1.15e-3 and
+// left the other sets unchanged.
+const brakeSampled = 0.03
 
 // fitSubsteps is how much finer than a stepper's own limits the fit integrates the
 // systems other than SystemPhase: the unit responses are scaled by the fitted weights,
