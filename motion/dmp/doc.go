@@ -136,7 +136,7 @@
 //     of up to 6 Hz wiggling that ends at up to 74% of its peak speed) stays 8.5% worse
 //     (1.15e-3 against 1.06e-3). The brake raises the plan's peak acceleration there (4×
 //     on MasterArm d02208, 106 rad/s²); the seed skills and the demos that end at rest
-//     are unchanged (within ±10%). A demo trimmed to end at rest costs nothing.
+//     are unchanged (within ±12%). A demo trimmed to end at rest costs nothing.
 //
 // # Integration
 //
