@@ -15,8 +15,14 @@ import (
 	"github.com/praxis-robotics/praxis/motion/dmp"
 )
 
-// FormatV1 is the value of the "format" key of a version-1 skill file.
+// FormatV1 is the value of the "format" key of a version-1 skill file: its DMP has no
+// "system" key and rolls out with dmp.SystemPhase (the exponential phase), as it always has.
 const FormatV1 = "praxis.skill/v1"
+
+// FormatV2 is the value of the "format" key of a version-2 skill file: FormatV1 plus the
+// required key dmp.system ("minjerk" or "phase"). Marshal writes it for every DMP whose
+// System is set (dmp.Fit sets dmp.SystemMinJerk by default), FormatV1 otherwise.
+const FormatV2 = "praxis.skill/v2"
 
 // MaxFileSize bounds what Read and the Store accept, bytes (a 50-basis, 7-joint skill is
 // ≈ 10 kB; the largest valid one, dmp.MaxBasis × dmp.MaxJoints, ≈ 1 MB).
@@ -39,9 +45,12 @@ type fileV1 struct {
 }
 
 // dmpV1 mirrors dmp.DMP key for key (a test keeps them in step), so that a change to
-// the maths package cannot change the file format unnoticed.
+// the maths package cannot change the file format unnoticed. System is written in
+// FormatV2 files only (omitted when empty, so FormatV1 files keep their bytes) and
+// ignored in FormatV1 files.
 type dmpV1 struct {
 	Formulation dmp.Formulation `json:"formulation"`
+	System      dmp.System      `json:"system,omitempty"`
 	AlphaZ      float64         `json:"alpha_z"`
 	BetaZ       float64         `json:"beta_z"`
 	AlphaX      float64         `json:"alpha_x"`
@@ -91,8 +100,12 @@ func Marshal(s *Skill) ([]byte, error) {
 		return nil, err
 	}
 	v := s.Version
+	format := FormatV1
+	if s.DMP.System != "" {
+		format = FormatV2
+	}
 	f := fileV1{
-		Format:  FormatV1,
+		Format:  format,
 		Name:    s.Name,
 		Version: &v,
 		Joints:  s.Joints,
@@ -130,7 +143,7 @@ func Marshal(s *Skill) ([]byte, error) {
 	return inlineNumberArrays(out.Bytes()), nil
 }
 
-// Unmarshal decodes a FormatV1 file and validates it. name (usually the file's base
+// Unmarshal decodes a FormatV1 or FormatV2 file and validates it. name (usually the file's base
 // name) labels errors: "skill NAME: ...". Errors match ErrUnsupportedFormat for another
 // format, else ErrInvalid (broken JSON, wrong types, failed Validate).
 func Unmarshal(data []byte, name string) (*Skill, error) {
@@ -143,12 +156,26 @@ func Unmarshal(data []byte, name string) (*Skill, error) {
 	switch {
 	case probe.Format == nil:
 		return nil, fmt.Errorf("skill %s: no \"format\" key, not a praxis skill file: %w", name, ErrUnsupportedFormat)
-	case *probe.Format != FormatV1:
-		return nil, fmt.Errorf("skill %s: format %q, this build reads %q: %w", name, *probe.Format, FormatV1, ErrUnsupportedFormat)
+	case *probe.Format != FormatV1 && *probe.Format != FormatV2:
+		return nil, fmt.Errorf("skill %s: format %q, this build reads %q and %q: %w",
+			name, *probe.Format, FormatV1, FormatV2, ErrUnsupportedFormat)
 	}
 	var f fileV1
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, decodeError(name, data, err)
+	}
+	if *probe.Format == FormatV1 {
+		f.DMP.System = "" // not a v1 key: v1 files always roll out with the phase system
+	} else {
+		switch f.DMP.System {
+		case dmp.SystemMinJerk, dmp.SystemPhase:
+		case "":
+			return nil, fmt.Errorf("skill %s: format %q: %w", name, FormatV2,
+				invalidf("dmp.system is missing, want %q or %q", dmp.SystemMinJerk, dmp.SystemPhase))
+		default:
+			return nil, fmt.Errorf("skill %s: %w", name,
+				invalidf("dmp.system %q is unknown, want %q or %q", f.DMP.System, dmp.SystemMinJerk, dmp.SystemPhase))
+		}
 	}
 	s := &Skill{
 		Name:   f.Name,

@@ -153,8 +153,12 @@ func TestUnmarshalBad(t *testing.T) {
 		name, data, want string
 		sentinel         error
 	}{
-		{"other version", repl(`"praxis.skill/v1"`, `"praxis.skill/v2"`),
-			`skill w.json: format "praxis.skill/v2", this build reads "praxis.skill/v1"`, ErrUnsupportedFormat},
+		{"other version", repl(`"praxis.skill/v1"`, `"praxis.skill/v3"`),
+			`skill w.json: format "praxis.skill/v3", this build reads "praxis.skill/v1" and "praxis.skill/v2"`, ErrUnsupportedFormat},
+		{"v2 without system", repl(`"praxis.skill/v1"`, `"praxis.skill/v2"`),
+			`skill w.json: format "praxis.skill/v2": dmp.system is missing, want "minjerk" or "phase"`, ErrInvalid},
+		{"v2 unknown system", repl(`"praxis.skill/v1"`, `"praxis.skill/v2"`)[:0] + strings.Replace(repl(`"praxis.skill/v1"`, `"praxis.skill/v2"`), `"formulation": "pastor2009",`, `"formulation": "pastor2009", "system": "dmpbbo",`, 1),
+			`skill w.json: dmp.system "dmpbbo" is unknown, want "minjerk" or "phase"`, ErrInvalid},
 		{"no format", repl(`"format": "praxis.skill/v1",`, ``),
 			`skill w.json: no "format" key`, ErrUnsupportedFormat},
 		{"truncated", text[:len(text)/2], "skill w.json: truncated JSON", ErrInvalid},
@@ -264,7 +268,9 @@ func TestDocExampleLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, testSkill()) {
-		t.Fatalf("the doc example loads as %+v, want testSkill()", got)
+	want := testSkill()
+	want.DMP.System = dmp.SystemMinJerk // the doc shows a v2 file
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("the doc example loads as %+v, want testSkill() with system minjerk", got)
 	}
 }

@@ -123,7 +123,7 @@ func TestRolloutBadInput(t *testing.T) {
 	}
 	broken := writeFile(t, dir, "broken.json", strings.Replace(string(good), `"tau": `, `"tau": -`, 1))
 	truncated := writeFile(t, dir, "trunc.json", string(good[:len(good)/3]))
-	v2 := writeFile(t, dir, "v2.json", strings.Replace(string(good), "praxis.skill/v1", "praxis.skill/v2", 1))
+	v3 := writeFile(t, dir, "v3.json", strings.Replace(string(good), "praxis.skill/v2", "praxis.skill/v3", 1))
 	cases := []struct {
 		name string
 		args []string
@@ -134,7 +134,7 @@ func TestRolloutBadInput(t *testing.T) {
 		{"missing skill", []string{"rollout", filepath.Join(dir, "none.json")}, "no such file"},
 		{"broken skill", []string{"rollout", broken}, "skill broken.json: tau is -"},
 		{"truncated skill", []string{"rollout", truncated}, "skill trunc.json: truncated JSON"},
-		{"other format", []string{"rollout", v2}, `skill v2.json: format "praxis.skill/v2"`},
+		{"other format", []string{"rollout", v3}, `skill v3.json: format "praxis.skill/v3"`},
 		{"goal count", []string{"rollout", skill, "--goal", "1,2,3"}, "rollout: --goal: 3 values, want 7 (one per joint: R_SFE,"},
 		{"goal empty", []string{"rollout", skill, "--goal", ""}, "rollout: --goal: empty list"},
 		{"goal not a number", []string{"rollout", skill, "--goal", "1,2,3,x,5,6,7"}, `rollout: --goal item 4: "x" is not a number`},

@@ -21,8 +21,23 @@ func minJerk(n, nj int, dur float64) Demo {
 	return d
 }
 
-func BenchmarkStep7x100(b *testing.B) {
-	d, _, err := Fit(minJerk(2000, 7, 2), Options{Basis: 100})
+// BenchmarkStep7x100 steps the default system (SystemMinJerk) of a 7-joint, 100-basis
+// skill; BenchmarkStep7x100Phase the v1 system.
+func BenchmarkStep7x100(b *testing.B) { benchStep(b, SystemMinJerk) }
+
+func BenchmarkStep7x100Phase(b *testing.B) { benchStep(b, SystemPhase) }
+
+// BenchmarkStepWiggle7x100 steps a skill fitted to the real demo that ends fastest (the
+// MasterArm's d02208, 74% of its peak speed at its end), whose centres crowd at the
+// brake: the local substeps keep the cost there, not on every step.
+func BenchmarkStepWiggle7x100(b *testing.B) {
+	benchStepDemo(b, SystemMinJerk, loadCSV(b, "../../testdata/masterarm_wiggling/d02208.csv"))
+}
+
+func benchStep(b *testing.B, sys System) { benchStepDemo(b, sys, minJerk(2000, 7, 2)) }
+
+func benchStepDemo(b *testing.B, sys System, demo Demo) {
+	d, _, err := Fit(demo, Options{Basis: 100, System: sys})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,8 +51,7 @@ func BenchmarkStep7x100(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if s.Time() >= d.Tau { // stay within the motion, where basis windows are busiest
 			s.Reanchor(d.Start, nil)
-			s.x, s.t = 1, 0
-			s.forcing(1, s.fcur)
+			s.restart()
 		}
 		s.Step(0.002, coupling, 1)
 	}

@@ -86,17 +86,38 @@ var datasetLimit50 = map[string]float64{
 	"move_obj_table":         1e-3,
 }
 
+// datasetLimitMinJerk replaces datasetLimit50 for SystemMinJerk, which must stop at τ:
+// demos that end moving (the wiggling ones at up to 74% of their peak speed) are
+// reproduced up to a brake in their last half-percent, which costs the MasterArm set 8.5%
+// (measured 1.15e-3) and the Panda symbols 3% (8.55e-4). See TestEndSystems.
+var datasetLimitMinJerk = map[string]float64{
+	"masterarm_wiggling":     1.17e-3,
+	"panda_comanip_symbol17": 1e-3,
+	"approach_forward":       1e-3,
+	"move_obj_table":         1e-3,
+}
+
 // TestAccuracyRealData: with 50 basis functions the median reproduction RMSE over joints
 // and demos is below 0.1% of each joint's span, pooled and per data set (but see
-// datasetLimit50), for both formulations.
+// datasetLimit50 and datasetLimitMinJerk), for both formulations and both systems.
 func TestAccuracyRealData(t *testing.T) {
 	files := demoFiles(t)
+	for _, sys := range []System{SystemPhase, SystemMinJerk} {
+		testAccuracyRealData(t, files, sys)
+	}
+}
+
+func testAccuracyRealData(t *testing.T, files []string, sys System) {
+	limits := datasetLimit50
+	if sys == SystemMinJerk {
+		limits = datasetLimitMinJerk
+	}
 	for _, form := range []Formulation{Pastor2009, Ijspeert2013} {
 		groups := map[string][]float64{}
 		var all, maxRel []float64
 		for _, path := range files {
 			d := loadCSV(t, path)
-			dmp, rep, err := Fit(d, Options{Formulation: form})
+			dmp, rep, err := Fit(d, Options{Formulation: form, System: sys})
 			if err != nil {
 				t.Fatalf("%s: %v", path, err)
 			}
@@ -112,18 +133,18 @@ func TestAccuracyRealData(t *testing.T) {
 			}
 		}
 		for g, v := range groups {
-			t.Logf("%s %s: median RMSE/span %.2e over %d joints", form, g, median(v), len(v))
-			lim, ok := datasetLimit50[g]
+			t.Logf("%s %s %s: median RMSE/span %.2e over %d joints", sys, form, g, median(v), len(v))
+			lim, ok := limits[g]
 			if !ok {
 				t.Errorf("data set %s has no limit", g)
 			}
 			if m := median(v); !(m < lim) {
-				t.Errorf("%s %s: median RMSE/span %.3e with 50 basis, want < %.1e", form, g, m, lim)
+				t.Errorf("%s %s %s: median RMSE/span %.3e with 50 basis, want < %.1e", sys, form, g, m, lim)
 			}
 		}
 		sort.Float64s(maxRel)
-		t.Logf("%s all: median RMSE/span %.2e, median max/span %.2e, worst max/span %.2e",
-			form, median(all), median(maxRel), maxRel[len(maxRel)-1])
+		t.Logf("%s %s all: median RMSE/span %.2e, median max/span %.2e, worst max/span %.2e",
+			sys, form, median(all), median(maxRel), maxRel[len(maxRel)-1])
 		if m := median(all); !(m < 1e-3) {
 			t.Errorf("%s: median RMSE/span %.3e, want < 1e-3", form, m)
 		}

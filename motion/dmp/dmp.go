@@ -19,6 +19,46 @@ const (
 	Ijspeert2013 Formulation = "ijspeert2013"
 )
 
+// System selects how a DMP travels from its start to its goal: the reference its spring
+// follows and the gating of its forcing term (see the package doc).
+type System string
+
+// Systems.
+const (
+	// SystemPhase is the system of format-v1 skill files (the zero value "" means it too):
+	// the spring pulls to the goal, Pastor2009 adds −K(g−y0)x, and the forcing term fades
+	// with the exponential phase x, which is still 1% at t = τ: the plan ends short of a
+	// moved goal by about 1% of the move and settles after τ.
+	SystemPhase System = "phase"
+	// SystemMinJerk (the default of Fit): the spring follows, with feed-forward, a
+	// minimum-jerk reference from the start to the goal that arrives at t = τ; the forcing
+	// term is switched off at τ, where Fit makes it, the forcing response and its velocity
+	// zero. The plan is at its goal, at rest, at t = τ, for any start and goal, and stays.
+	SystemMinJerk System = "minjerk"
+
+	// Systems measured against SystemMinJerk (TestEndSystems), package-internal: the goal
+	// system and sigmoid gating of dmpbbo's KULVICIUS_2012_JOINING defaults, and a
+	// count-down phase that gates the forcing to zero at τ (with and without Fit's
+	// end-point constraints).
+	systemDmpbbo       System = "dmpbbo"
+	systemCountdown    System = "countdown"
+	systemCountdownEnd System = "countdown+end"
+)
+
+// public reports whether sys may appear in a DMP outside this package.
+func (sys System) public() bool { return sys == "" || sys == SystemPhase || sys == SystemMinJerk }
+
+func (sys System) known() bool {
+	return sys.public() || sys == systemDmpbbo || sys == systemCountdown || sys == systemCountdownEnd
+}
+
+// classic reports whether sys is SystemPhase (the v1 equations, stepped as before).
+func (sys System) classic() bool { return sys == "" || sys == SystemPhase }
+
+// endConstrained reports whether Fit makes the forcing response and its velocity zero at
+// τ (and, for SystemMinJerk, the forcing term itself).
+func (sys System) endConstrained() bool { return sys == SystemMinJerk || sys == systemCountdownEnd }
+
 // Defaults used by Fit for zero Options fields.
 const (
 	DefaultBasis    = 50   // basis functions
@@ -59,6 +99,11 @@ type Options struct {
 	AlphaG      float64     // goal-filter gain, τ-normalised (τ ġ = AlphaG (g*−g)); default 12.5
 	ForcingOnly bool        // fit the forcing term only (classic); default also fits positions
 	Smooth      float64     // Savitzky–Golay window for velocity/acceleration, s (7..31 samples); default 0.05
+	// System of the fitted DMP; default SystemMinJerk (ends at its goal at τ). SystemPhase
+	// fits the v1 system, as Fit did before SystemMinJerk existed.
+	System System
+
+	internal bool // accept the package-internal systems (tests)
 }
 
 // Demo is one demonstration: T[i] in seconds (strictly increasing, not necessarily
@@ -73,17 +118,20 @@ type Demo struct {
 // store it whole; JSON keys are snake_case.
 type DMP struct {
 	Formulation Formulation `json:"formulation"`
-	AlphaZ      float64     `json:"alpha_z"`
-	BetaZ       float64     `json:"beta_z"`
-	AlphaX      float64     `json:"alpha_x"`
-	AlphaG      float64     `json:"alpha_g"`
-	Tau         float64     `json:"tau"`       // demonstrated duration, s
-	Centers     []float64   `json:"centers"`   // basis centres in phase space, decreasing
-	Widths      []float64   `json:"widths"`    // basis widths h_i (exp(-h_i (x-c_i)^2))
-	Weights     [][]float64 `json:"weights"`   // [joint][basis], rad or m
-	Start       []float64   `json:"start"`     // demonstrated start, rad or m
-	Goal        []float64   `json:"goal"`      // demonstrated goal, rad or m
-	StartVel    []float64   `json:"start_vel"` // demonstrated initial velocity, rad/s or m/s
+	// System is how the plan reaches its goal; "" (as in every v1 skill file) means
+	// SystemPhase. Fit sets SystemMinJerk unless told otherwise.
+	System   System      `json:"system,omitempty"`
+	AlphaZ   float64     `json:"alpha_z"`
+	BetaZ    float64     `json:"beta_z"`
+	AlphaX   float64     `json:"alpha_x"`
+	AlphaG   float64     `json:"alpha_g"`
+	Tau      float64     `json:"tau"`       // demonstrated duration, s
+	Centers  []float64   `json:"centers"`   // basis centres in phase space, decreasing
+	Widths   []float64   `json:"widths"`    // basis widths h_i (exp(-h_i (x-c_i)^2))
+	Weights  [][]float64 `json:"weights"`   // [joint][basis], rad or m
+	Start    []float64   `json:"start"`     // demonstrated start, rad or m
+	Goal     []float64   `json:"goal"`      // demonstrated goal, rad or m
+	StartVel []float64   `json:"start_vel"` // demonstrated initial velocity, rad/s or m/s
 	// Amplitude is, for Ijspeert2013 only, the demonstrated g−y0 per joint the forcing is
 	// scaled against; 0 means the joint is not scaled (its start ≈ goal). Empty for Pastor2009.
 	Amplitude []float64 `json:"amplitude,omitempty"`
@@ -122,10 +170,12 @@ func (d *DMP) Joints() int {
 }
 
 // Validate checks that a DMP (e.g. loaded from disk) is consistent: known formulation,
-// finite positive gains and Tau, decreasing centres in (0,1], positive widths, and
+// known system, finite positive gains and Tau, decreasing centres in (0,1], positive widths, and
 // weights/start/goal/start_vel/amplitude of matching lengths with finite values. It
 // returns an error wrapping ErrInvalidDMP naming the first bad field.
-func (d *DMP) Validate() error {
+func (d *DMP) Validate() error { return d.validate(false) }
+
+func (d *DMP) validate(internal bool) error {
 	if d == nil {
 		return fmt.Errorf("%w: nil", ErrInvalidDMP)
 	}
@@ -136,6 +186,9 @@ func (d *DMP) Validate() error {
 	case Pastor2009, Ijspeert2013:
 	default:
 		return bad("unknown formulation %q", d.Formulation)
+	}
+	if !d.System.public() && !(internal && d.System.known()) {
+		return bad("unknown system %q, want %q or %q", d.System, SystemPhase, SystemMinJerk)
 	}
 	for _, p := range []struct {
 		name string

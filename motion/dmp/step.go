@@ -3,6 +3,7 @@ package dmp
 import (
 	"fmt"
 	"math"
+	"sort"
 )
 
 // maxSubsteps bounds the work of one Step: a longer dt is truncated (the executor's
@@ -16,7 +17,14 @@ type Stepper struct {
 	k, dmp, tau float64 // stiffness K, damping D, duration τ (s)
 	ax, ag      float64
 	pastor      bool
-	hMax        float64 // longest RK4 substep, s
+	classic     bool      // SystemPhase: the v1 equations, stepped exactly as before
+	sys         System    // the other systems
+	u           float64   // plan time / τ (other systems)
+	xEnd        float64   // phase at τ, exp(−AlphaX)
+	cur         point     // reference at the current state (other systems)
+	ci          int       // first centre at or below the phase (other systems)
+	gapH        []float64 // longest substep, s, between centres i and i+1 (other systems)
+	hMax        float64   // longest RK4 substep, s
 	centers     []float64
 	widths      []float64
 	w           []float64 // [j*nb+i]
@@ -36,7 +44,7 @@ type Stepper struct {
 // goal) over duration seconds (0 means Tau). Errors wrap ErrInvalidDMP or
 // ErrInvalidArgument.
 func (d *DMP) NewStepper(start, startVel, goal []float64, duration float64) (*Stepper, error) {
-	if err := d.Validate(); err != nil {
+	if err := d.validate(true); err != nil {
 		return nil, err
 	}
 	nj, nb := len(d.Weights), len(d.Centers)
@@ -68,6 +76,7 @@ func (d *DMP) NewStepper(start, startVel, goal []float64, duration float64) (*St
 	s := &Stepper{
 		nj: nj, nb: nb, k: d.AlphaZ * d.BetaZ, dmp: d.AlphaZ, tau: duration,
 		ax: d.AlphaX, ag: d.AlphaG, pastor: d.Formulation == Pastor2009,
+		classic: d.System.classic(), sys: d.System, xEnd: math.Exp(-d.AlphaX),
 		centers: take(nb), widths: take(nb), w: take(nj * nb), psi: take(nb),
 		amp: take(nj), y0: take(nj), y: take(nj), v: take(nj), a: take(nj),
 		g: take(nj), gT: take(nj), fcur: take(nj), fmid: take(nj), fend: take(nj),
@@ -75,6 +84,9 @@ func (d *DMP) NewStepper(start, startVel, goal []float64, duration float64) (*St
 		x: 1, slow: 1, duration: duration,
 	}
 	s.hMax = duration * minSpacing(d.Centers, d.AlphaX) / 4
+	if !s.classic {
+		s.gapH = substepLimits(d, duration)
+	}
 	copy(s.centers, d.Centers)
 	copy(s.widths, d.Widths)
 	for j, wj := range d.Weights {
@@ -88,9 +100,146 @@ func (d *DMP) NewStepper(start, startVel, goal []float64, duration float64) (*St
 	copy(s.v, startVel)
 	copy(s.g, goal)
 	copy(s.gT, goal)
-	s.forcing(s.x, s.fcur)
-	s.updateAcc()
+	s.restart()
 	return s, nil
+}
+
+// restart puts the phase and plan time back to the start (position and velocity stay).
+func (s *Stepper) restart() {
+	s.x, s.t, s.u, s.ci = 1, 0, 0, 0
+	if s.classic {
+		s.forcing(s.x, s.fcur)
+	} else {
+		s.cur = s.at(0, 1, s.fcur)
+	}
+	s.updateAcc()
+}
+
+// substepLimits returns, for each gap between consecutive centres, the longest substep
+// over it, s: a quarter of the time between the two centres (so the centres crowded
+// where a demo that ends moving brakes cost substeps only there), shortened by the
+// fourth root of how much larger the weights of the two centres are than the median
+// (RK4's error grows with the forcing's amplitude and the fourth power of the step: the
+// brake's weights are tens of times the others').
+func substepLimits(d *DMP, duration float64) []float64 {
+	nb := len(d.Centers)
+	gap := make([]float64, max(nb-1, 1))
+	gap[0] = duration / 4
+	amp := make([]float64, len(gap))
+	for i := 1; i < nb; i++ {
+		gap[i-1] = duration * math.Log(d.Centers[i-1]/d.Centers[i]) / d.AlphaX / 4
+		for _, w := range d.Weights {
+			amp[i-1] = max(amp[i-1], math.Abs(w[i-1]), math.Abs(w[i]))
+		}
+	}
+	ref := append([]float64(nil), amp...)
+	sort.Float64s(ref)
+	med := ref[len(ref)/2]
+	for i, a := range amp {
+		if a > med && med > 0 {
+			gap[i] *= math.Pow(med/a, 0.25)
+		}
+	}
+	return gap
+}
+
+// localHMax is the longest substep, s, for a step of h seconds from the current phase:
+// a quarter of the shortest time between consecutive centres over the phases the step
+// covers (τ/4 where the step covers no centre; past τ, for SystemMinJerk, τ/100).
+func (s *Stepper) localHMax(h float64) float64 {
+	if s.sys == SystemMinJerk && s.u >= 1 {
+		return s.tau / 100
+	}
+	x1 := s.x * math.Exp(-s.ax*h/s.tau)
+	c := s.centers
+	// i0: last centre above x (or 0); i1: first centre at or below x1 (or the last).
+	// The phase only decreases: s.ci (first centre at or below x) only moves forward.
+	for s.ci < len(c) && c[s.ci] > s.x {
+		s.ci++
+	}
+	i0 := max(s.ci-1, 0)
+	i1 := s.ci
+	for i1 < len(c) && c[i1] > x1 {
+		i1++
+	}
+	i1 = min(i1, len(c)-1)
+	m := s.tau / 4
+	for i := i0; i < i1 && i < len(s.gapH); i++ {
+		m = min(m, s.gapH[i])
+	}
+	if i0 >= i1 && i0 < len(s.gapH) {
+		m = min(m, s.gapH[i0])
+	}
+	return m
+}
+
+// point is the time-dependent part of the dynamics at one instant (systems other than
+// SystemPhase): the reference is y0 + (g−y0)·p, its velocity (g−y0)·p1/τ and its
+// acceleration (g−y0)·p2/τ² (p1 = p2 = 0 for systems without feed-forward).
+type point struct{ p, p1, p2 float64 }
+
+// Goal system and gating of dmpbbo's KULVICIUS_2012_JOINING defaults: τ ẏg = 15 (g − yg),
+// and a logistic gate falling from 1 with rate 15/τ, at ½ at 0.85 τ.
+const (
+	dmpbboGoalRate = 15.0
+	dmpbboGateRate = 15.0
+	dmpbboGateAt   = 0.85
+)
+
+// refAt returns, for system sys at normalised plan time u and phase x (xEnd the phase
+// at τ), the phase the basis functions see, the gate of the forcing term and the reference.
+func refAt(sys System, u, x, xEnd float64) (xb, gate float64, pt point) {
+	xb, gate = x, 1
+	switch sys {
+	case SystemMinJerk:
+		if u >= 1 {
+			return xb, 0, point{p: 1}
+		}
+		return xb, gate, point{p: u * u * u * (10 + u*(-15+6*u)), p1: 30 * u * u * (1 - u) * (1 - u), p2: 60 * u * (1 - u) * (1 - 2*u)}
+	case systemDmpbbo:
+		b := math.Exp(-dmpbboGateRate * dmpbboGateAt)
+		gate = (1 + b) / (1 + b*math.Exp(dmpbboGateRate*u))
+	default: // count-down phase
+		gate = max(1-u, 0)
+	}
+	return max(x, xEnd), gate, point{p: -math.Expm1(-dmpbboGoalRate * u)}
+}
+
+// at returns the reference at normalised plan time u (phase x) and writes the forcing
+// term of every joint (gated, without the Ijspeert scaling) into f.
+func (s *Stepper) at(u, x float64, f []float64) point {
+	xb, gate, pt := refAt(s.sys, u, x, s.xEnd)
+	if gate == 0 {
+		for j := range f {
+			f[j] = 0
+		}
+		return pt
+	}
+	lo, hi := activations(xb, s.centers, s.widths, s.psi)
+	psi := s.psi[lo:hi]
+	for j := range f {
+		w := s.w[j*s.nb+lo : j*s.nb+hi]
+		var v float64
+		for i, p := range psi {
+			v += p * w[i]
+		}
+		f[j] = v * gate
+	}
+	return pt
+}
+
+// accelRef is accel for the systems other than SystemPhase.
+func (s *Stepper) accelRef(j int, y, v, g float64, pt point, f float64) float64 {
+	k, y0 := s.k, s.y0[j]
+	dl := g - y0
+	acc := k*(y0+dl*pt.p-y) + s.dmp*(dl*pt.p1-s.tau*v) + dl*pt.p2
+	sc := 1.0
+	if !s.pastor {
+		if a := s.amp[j]; a != 0 {
+			sc = max(dl/a, 0) // never mirror the shape
+		}
+	}
+	return (acc + k*sc*f) / (s.tau * s.tau)
 }
 
 func checkVec(name string, v []float64, n int) error {
@@ -137,6 +286,12 @@ func (s *Stepper) accel(j int, y, v, g, x, f float64) float64 {
 }
 
 func (s *Stepper) updateAcc() {
+	if !s.classic {
+		for j := range s.a {
+			s.a[j] = s.accelRef(j, s.y[j], s.v[j], s.g[j], s.cur, s.fcur[j]) + s.coup[j]
+		}
+		return
+	}
 	for j := range s.a {
 		s.a[j] = s.accel(j, s.y[j], s.v[j], s.g[j], s.x, s.fcur[j]) + s.coup[j]
 	}
@@ -166,6 +321,20 @@ func (s *Stepper) Step(dt float64, coupling []float64, slow float64) {
 		s.updateAcc()
 		return
 	}
+	if !s.classic {
+		// A step that crosses τ is split there: the forcing term stops at τ, and RK4
+		// integrates each side smoothly (across the kink it would lose its order).
+		if s.sys == SystemMinJerk && s.u < 1 {
+			if h1 := (1 - s.u) * s.tau; h1 < h {
+				s.advance(h1)
+				s.u = 1
+				h -= h1
+			}
+		}
+		s.advance(h)
+		s.updateAcc()
+		return
+	}
 	n := int(math.Ceil(h / s.hMax))
 	if n > maxSubsteps {
 		n = maxSubsteps
@@ -181,6 +350,29 @@ func (s *Stepper) Step(dt float64, coupling []float64, slow float64) {
 	}
 	s.t += h * float64(n)
 	s.updateAcc()
+}
+
+// advance integrates h seconds of plan time (systems other than SystemPhase) in
+// substeps no longer than localHMax, at most maxSubsteps of them.
+func (s *Stepper) advance(h float64) {
+	if !(h > 0) {
+		return
+	}
+	hMax := s.localHMax(h)
+	n := int(math.Ceil(h / hMax))
+	if n > maxSubsteps {
+		n = maxSubsteps
+		h = maxSubsteps * hMax
+	}
+	h /= float64(n)
+	ex := math.Exp(-s.ax * h / s.tau)
+	exh := math.Exp(-s.ax * h / (2 * s.tau))
+	eg := math.Exp(-s.ag * h / s.tau)
+	egh := math.Exp(-s.ag * h / (2 * s.tau))
+	for range n {
+		s.substepRef(h, ex, exh, eg, egh)
+	}
+	s.t += h * float64(n)
 }
 
 func (s *Stepper) substep(h, ex, exh, eg, egh float64) {
@@ -207,6 +399,40 @@ func (s *Stepper) substep(h, ex, exh, eg, egh float64) {
 		s.g[j] = g3
 	}
 	s.x = x3
+	s.fcur, s.fend = s.fend, s.fcur
+}
+
+// substepRef is substep for the systems other than SystemPhase.
+func (s *Stepper) substepRef(h, ex, exh, eg, egh float64) {
+	x2, x3 := s.x*exh, s.x*ex
+	u1 := s.u
+	u2, u3 := u1+h/(2*s.tau), u1+h/s.tau
+	if math.Abs(u3-1) < 1e-12 {
+		u3 = 1 // a step that ends at τ ends exactly there (the forcing is off from τ)
+	}
+	p1 := s.cur
+	p2 := s.at(u2, x2, s.fmid)
+	p3 := s.at(u3, x3, s.fend)
+	h2 := h / 2
+	for j := 0; j < s.nj; j++ {
+		gT, g1 := s.gT[j], s.g[j]
+		g2 := gT + (g1-gT)*egh
+		g3 := gT + (g1-gT)*eg
+		c := s.coup[j]
+		y, v := s.y[j], s.v[j]
+		f1, f2, f3 := s.fcur[j], s.fmid[j], s.fend[j]
+		k1y, k1v := v, s.accelRef(j, y, v, g1, p1, f1)+c
+		k2y := v + h2*k1v
+		k2v := s.accelRef(j, y+h2*k1y, k2y, g2, p2, f2) + c
+		k3y := v + h2*k2v
+		k3v := s.accelRef(j, y+h2*k2y, k3y, g2, p2, f2) + c
+		k4y := v + h*k3v
+		k4v := s.accelRef(j, y+h*k3y, k4y, g3, p3, f3) + c
+		s.y[j] = y + h/6*(k1y+2*k2y+2*k3y+k4y)
+		s.v[j] = v + h/6*(k1v+2*k2v+2*k3v+k4v)
+		s.g[j] = g3
+	}
+	s.x, s.u, s.cur = x3, u3, p3
 	s.fcur, s.fend = s.fend, s.fcur
 }
 
