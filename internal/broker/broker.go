@@ -2,7 +2,7 @@
 // listener on loopback by default, password authentication with users generated on
 // first start, per-role topic ACLs that also bind last wills, no retained commands,
 // client ids that cannot be taken from another user, and limits on packet size,
-// connection count and the time to send CONNECT. docs/security-broker.md is the
+// connection count and the time to send CONNECT. docs/mqtt.md ("Security model") is the
 // security model.
 package broker
 

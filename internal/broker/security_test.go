@@ -506,7 +506,7 @@ func TestMosquittoLimits(t *testing.T) {
 	}
 	mustDial(t, opts(e.url, e.operator, "")) // still serving
 	// max_connections is not tested: mosquitto 2.0.11's count drifts up with every
-	// connection closed before its CONNECT (see docs/security-broker.md).
+	// connection closed before its CONNECT (see docs/mqtt.md ("Security model")).
 }
 
 // vmRSS returns the resident memory of process pid, in kB.
@@ -540,6 +540,6 @@ func TestMosquittoClientIDTakeover(t *testing.T) {
 	select {
 	case <-lost:
 	case <-time.After(wait):
-		t.Fatal("mosquitto refused the takeover: update docs/security-broker.md")
+		t.Fatal("mosquitto refused the takeover: update docs/mqtt.md (Security model)")
 	}
 }

@@ -69,7 +69,7 @@ type MosquittoConfig struct {
 	Extra string // more mosquitto.conf lines, applied to the listener (e.g. MosquittoLimits)
 }
 
-// MosquittoLimits are the mosquitto.conf limits docs/security-broker.md recommends, as
+// MosquittoLimits are the mosquitto.conf limits docs/mqtt.md ("Security model") recommends, as
 // tested: packets over 1 MiB are refused from their fixed header, at most 64 connections.
 const MosquittoLimits = "max_packet_size 1048576\nmax_connections 64\n"
 
@@ -328,7 +328,7 @@ func SelfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x
 // PraxisACL returns a mosquitto acl_file granting the broker package's roles: daemon
 // and operator read and write praxis/#; observer reads praxis/# except the command
 // topics praxis/+/cmd/# (mosquitto checks "deny" first, and checks every delivery, so
-// an observer's praxis/arm1/# subscription never carries a command). docs/security-broker.md
+// an observer's praxis/arm1/# subscription never carries a command). docs/mqtt.md ("Security model")
 // shows it to operators.
 func PraxisACL(daemon, operator, observer string) string {
 	return "user " + daemon + "\ntopic readwrite praxis/#\n\n" +
