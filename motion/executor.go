@@ -93,6 +93,9 @@ func (r Result) err() error {
 	case Aborted:
 		return fmt.Errorf("%w: run %q: %s", ErrAborted, r.RunID, r.Reason)
 	default:
+		if r.Err != nil {
+			return fmt.Errorf("%w: run %q: %w", ErrFailed, r.RunID, r.Err)
+		}
 		return fmt.Errorf("%w: run %q: %s", ErrFailed, r.RunID, r.Reason)
 	}
 }

@@ -36,8 +36,9 @@ type runner struct {
 
 	st                joint.State
 	cmd               joint.Command
-	prevCmd, prevVel  []float64 // per arm joint: last command and its velocity
-	meas, lastMeas    []float64 // per arm joint: current and previous good measurement
+	filt              *SafetyFilter // per arm joint: the last command, limits; every command passes it
+	prevCmd           []float64     // per arm joint: last command sent (the filter's)
+	meas, lastMeas    []float64     // per arm joint: current and previous good measurement
 	lastMeasT         time.Duration
 	haveMeas          bool
 	fresh             bool      // meas was read by setup and not yet used by a tick
@@ -63,9 +64,7 @@ type runner struct {
 	timeout           float64
 	t0, now           time.Duration
 	lastProgress      time.Duration
-	readFails         int
-	cmdFails          int
-	overrunRun        int
+	wd                watchdogs
 	ticks             uint64 // control ticks, the first (unpaced) one included
 	hist              histogram
 	lateMax           time.Duration
@@ -127,7 +126,12 @@ func newRunner(e *Executor, req Request) (*runner, error) {
 	r.startQ = append(f(0), req.Skill.Start...)
 	r.st = joint.NewState(n)
 	r.cmd = joint.NewCommand(n)
-	r.prevCmd, r.prevVel, r.meas, r.lastMeas, r.speed, r.des, r.q0, r.q1 = f(n), f(n), f(n), f(n), f(n), f(n), f(n), f(n)
+	r.meas, r.lastMeas, r.speed, r.des, r.q0, r.q1 = f(n), f(n), f(n), f(n), f(n), f(n)
+	if r.filt, err = NewSafetyFilter(r.lim, make([]float64, n)); err != nil {
+		return nil, err
+	}
+	r.prevCmd = r.filt.Last()
+	r.wd = watchdogs{maxReads: e.cfg.WatchdogReads, maxCommands: e.cfg.WatchdogCommands, maxOverruns: e.cfg.WatchdogOverruns}
 	r.plan, r.ej, r.leashed = f(n), f(m), make([]bool, m)
 	r.off, r.offMax, r.pvel = f(n), f(n), f(m)
 	if e.cfg.OffsetGain > 0 && !req.OpenLoop {
@@ -195,9 +199,10 @@ func (r *runner) abort(reason string) {
 	}
 }
 
-func (r *runner) fail(reason string) {
+func (r *runner) fail(err error) {
 	if !r.ended {
-		r.end(EventFailed, reason)
+		r.res.Err = err
+		r.end(EventFailed, err.Error())
 	}
 }
 
@@ -234,7 +239,7 @@ func (e *Executor) execute(r *runner, preempting bool) (next *runner) {
 	r.now = r.t0
 	defer func() {
 		if p := recover(); p != nil {
-			r.fail(fmt.Sprintf("fault: %v: %v", errPanic, p))
+			r.fail(fmt.Errorf("%w: %w: %v", ErrFault, errPanic, p))
 		}
 		e.halt(r)
 		e.report(r)
@@ -244,13 +249,13 @@ func (e *Executor) execute(r *runner, preempting bool) (next *runner) {
 		clk.SleepUntil(e.quiet)
 	}
 	if err := r.setup(); err != nil {
-		r.fail(err.Error())
+		r.fail(err)
 		return nil
 	}
 	period := e.cfg.period()
 	rate, err := clock.NewRate(clk, period)
 	if err != nil {
-		r.fail(err.Error())
+		r.fail(fmt.Errorf("%w: %w", ErrFault, err))
 		return nil
 	}
 	// The first tick runs at once, as if one period had passed, so the arm moves without
@@ -301,14 +306,9 @@ func (e *Executor) iterate(r *runner, rate *clock.Rate, prev *time.Duration) (ne
 	if r.ended {
 		return next
 	}
-	if tk.Overrun() {
-		r.overrunRun++
-		if r.overrunRun >= e.cfg.WatchdogOverruns {
-			r.fail(fmt.Sprintf("watchdog: %d consecutive overruns", r.overrunRun))
-			return next
-		}
-	} else {
-		r.overrunRun = 0
+	if err := r.wd.tick(tk.Overrun()); err != nil {
+		r.fail(err)
+		return next
 	}
 	dt := min(max(dtRaw, 0), e.cfg.MaxDt).Seconds()
 	r.tick(dt)
@@ -325,17 +325,17 @@ func (r *runner) setup() error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("watchdog: %d initial reads failed: %w", r.cfg.WatchdogReads, err)
+		return fmt.Errorf("%w: %d initial reads failed: %w", ErrWatchdog, r.cfg.WatchdogReads, err)
 	}
 	if err := r.takeMeasurement(0); err != nil {
 		return err
 	}
 	for i, q := range r.meas {
 		if !r.lim[i].Contains(q) {
-			return fmt.Errorf("fault: joint %q starts at %.4g outside [%.4g, %.4g]", r.names[i], q, r.lim[i].Min, r.lim[i].Max)
+			return fmt.Errorf("%w: joint %q starts at %.4g outside [%.4g, %.4g]", ErrLimit, r.names[i], q, r.lim[i].Min, r.lim[i].Max)
 		}
 	}
-	copy(r.prevCmd, r.meas)
+	r.filt.Reset(r.meas)
 	copy(r.des, r.meas)
 	copy(r.plan, r.meas)
 	copy(r.q0, r.meas)
@@ -370,7 +370,7 @@ func (r *runner) setup() error {
 	r.timeout = r.cfg.TimeoutFactor*dur + r.cfg.TimeoutExtra + r.appT
 	r.stepper, err = r.req.Skill.NewStepper(start, nil, r.goal, dur)
 	if err != nil {
-		return fmt.Errorf("fault: stepper: %w", err)
+		return fmt.Errorf("%w: stepper: %w", ErrFault, err)
 	}
 	r.fresh = true
 	r.slow = 0 // rises over SlowRise from rest
@@ -422,11 +422,11 @@ func (r *runner) approachDuration() float64 {
 // takeMeasurement checks the state just read and updates meas and the speed estimate.
 func (r *runner) takeMeasurement(dt float64) error {
 	if len(r.st.Pos) != r.n {
-		return fmt.Errorf("fault: read %d positions for %d joints", len(r.st.Pos), r.n)
+		return fmt.Errorf("%w: read %d positions for %d joints", ErrFault, len(r.st.Pos), r.n)
 	}
 	for i, q := range r.st.Pos {
 		if math.IsNaN(q) || math.IsInf(q, 0) {
-			return fmt.Errorf("fault: measured position of joint %q is %v", r.names[i], q)
+			return fmt.Errorf("%w: measured position of joint %q is %v", ErrFault, r.names[i], q)
 		}
 	}
 	copy(r.meas, r.st.Pos)
@@ -460,15 +460,14 @@ func (r *runner) tick(dt float64) {
 		r.fresh = false // the first tick uses the state setup has just read
 	} else {
 		if err := e.arm.Read(e.ctx, &r.st); err != nil {
-			r.readFails++
-			if r.readFails >= r.cfg.WatchdogReads {
-				r.fail(fmt.Sprintf("watchdog: %d consecutive read errors: %v", r.readFails, err))
+			if werr := r.wd.read(err); werr != nil {
+				r.fail(werr)
 			}
 			return // no command without a fresh state; the plan waits
 		}
-		r.readFails = 0
+		r.wd.read(nil)
 		if err := r.takeMeasurement(dt); err != nil {
-			r.fail(err.Error())
+			r.fail(err)
 			return
 		}
 	}
@@ -583,18 +582,18 @@ func (r *runner) tick(dt float64) {
 		r.abort(ReasonEStop)
 		return
 	}
-	if !r.filter(dt) {
+	if err := r.filt.Filter(r.des, dt, r.cfg.period().Seconds(), &r.cmd, r.names); err != nil {
+		r.fail(err)
 		return
 	}
+	r.countLimits()
 	if err := e.arm.Command(e.ctx, r.cmd); err != nil {
-		r.cmdFails++
-		if r.cmdFails >= r.cfg.WatchdogCommands {
-			r.fail(fmt.Sprintf("watchdog: %d consecutive command errors: %v", r.cmdFails, err))
+		if werr := r.wd.command(err); werr != nil {
+			r.fail(werr)
 		}
 	} else {
-		r.cmdFails = 0
-		copy(r.prevCmd, r.cmd.Pos)
-		copy(r.prevVel, r.cmd.Vel)
+		r.wd.command(nil)
+		r.filt.Accept(r.cmd)
 	}
 	r.checkDone(emax)
 	if r.trace != nil {
@@ -722,52 +721,16 @@ func (r *runner) limitSlow() float64 {
 	return s
 }
 
-// filter turns des into cmd: NaN guard, acceleration, velocity and position limits (in
-// that order, so the position limits always hold). It returns false after failing the
-// run on a non-finite value.
-func (r *runner) filter(dt float64) bool {
-	if !(dt > 0) {
-		dt = r.cfg.period().Seconds()
-	}
-	for i, q := range r.des {
-		if math.IsNaN(q) || math.IsInf(q, 0) {
-			r.fail(fmt.Sprintf("fault: planned position of joint %q is %v", r.names[i], q))
-			return false
-		}
-		l := r.lim[i]
-		// Acceleration: only speeding up is limited. Slowing down never is, so the
-		// command cannot overshoot the plan the way a two-sided rate limiter does.
-		v := (q - r.prevCmd[i]) / dt
-		dv := l.MaxAcc * dt
-		if hi := max(r.prevVel[i], 0) + dv; v > hi {
-			v = hi
-			r.res.AccelClamps++
-		} else if lo := min(r.prevVel[i], 0) - dv; v < lo {
-			v = lo
-			r.res.AccelClamps++
-		}
-		if v > l.MaxVel {
-			v = l.MaxVel
-			r.res.VelocityClamps++
-		} else if v < -l.MaxVel {
-			v = -l.MaxVel
-			r.res.VelocityClamps++
-		}
-		q = r.prevCmd[i] + v*dt
-		if !l.Contains(q) {
-			q = l.Clamp(q)
-			r.res.PositionClamps++
-		}
-		r.cmd.Pos[i] = q
-		r.cmd.Vel[i] = (q - r.prevCmd[i]) / dt
-	}
+// countLimits copies the filter's clamp counters into the result and counts a command
+// outside the limits (never, unless the filter is broken).
+func (r *runner) countLimits() {
+	r.res.PositionClamps, r.res.VelocityClamps, r.res.AccelClamps = r.filt.PositionClamps, r.filt.VelocityClamps, r.filt.AccelClamps
 	for i, q := range r.cmd.Pos {
 		if !r.lim[i].Contains(q) {
 			r.res.LimitViolations++
 			break
 		}
 	}
-	return true
 }
 
 // checkDone ends the run on arrival or timeout, and sends progress events.
@@ -785,7 +748,7 @@ func (r *runner) checkDone(emax float64) {
 		return
 	}
 	if r.active > r.timeout {
-		r.fail(fmt.Sprintf("%s: error %.4g rad after %.3g s", ReasonTimeout, fin, r.active))
+		r.fail(fmt.Errorf("%w: error %.4g rad after %.3g s", ErrTimeout, fin, r.active))
 		return
 	}
 	if r.now-r.lastProgress >= r.cfg.ProgressEvery {
@@ -805,7 +768,7 @@ func (r *runner) checkDone(emax float64) {
 func (e *Executor) halt(r *runner) {
 	defer func() {
 		if p := recover(); p != nil && !r.ended {
-			r.fail(fmt.Sprintf("fault: panic in halt: %v", p))
+			r.fail(fmt.Errorf("%w: panic in halt: %v", ErrFault, p))
 		}
 	}()
 	src := r.meas
@@ -822,7 +785,7 @@ func (e *Executor) halt(r *runner) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 100*time.Millisecond)
 	defer cancel()
 	if err := e.arm.Command(ctx, r.cmd); err != nil && !r.ended {
-		r.fail(fmt.Sprintf("halt: %v", err))
+		r.fail(fmt.Errorf("%w: halt: %w", ErrWatchdog, err))
 	}
 	e.quiet = e.cfg.Clock.Now() + e.cfg.period()
 }
@@ -830,7 +793,7 @@ func (e *Executor) halt(r *runner) {
 // report fills the Result, ends the job and emits the terminal event.
 func (e *Executor) report(r *runner) {
 	if !r.ended {
-		r.fail("fault: loop ended without an outcome")
+		r.fail(fmt.Errorf("%w: loop ended without an outcome", ErrFault))
 	}
 	res := &r.res
 	res.RunID = r.req.ID

@@ -68,6 +68,9 @@ type Result struct {
 	RunID   string  `json:"run_id"`
 	Outcome Outcome `json:"outcome"`
 	Reason  string  `json:"reason,omitempty"`
+	// Err is why a failed run failed: it wraps ErrWatchdog, ErrFault, ErrTimeout or ErrLimit
+	// (and the arm's error where there is one); Reason is its text. Nil otherwise.
+	Err error `json:"-"`
 	// FinalError is the max over skill joints of |measured − goal| at the end, rad.
 	FinalError float64 `json:"final_error"`
 	// MaxTrackingError is the max over ticks and skill joints of |measured − last
