@@ -98,28 +98,18 @@ func newRunner(e *Executor, req Request) (*runner, error) {
 	}
 	r := &runner{e: e, cfg: &e.cfg, req: req, n: n, m: m, idx: idx, names: names,
 		job: &Job{id: req.ID, done: make(chan struct{})}}
-	r.lim = make([]joint.Limits, n)
-	for i, j := range js {
-		l := j.Limits
-		if j.Type == joint.Continuous {
-			l.Min, l.Max = math.Inf(-1), math.Inf(1)
-		} else if !(l.Max > l.Min) {
-			return nil, fmt.Errorf("%w: joint %q has no position range [%v, %v]", ErrInvalidRequest, j.Name, l.Min, l.Max)
+	for _, j := range js {
+		if j.Type != joint.Continuous && !(j.Limits.Max > j.Limits.Min) {
+			return nil, fmt.Errorf("%w: joint %q has no position range [%v, %v]", ErrInvalidRequest, j.Name, j.Limits.Min, j.Limits.Max)
 		}
-		if !(l.MaxVel > 0) {
-			l.MaxVel = e.cfg.DefaultMaxVel
-		}
-		if !(l.MaxAcc > 0) {
-			l.MaxAcc = e.cfg.DefaultMaxAcc
-		}
-		r.lim[i] = l
 	}
+	r.lim = e.cfg.limits(js)
 	goal := req.Goal
 	if goal == nil {
 		goal = req.Skill.Goal
 	}
 	r.goal = make([]float64, m)
-	if err := r.checkGoal(goal, r.goal); err != nil {
+	if err := r.cfg.checkGoal(r.lim, r.idx, r.names, goal, r.goal); err != nil {
 		return nil, err
 	}
 	f := func(k int) []float64 { return make([]float64, k) }
@@ -151,28 +141,9 @@ func newRunner(e *Executor, req Request) (*runner, error) {
 	return r, nil
 }
 
-// checkGoal validates goal (one value per skill joint) into out, clipping it into the
-// limits when Config.ClipGoal is set.
-func (r *runner) checkGoal(goal, out []float64) error {
-	if len(goal) != r.m {
-		return fmt.Errorf("%w: goal has %d values for %d joints", ErrInvalidRequest, len(goal), r.m)
-	}
-	for j, g := range goal {
-		l := r.lim[r.idx[j]]
-		switch {
-		case math.IsNaN(g) || math.IsInf(g, 0):
-			return fmt.Errorf("%w: goal of joint %q is %v", ErrInvalidRequest, r.names[r.idx[j]], g)
-		case !l.Contains(g) && !r.cfg.ClipGoal:
-			return fmt.Errorf("%w: joint %q goal %.4g outside [%.4g, %.4g]", ErrGoalOutsideLimits, r.names[r.idx[j]], g, l.Min, l.Max)
-		}
-		out[j] = l.Clamp(g)
-	}
-	return nil
-}
-
 // setGoal applies a goal change during the run.
 func (r *runner) setGoal(goal []float64) error {
-	if err := r.checkGoal(goal, r.m2); err != nil {
+	if err := r.cfg.checkGoal(r.lim, r.idx, r.names, goal, r.m2); err != nil {
 		return err
 	}
 	for j := range r.goal {
@@ -407,16 +378,9 @@ func (r *runner) rollPeaks(dur float64) error {
 }
 
 // approachDuration returns the minimum-jerk duration from q0 to q1 that keeps every
-// joint within ApproachScale of its velocity and acceleration limits.
+// joint within ApproachScale of its velocity and acceleration limits (see MakePlan).
 func (r *runner) approachDuration() float64 {
-	T := 0.2
-	s := r.cfg.ApproachScale
-	for i := range r.q0 {
-		d := math.Abs(r.q1[i] - r.q0[i])
-		// Minimum jerk peaks at 1.875·d/T in speed and 5.774·d/T² in acceleration.
-		T = max(T, 1.875*d/(s*r.lim[i].MaxVel), math.Sqrt(5.774*d/(s*r.lim[i].MaxAcc)))
-	}
-	return T
+	return approachTime(r.lim, r.q0, r.q1, r.cfg.ApproachScale)
 }
 
 // takeMeasurement checks the state just read and updates meas and the speed estimate.

@@ -252,39 +252,26 @@ func (s *state) startRun(r core.RunRequest) error {
 		}
 		return core.Reject("skill", "skill %q: %v", r.Skill, err)
 	}
-	js := s.arm.Joints()
-	lim := make(map[string]joint.Limits, len(js))
-	for _, j := range js {
-		lim[j.Name] = j.Limits
-	}
-	for _, n := range sk.Joints {
-		if _, ok := lim[n]; !ok {
-			return core.Reject("skill", "skill %q drives joint %q, which the arm lacks (arm joints: %v)", r.Skill, n, joint.Names(js))
-		}
-	}
 	if err := r.Check(); err != nil {
 		return err
 	}
-	var goal []float64
-	if len(r.Goal) > 0 {
-		goal = append([]float64(nil), sk.DMP.Goal...)
-		for name, v := range r.Goal {
-			k := -1
-			for i, n := range sk.Joints {
-				if n == name {
-					k = i
-				}
-			}
-			if k < 0 {
-				return core.Reject("goal."+name, "unknown joint %q: skill %q drives %v", name, r.Skill, sk.Joints)
-			}
-			l := lim[name]
-			if !l.Contains(v) && !s.d.cfg.Executor.ClipGoal {
-				return core.Reject("goal."+name, "%g is outside the limits of joint %s [%g, %g]", v, name, l.Min, l.Max)
-			}
-			goal[k] = v
+	js := s.arm.Joints()
+	plan, err := motion.Config{ClipGoal: s.d.cfg.Executor.ClipGoal}.MakePlan(js, &sk.DMP, sk.Joints, r.Goal, r.Duration, nil)
+	if err != nil {
+		var je *motion.JointError
+		switch {
+		case errors.As(err, &je) && errors.Is(err, motion.ErrUnknownJoint):
+			return core.Reject("goal."+je.Joint, "unknown joint %q: skill %q drives %v", je.Joint, r.Skill, sk.Joints)
+		case errors.As(err, &je) && errors.Is(err, motion.ErrGoalOutsideLimits):
+			return core.Reject("goal."+je.Joint, "%g is outside the limits of joint %s [%g, %g]", je.Value, je.Joint, je.Min, je.Max)
+		case errors.As(err, &je):
+			return core.Reject("goal."+je.Joint, "%v is not a finite position", je.Value)
+		case errors.Is(err, motion.ErrInvalidRequest) && !strings.Contains(err.Error(), "duration"):
+			return core.Reject("skill", "skill %q does not fit the arm (arm joints: %v): %v", r.Skill, joint.Names(js), err)
 		}
+		return core.Reject("", "%v", err)
 	}
+	goal := plan.Goal
 	job, err := s.ex.Start(motion.Request{ID: r.ID, Skill: &sk.DMP, Joints: sk.Joints, Goal: goal,
 		Duration: r.Duration, OpenLoop: s.d.cfg.Executor.OpenLoop})
 	if err != nil {

@@ -223,21 +223,14 @@ func Run(ctx context.Context, o Options) (*Report, *Trace, error) {
 			return nil, nil, bad("skill joint %q is not a joint of arm %s (%s)", n, o.Arm, strings.Join(names, ","))
 		}
 	}
-	goal := s.DMP.Goal
+	var goalByName map[string]float64
 	if o.Goal != nil {
 		if len(o.Goal) != len(s.Joints) {
 			return nil, nil, bad("goal has %d values for %d skill joints", len(o.Goal), len(s.Joints))
 		}
-		goal = o.Goal
-	}
-	for j, g := range goal {
-		l := js[idx[j]].Limits
-		if math.IsNaN(g) || math.IsInf(g, 0) {
-			return nil, nil, bad("goal of joint %q is %v", s.Joints[j], g)
-		}
-		if js[idx[j]].Type != joint.Continuous && !l.Contains(g) {
-			return nil, nil, fmt.Errorf("%w: %w: joint %q goal %.4g outside [%.4g, %.4g]", ErrBadInput,
-				motion.ErrGoalOutsideLimits, s.Joints[j], g, l.Min, l.Max)
+		goalByName = make(map[string]float64, len(o.Goal))
+		for j, g := range o.Goal {
+			goalByName[s.Joints[j]] = g
 		}
 	}
 	initial := make([]float64, len(js))
@@ -260,6 +253,12 @@ func Run(ctx context.Context, o Options) (*Report, *Trace, error) {
 			return nil, nil, bad("start of joint %q at %.4g is outside [%.4g, %.4g]", names[i], q, l.Min, l.Max)
 		}
 	}
+	// The same plan as the daemon's and the executor's: goal, duration, approach.
+	plan, err := motion.Config{}.MakePlan(js, &s.DMP, s.Joints, goalByName, o.Duration, initial)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	goal, app := plan.Goal, plan.Approach
 	arm, err := simarm.New(simarm.Config{Model: o.Arm, Clock: clk, Seed: o.Seed, Initial: initial})
 	if err != nil {
 		return nil, nil, bad("arm %s: %v", o.Arm, err)
@@ -280,7 +279,6 @@ func Run(ctx context.Context, o Options) (*Report, *Trace, error) {
 
 	t0 := clk.Now()
 	ta.t0 = t0
-	app := approach(js, idx, initial, s.DMP.Start)
 	rep := &Report{Skill: s.Name, Arm: o.Arm, Joints: append([]string(nil), s.Joints...), OpenLoop: o.OpenLoop,
 		Goal: append([]float64(nil), goal...), Rate: o.Rate, Perturbations: []AppliedPerturbation{}}
 	if tr, err := s.DMP.Rollout(nil, goal, dur, 0.01); err == nil {
@@ -333,36 +331,6 @@ func Run(ctx context.Context, o Options) (*Report, *Trace, error) {
 		rep.FinalPosition[j] = st.Truth[a]
 	}
 	return rep, tr, nil
-}
-
-// approach estimates the executor's easing-in duration, s, with its default settings
-// (StartTolerance 0.05 rad, ApproachScale 0.3): 0 when every skill joint starts within
-// tolerance. Perturbation times are counted from its end.
-func approach(js []joint.Joint, idx []int, initial, start []float64) float64 {
-	far := false
-	for j, a := range idx {
-		if math.Abs(initial[a]-start[j]) > 0.05 {
-			far = true
-		}
-	}
-	if !far {
-		return 0
-	}
-	const scale = 0.3
-	T := 0.2
-	for j, a := range idx {
-		l := js[a].Limits
-		d := math.Abs(l.Clamp(start[j]) - initial[a])
-		vmax, amax := l.MaxVel, l.MaxAcc
-		if !(vmax > 0) {
-			vmax = 1
-		}
-		if !(amax > 0) {
-			amax = 5
-		}
-		T = max(T, 1.875*d/(scale*vmax), math.Sqrt(5.774*d/(scale*amax)))
-	}
-	return T
 }
 
 func indexOf(names []string, name string) int {
