@@ -18,6 +18,7 @@ import (
 	dxlproto "github.com/praxis-robotics/praxis/drivers/dynamixel/proto"
 	"github.com/praxis-robotics/praxis/drivers/feetech"
 	ftproto "github.com/praxis-robotics/praxis/drivers/feetech/proto"
+	"github.com/praxis-robotics/praxis/drivers/servo"
 	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
@@ -122,83 +123,37 @@ func openPort(port string, baud int) (serial.Port, error) {
 	return p, nil
 }
 
-// regBus is single-register access to either bus.
-type regBus struct {
-	dxl  *dynamixel.Bus
-	ft   *feetech.Bus
-	port serial.Port
-}
-
-func openRegBus(f busFlags) (*regBus, error) {
+// openRegBus opens the port and returns the protocol's register bus (servo.Bus: one
+// interface for both protocols).
+func openRegBus(f busFlags) (servo.Bus, error) {
 	p, err := openPort(f.port, f.baud)
 	if err != nil {
 		return nil, err
 	}
 	if f.bus == busarm.Dynamixel {
-		return &regBus{dxl: dynamixel.NewBus(p, f.timeout), port: p}, nil
+		return dynamixel.NewBus(p, f.timeout), nil
 	}
-	return &regBus{ft: feetech.NewBus(p, ftproto.STS, f.timeout), port: p}, nil
+	return feetech.NewBus(p, ftproto.STS, f.timeout), nil
 }
 
-func (r *regBus) Close() error {
-	if r.dxl != nil {
-		return r.dxl.Close() // closes the port
-	}
-	return r.port.Close()
-}
-
-func (r *regBus) read(ctx context.Context, id, addr int, dst []byte) error {
-	if r.dxl != nil {
-		return r.dxl.ReadRegister(ctx, byte(id), uint16(addr), dst)
-	}
-	return r.ft.ReadRegister(ctx, byte(id), byte(addr), dst)
-}
-
-func (r *regBus) write(ctx context.Context, id, addr int, data []byte) error {
-	if r.dxl != nil {
-		return r.dxl.WriteRegister(ctx, byte(id), uint16(addr), data)
-	}
-	return r.ft.WriteRegister(ctx, byte(id), byte(addr), data)
-}
-
-// scan pings ids and returns the servos that answer.
-func (r *regBus) scan(ctx context.Context, ids []int) ([]dynamixel.Found, error) {
-	var out []dynamixel.Found
+// scanBus pings ids and returns the servos that answer. A garbled reply is retried once:
+// someone is there. Status bits in a reply still mean a servo answered.
+func scanBus(ctx context.Context, r servo.Bus, ids []int) ([]servo.Found, error) {
+	var out []servo.Found
 	for _, id := range ids {
-		if r.dxl != nil {
-			m, fw, err := r.dxl.Ping(ctx, byte(id))
-			if errors.Is(err, dynamixel.ErrCRC) {
-				m, fw, err = r.dxl.Ping(ctx, byte(id)) // a garbled reply: someone is there
-			}
-			var se *dynamixel.ServoError
-			if errors.As(err, &se) {
-				continue
-			}
-			if err != nil {
-				return out, err
-			}
-			out = append(out, dynamixel.Found{ID: byte(id), Model: m, Firmware: fw})
+		f, err := r.Identify(ctx, byte(id))
+		if errors.Is(err, dynamixel.ErrCRC) || errors.Is(err, feetech.ErrChecksum) {
+			f, err = r.Identify(ctx, byte(id))
+		}
+		var de *dynamixel.ServoError
+		var fe *feetech.ServoError
+		switch {
+		case errors.As(err, &de):
 			continue
-		}
-		err := r.ft.Ping(ctx, byte(id))
-		if errors.Is(err, feetech.ErrChecksum) {
-			err = r.ft.Ping(ctx, byte(id)) // a garbled reply: someone is there
-		}
-		var se *feetech.ServoError
-		if errors.As(err, &se) && se.Status == 0 {
+		case errors.As(err, &fe) && fe.Status == 0:
 			continue // silent or garbled: nobody there at this baud
-		}
-		if err != nil && !errors.As(err, &se) {
+		case err != nil && !errors.As(err, &fe):
 			return out, err
-		}
-		f := dynamixel.Found{ID: byte(id)}
-		var w [2]byte
-		if r.ft.ReadRegister(ctx, byte(id), ftproto.RegModel, w[:]) == nil {
-			f.Model = ftproto.STS.Word(w[:])
-		}
-		var fw [1]byte
-		if r.ft.ReadRegister(ctx, byte(id), ftproto.RegFirmwareMajor, fw[:]) == nil {
-			f.Firmware = fw[0]
 		}
 		out = append(out, f)
 	}
@@ -256,7 +211,7 @@ func newBusScanCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("bus scan: %w", err)
 				}
-				found, err := r.scan(cmd.Context(), idList)
+				found, err := scanBus(cmd.Context(), r, idList)
 				r.Close()
 				for _, s := range found {
 					fmt.Fprintf(out, "%-8d %-4d %-6d %-11s %d\n", b, s.ID, s.Model, modelName(f.bus, s.Model), s.Firmware)
@@ -331,7 +286,7 @@ func newBusReadCmd() *cobra.Command {
 			}
 			defer b.Close()
 			buf := make([]byte, r.length)
-			if err := b.read(cmd.Context(), r.id, r.addr, buf); err != nil {
+			if err := b.ReadRegister(cmd.Context(), byte(r.id), uint16(r.addr), buf); err != nil {
 				return fmt.Errorf("bus read: %w", err)
 			}
 			var v uint64
@@ -379,7 +334,7 @@ func newBusWriteCmd() *cobra.Command {
 				return fmt.Errorf("bus write: %w", err)
 			}
 			defer b.Close()
-			if err := b.write(cmd.Context(), r.id, r.addr, data); err != nil {
+			if err := b.WriteRegister(cmd.Context(), byte(r.id), uint16(r.addr), data); err != nil {
 				return fmt.Errorf("bus write: %w", err)
 			}
 			return nil

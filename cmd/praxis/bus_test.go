@@ -126,11 +126,12 @@ func TestBusCalibrate(t *testing.T) {
 		b.WriteString("\n")
 	}
 	zero := make([]float64, 6)
-	for k, tm := range []float64{0, 0.3, 0.9, 1.5, 2.1, 2.4, 2.7, 3.0, 3.3, 3.6} {
+	// The hand dwells 0.2 s at each end, so that 20 ms sampling on a busy machine sees it.
+	for k, tm := range []float64{0, 0.3, 0.9, 1.1, 1.7, 1.9, 2.4, 2.7, 3.0, 3.3, 3.6} {
 		switch {
-		case k == 2:
+		case k == 2 || k == 3:
 			row(tm, lo)
-		case k == 4:
+		case k == 5 || k == 6:
 			row(tm, hi)
 		default:
 			row(tm, zero)

@@ -293,11 +293,11 @@ func (d *Driver) Setup(ctx context.Context) error {
 		d.cfg.Series.PutWord(w[0:], uint16(max(lo, 0)))
 		d.cfg.Series.PutWord(w[2:], uint16(min(hi, j.Resolution-1)))
 		lr := d.cfg.Series.LockReg()
-		if err := d.bus.WriteRegister(ctx, id, lr, []byte{0}); err != nil {
+		if err := d.bus.WriteRegister(ctx, id, uint16(lr), []byte{0}); err != nil {
 			return fmt.Errorf("feetech: setup: unlock eeprom: %w", d.named(err))
 		}
 		err := d.bus.WriteRegister(ctx, id, ftproto.RegMinAngle, w[:])
-		if lerr := d.bus.WriteRegister(ctx, id, lr, []byte{1}); err == nil {
+		if lerr := d.bus.WriteRegister(ctx, id, uint16(lr), []byte{1}); err == nil {
 			err = lerr
 		}
 		if err != nil {
@@ -618,7 +618,7 @@ func (d *Driver) ReadRegister(ctx context.Context, id, addr byte, dst []byte) er
 		return err
 	}
 	defer d.mu.Unlock()
-	return d.named(d.bus.ReadRegister(ctx, id, addr, dst))
+	return d.named(d.bus.ReadRegister(ctx, id, uint16(addr), dst))
 }
 
 // WriteRegister writes data at addr of servo id and waits for the acknowledgement (none
@@ -628,7 +628,7 @@ func (d *Driver) WriteRegister(ctx context.Context, id, addr byte, data []byte) 
 		return err
 	}
 	defer d.mu.Unlock()
-	return d.named(d.bus.WriteRegister(ctx, id, addr, data))
+	return d.named(d.bus.WriteRegister(ctx, id, uint16(addr), data))
 }
 
 // Close stops the watchdog and closes the bus; the servos keep their last goal. Later
