@@ -173,12 +173,16 @@ func (b *Bus) SetStatus(id byte, st ftproto.Status) {
 	b.with(id, func(s *servo) { s.status = st; s.tab[ftproto.RegStatus] = byte(st) })
 }
 
-// Register returns byte addr of servo id's control table, false for an unknown ID or address.
+// Register returns byte addr of servo id's control table as a read would now return it
+// (present state refreshed from the plant), false for an unknown ID or address.
 func (b *Bus) Register(id, addr byte) (byte, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.byID[id]
 	if s == nil || int(addr) >= ftproto.TableSize {
+		return 0, false
+	}
+	if b.refresh(context.Background()) != nil {
 		return 0, false
 	}
 	return s.tab[addr], true
