@@ -194,9 +194,6 @@ func (s *Sim) powerUp(v *servo, now time.Time) {
 	copy(v.reg[aPosTraj:][:4], v.reg[aPresentPos:][:4])
 	v.pendAddr = -1
 	v.boot = now
-	if tp, ok := s.cfg.Plant.(TorquePlant); ok {
-		_ = tp.SetJointTorque(v.idx, false)
-	}
 }
 
 func put32(b []byte, v int32) { putN(b, 4, int64(v)) }
@@ -636,7 +633,11 @@ func (s *Sim) handle(ctx context.Context, p dxlproto.Packet, n int) error {
 // EEPROM area is kept. Caller holds mu.
 func (s *Sim) reboot(ctx context.Context, v *servo) {
 	_ = s.refresh(ctx)
+	wasOn := v.reg[aTorqueEnable] != 0
 	s.powerUp(v, time.Now())
+	if tp, ok := s.cfg.Plant.(TorquePlant); ok && wasOn {
+		_ = tp.SetJointTorque(v.idx, false)
+	}
 	_ = s.command(ctx)
 }
 
