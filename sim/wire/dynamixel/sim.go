@@ -234,19 +234,18 @@ func abs32(x int32) int32 {
 }
 
 // command sends every goal to the plant: Goal Position − Homing Offset is the actual
-// target. A servo with torque off is sent its present position unless the plant can make
-// it limp itself.
+// target. A servo with torque off is sent its last measured position (a plant that can
+// make the joint limp ignores it).
 func (s *Sim) command(ctx context.Context) error {
-	_, limp := s.cfg.Plant.(TorquePlant)
 	for _, v := range s.servos {
-		home := get32(v.reg[aHomingOffset:])
-		at := aGoalPosition
-		if v.reg[aTorqueEnable] == 0 && !limp {
-			at = aPresentPos
-		}
-		s.cmd.Pos[v.idx] = s.cfg.Cal[v.idx].Radians(get32(v.reg[at:]) - home)
 		s.cmd.Vel[v.idx] = 0
-		copy(v.reg[aPosTraj:][:4], v.reg[at:][:4])
+		if v.reg[aTorqueEnable] == 0 {
+			s.cmd.Pos[v.idx] = s.st.Pos[v.idx] // hold where it was last measured
+			continue
+		}
+		home := get32(v.reg[aHomingOffset:])
+		s.cmd.Pos[v.idx] = s.cfg.Cal[v.idx].Radians(get32(v.reg[aGoalPosition:]) - home)
+		copy(v.reg[aPosTraj:][:4], v.reg[aGoalPosition:][:4])
 	}
 	return s.cfg.Plant.Command(ctx, s.cmd)
 }
