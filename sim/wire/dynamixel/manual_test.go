@@ -238,6 +238,45 @@ func TestManualBehaviour(t *testing.T) {
 	}
 }
 
+// TestBusWatchdog: XL430 Bus Watchdog(98): with torque on, no instruction for longer than
+// the set time stops the servo and shows −1; goal writes then earn a Data Range Error until
+// 0 is written.
+func TestBusWatchdog(t *testing.T) {
+	sim, c := simWith(t, Config{IDs: []byte{1}})
+	if p := c.write(1, 98, []byte{1}); p.Error != 0 { // 20 ms, torque off: not watching
+		t.Fatalf("watchdog: %v", p.Error)
+	}
+	// Torque off: the watchdog does not trip however long the bus is idle. The first
+	// torque-on write below must succeed, so no trip happened while torque was off.
+	deadline := time.Now().Add(100 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if r, _ := sim.Register(1, 98, 1); r[0] != 1 {
+			t.Fatalf("watchdog tripped with torque off: %d", int8(r[0]))
+		}
+	}
+	if p := c.write(1, 64, []byte{1}); p.Error != 0 {
+		t.Fatalf("torque on: %v", p.Error)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		r, _ := sim.Register(1, 98, 1)
+		if int8(r[0]) == -1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("watchdog did not trip within 5 s of an idle bus with torque on")
+		}
+	}
+	if p := c.write(1, 104, le32(10)); p.Error.Code() != dxlproto.ErrCodeDataRange {
+		t.Fatalf("goal velocity after a trip: %v, want data range error", p.Error)
+	}
+	if p := c.write(1, 98, []byte{0}); p.Error != 0 {
+		t.Fatalf("clear: %v", p.Error)
+	}
+	if p := c.write(1, 116, le32(2100)); p.Error != 0 {
+		t.Fatalf("goal after clearing: %v", p.Error)
+	}
+}
+
 // TestFastSyncReadNeverStuffed: P2 Fast Sync Read: the combined status is not
 // byte-stuffed even when the data hold FF FF FD.
 func TestFastSyncReadNeverStuffed(t *testing.T) {

@@ -355,7 +355,8 @@ func (s *Sim) checkWatchdog(ctx context.Context) {
 	tripped := false
 	for _, v := range s.servos {
 		wd := int8(v.reg[aBusWatchdog])
-		if wd <= 0 || s.lastRx.IsZero() || time.Since(s.lastRx) < time.Duration(wd)*dxlproto.WatchdogUnit*time.Millisecond {
+		// e-manual, Bus Watchdog(98): it watches the bus only while torque is on.
+		if wd <= 0 || v.reg[aTorqueEnable] == 0 || s.lastRx.IsZero() || time.Since(s.lastRx) < time.Duration(wd)*dxlproto.WatchdogUnit*time.Millisecond {
 			continue
 		}
 		// Tripped (e-manual, Bus Watchdog(98)): stop where it is, show -1, refuse goal
@@ -761,11 +762,13 @@ func (s *Sim) checkLimit(v *servo, f field, val int64) dxlproto.StatusError {
 		}
 		return 0
 	}
+	if f.limit != limNone && int8(v.reg[aBusWatchdog]) == -1 {
+		// e-manual, Bus Watchdog(98): after a Bus Watchdog Error the goal values are read
+		// only, and writing one returns a Data Range Error, until 0 is written to 98.
+		return dxlproto.ErrCodeDataRange
+	}
 	switch f.limit {
 	case limPosition:
-		if int8(v.reg[aBusWatchdog]) == -1 {
-			return dxlproto.ErrCodeDataRange // goal refused while the bus watchdog is tripped
-		}
 		switch v.reg[aOperatingMode] {
 		case dxlproto.PositionMode:
 			return bound(getN(v.reg[aMinPosition:], 4, false), getN(v.reg[aMaxPosition:], 4, false))
