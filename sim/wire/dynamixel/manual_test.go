@@ -209,6 +209,11 @@ func TestManualBehaviour(t *testing.T) {
 			{inst: dxlproto.AppendPing(nil, 1), from: 1, checkID: 1, addr: 7, want: []byte{1}},
 			{inst: pkt(1, dxlproto.InstFactoryReset, 0x03), from: 1, err: dxlproto.ErrCodeDataRange},
 		}},
+		{"P2 Bulk Write: each servo its own address and data, no status", []step{
+			{inst: pkt(dxlproto.BroadcastID, dxlproto.InstBulkWrite, 1, 65, 0, 1, 0, 1, 2, 68, 0, 1, 0, 1)},
+			{inst: r(1, 65, 1), from: 1, checkID: 1, addr: 65, want: []byte{1}},
+			{inst: r(2, 68, 1), from: 2, checkID: 2, addr: 68, want: []byte{1}},
+		}},
 		{"XL430 Indirect Address/Data: Indirect Data n reads the address in Indirect Address n", []step{
 			{inst: w(1, 168, 132, 0, 133, 0, 134, 0, 135, 0), from: 1},
 			{inst: r(1, 224, 4), from: 1, checkID: 1, addr: 224, want: []byte{0x00, 0x08, 0, 0}},
@@ -218,7 +223,7 @@ func TestManualBehaviour(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.cite, func(t *testing.T) {
-			sim, c := simWith(t, Config{IDs: []byte{1}})
+			sim, c := simWith(t, Config{IDs: []byte{1, 2}})
 			for k, st := range tc.steps {
 				c.send(st.inst)
 				if st.from != 0 {

@@ -11,7 +11,7 @@
 // 0x05 (data length: a write that covers part of a field), 0x04 (data range), 0x06 (data
 // limit: a goal beyond its limit); Status Return Level; Homing Offset (Present Position =
 // actual position + Homing Offset); an ID change answered from the old ID; Reg Write and
-// Action; Reboot; Factory Reset (0xFF, 0x01, 0x02); Bus Watchdog; indirect addresses;
+// Action; Bulk Write; Reboot; Factory Reset (0xFF, 0x01, 0x02); Bus Watchdog; indirect addresses;
 // Fast Sync Read replies never byte-stuffed. Not modelled: Drive Mode's reverse and
 // time-based profile bits, operating modes other than position control (goals of other
 // modes are stored only), Protocol Type 1, Secondary ID status rules beyond "no reply".
@@ -551,6 +551,23 @@ func (s *Sim) handle(ctx context.Context, p dxlproto.Packet, n int) error {
 					s.apply(v, addr, data)
 				}
 			}
+		}
+		err = s.command(ctx)
+	case dxlproto.InstBulkWrite:
+		// e-manual, Protocol 2.0, Bulk Write: per servo [ID, address (2), length (2),
+		// data]; no status packet.
+		for b := p.Params; len(b) >= 5; {
+			id, addr, n := b[0], uint16(b[1])|uint16(b[2])<<8, int(b[3])|int(b[4])<<8
+			if len(b) < 5+n {
+				break
+			}
+			data := b[5 : 5+n]
+			for _, v := range s.unicast(id) {
+				if s.check(v, addr, data) == 0 {
+					s.apply(v, addr, data)
+				}
+			}
+			b = b[5+n:]
 		}
 		err = s.command(ctx)
 	case dxlproto.InstSyncRead, dxlproto.InstFastSyncRead:
