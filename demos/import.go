@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Import copies the demo CSV at srcPath, byte for byte, into dir as `<name>.csv` with a
@@ -33,6 +34,28 @@ func Import(dir, srcPath, name string) (*Sidecar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demos: import: %w", err)
 	}
+	return store(dir, name, data, d, st.ModTime().UTC(), "imported from "+filepath.Base(srcPath))
+}
+
+// ImportDemo stores d in dir as `<name>.csv` with a sidecar (source "imported", the
+// given start time and notes), like Import does for a file. d must be valid; errors wrap
+// ErrExists when the name is taken; on failure nothing is left in dir.
+func ImportDemo(dir string, d *Demo, name string, started time.Time, notes string) (*Sidecar, error) {
+	if err := checkName(name); err != nil {
+		return nil, fmt.Errorf("demos: import: %w", err)
+	}
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("demos: import: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, d); err != nil {
+		return nil, fmt.Errorf("demos: import: %w", err)
+	}
+	return store(dir, name, buf.Bytes(), d, started.UTC(), notes)
+}
+
+// store publishes the CSV bytes data of d as dir/name.csv with its sidecar.
+func store(dir, name string, data []byte, d *Demo, started time.Time, notes string) (*Sidecar, error) {
 	base := filepath.Join(dir, name)
 	for _, p := range []string{base + ".csv", base + ".csv.part", base + ".json"} {
 		if _, err := os.Lstat(p); err == nil {
@@ -43,9 +66,9 @@ func Import(dir, srcPath, name string) (*Sidecar, error) {
 	}
 	meta := &Sidecar{
 		Format: SidecarFormat, Name: name, Joints: d.Joints,
-		RateHz: 1 / d.SamplePeriod(), Started: st.ModTime().UTC(),
+		RateHz: 1 / d.SamplePeriod(), Started: started,
 		DurationS: d.Duration(), Samples: d.Len(), Source: SourceImported,
-		Notes: "imported from " + filepath.Base(srcPath),
+		Notes: notes,
 	}
 	if err := meta.Validate(); err != nil {
 		return nil, fmt.Errorf("demos: import: %w", err)

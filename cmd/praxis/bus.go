@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	dxlproto "github.com/praxis-robotics/praxis/drivers/dynamixel/proto"
 	"github.com/praxis-robotics/praxis/drivers/feetech"
 	ftproto "github.com/praxis-robotics/praxis/drivers/feetech/proto"
+	"github.com/praxis-robotics/praxis/drivers/servo"
 	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
@@ -58,9 +60,9 @@ func (f *busFlags) check(what string) error {
 func newBusCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "bus",
-		Short: "Servo bus tools: scan, read and write registers, calibrate an arm",
+		Short: "Servo bus tools: scan, read and write registers, set up and calibrate an arm",
 	}
-	c.AddCommand(newBusScanCmd(), newBusReadCmd(), newBusWriteCmd(), newBusCalibrateCmd())
+	c.AddCommand(newBusScanCmd(), newBusReadCmd(), newBusWriteCmd(), newBusCalibrateCmd(), newBusSetupCmd())
 	return c
 }
 
@@ -122,83 +124,37 @@ func openPort(port string, baud int) (serial.Port, error) {
 	return p, nil
 }
 
-// regBus is single-register access to either bus.
-type regBus struct {
-	dxl  *dynamixel.Bus
-	ft   *feetech.Bus
-	port serial.Port
-}
-
-func openRegBus(f busFlags) (*regBus, error) {
+// openRegBus opens the port and returns the protocol's register bus (servo.Bus: one
+// interface for both protocols).
+func openRegBus(f busFlags) (servo.Bus, error) {
 	p, err := openPort(f.port, f.baud)
 	if err != nil {
 		return nil, err
 	}
 	if f.bus == busarm.Dynamixel {
-		return &regBus{dxl: dynamixel.NewBus(p, f.timeout), port: p}, nil
+		return dynamixel.NewBus(p, f.timeout), nil
 	}
-	return &regBus{ft: feetech.NewBus(p, ftproto.STS, f.timeout), port: p}, nil
+	return feetech.NewBus(p, ftproto.STS, f.timeout), nil
 }
 
-func (r *regBus) Close() error {
-	if r.dxl != nil {
-		return r.dxl.Close() // closes the port
-	}
-	return r.port.Close()
-}
-
-func (r *regBus) read(ctx context.Context, id, addr int, dst []byte) error {
-	if r.dxl != nil {
-		return r.dxl.ReadRegister(ctx, byte(id), uint16(addr), dst)
-	}
-	return r.ft.ReadRegister(ctx, byte(id), byte(addr), dst)
-}
-
-func (r *regBus) write(ctx context.Context, id, addr int, data []byte) error {
-	if r.dxl != nil {
-		return r.dxl.WriteRegister(ctx, byte(id), uint16(addr), data)
-	}
-	return r.ft.WriteRegister(ctx, byte(id), byte(addr), data)
-}
-
-// scan pings ids and returns the servos that answer.
-func (r *regBus) scan(ctx context.Context, ids []int) ([]dynamixel.Found, error) {
-	var out []dynamixel.Found
+// scanBus pings ids and returns the servos that answer. A garbled reply is retried once:
+// someone is there. Status bits in a reply still mean a servo answered.
+func scanBus(ctx context.Context, r servo.Bus, ids []int) ([]servo.Found, error) {
+	var out []servo.Found
 	for _, id := range ids {
-		if r.dxl != nil {
-			m, fw, err := r.dxl.Ping(ctx, byte(id))
-			if errors.Is(err, dynamixel.ErrCRC) {
-				m, fw, err = r.dxl.Ping(ctx, byte(id)) // a garbled reply: someone is there
-			}
-			var se *dynamixel.ServoError
-			if errors.As(err, &se) {
-				continue
-			}
-			if err != nil {
-				return out, err
-			}
-			out = append(out, dynamixel.Found{ID: byte(id), Model: m, Firmware: fw})
+		f, err := r.Identify(ctx, byte(id))
+		if errors.Is(err, dynamixel.ErrCRC) || errors.Is(err, feetech.ErrChecksum) {
+			f, err = r.Identify(ctx, byte(id))
+		}
+		var de *dynamixel.ServoError
+		var fe *feetech.ServoError
+		switch {
+		case errors.As(err, &de):
 			continue
-		}
-		err := r.ft.Ping(ctx, byte(id))
-		if errors.Is(err, feetech.ErrChecksum) {
-			err = r.ft.Ping(ctx, byte(id)) // a garbled reply: someone is there
-		}
-		var se *feetech.ServoError
-		if errors.As(err, &se) && se.Status == 0 {
+		case errors.As(err, &fe) && fe.Status == 0:
 			continue // silent or garbled: nobody there at this baud
-		}
-		if err != nil && !errors.As(err, &se) {
+		case err != nil && !errors.As(err, &fe):
 			return out, err
-		}
-		f := dynamixel.Found{ID: byte(id)}
-		var w [2]byte
-		if r.ft.ReadRegister(ctx, byte(id), ftproto.RegModel, w[:]) == nil {
-			f.Model = ftproto.STS.Word(w[:])
-		}
-		var fw [1]byte
-		if r.ft.ReadRegister(ctx, byte(id), ftproto.RegFirmwareMajor, fw[:]) == nil {
-			f.Firmware = fw[0]
 		}
 		out = append(out, f)
 	}
@@ -256,7 +212,7 @@ func newBusScanCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("bus scan: %w", err)
 				}
-				found, err := r.scan(cmd.Context(), idList)
+				found, err := scanBus(cmd.Context(), r, idList)
 				r.Close()
 				for _, s := range found {
 					fmt.Fprintf(out, "%-8d %-4d %-6d %-11s %d\n", b, s.ID, s.Model, modelName(f.bus, s.Model), s.Firmware)
@@ -331,7 +287,7 @@ func newBusReadCmd() *cobra.Command {
 			}
 			defer b.Close()
 			buf := make([]byte, r.length)
-			if err := b.read(cmd.Context(), r.id, r.addr, buf); err != nil {
+			if err := b.ReadRegister(cmd.Context(), byte(r.id), uint16(r.addr), buf); err != nil {
 				return fmt.Errorf("bus read: %w", err)
 			}
 			var v uint64
@@ -379,7 +335,7 @@ func newBusWriteCmd() *cobra.Command {
 				return fmt.Errorf("bus write: %w", err)
 			}
 			defer b.Close()
-			if err := b.write(cmd.Context(), r.id, r.addr, data); err != nil {
+			if err := b.WriteRegister(cmd.Context(), byte(r.id), uint16(r.addr), data); err != nil {
 				return fmt.Errorf("bus write: %w", err)
 			}
 			return nil
@@ -397,9 +353,11 @@ func newBusCalibrateCmd() *cobra.Command {
 		ticks            int
 		margin, seconds  float64
 		nonInteractive   bool
+		lrOut, lrIn      string
+		apply            bool
 	)
 	cmd := &cobra.Command{
-		Use:   "calibrate --port P [--bus ..] [--ids 1-6] [--joints a,b,..] -o CAL.yaml [--non-interactive --seconds S]",
+		Use:   "calibrate --port P [--bus ..] [--ids 1-6] [--joints a,b,..] -o CAL.yaml [--lerobot-out CAL.json] [--non-interactive --seconds S] | --from-lerobot CAL.json [--apply] -o CAL.yaml",
 		Short: "Measure each joint's zero tick and range with torque off; write the arm config",
 		Long: "calibrate switches torque off and asks the operator (on stdin) to move every joint\n" +
 			"through its whole range, sampling positions, then to put the arm in its zero pose\n" +
@@ -407,7 +365,13 @@ func newBusCalibrateCmd() *cobra.Command {
 			"daemon's `arm:` section to -o: per servo id, joint, offset (the tick at 0 rad),\n" +
 			"direction (+1; flip it by hand where a joint turns the wrong way), ticks, and\n" +
 			"min/max (rad) = the observed range shrunk by --margin. With --non-interactive it\n" +
-			"samples for --seconds and takes the final pose as the zero pose. Torque stays off.",
+			"samples for --seconds and takes the final pose as the zero pose. Torque stays off.\n" +
+			"--lerobot-out also writes LeRobot's calibration file (per motor: id, drive_mode,\n" +
+			"homing_offset read from the servo, range_min/range_max = the observed range, ticks).\n" +
+			"--from-lerobot reads such a file instead of measuring: the arm config gets each\n" +
+			"joint's zero at the middle of its range (LeRobot's degrees convention) and the range\n" +
+			"as limits; --apply also writes the homing offsets and position limits to the servos,\n" +
+			"as LeRobot's write_calibration does.",
 		Args: argsBad(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.check("calibrate"); err != nil {
@@ -424,8 +388,14 @@ func newBusCalibrateCmd() *cobra.Command {
 			if len(names) != len(idList) {
 				return inputErrf("bus calibrate: %d joint names for %d IDs (give --joints a,b,.. in ID order)", len(names), len(idList))
 			}
-			if out == "" {
-				return inputErrf("bus calibrate: -o CAL.yaml is required")
+			if lrIn != "" {
+				return calibrateFromLeRobot(cmd, f, lrIn, out, apply)
+			}
+			if apply {
+				return inputErrf("bus calibrate: --apply goes with --from-lerobot")
+			}
+			if out == "" && lrOut == "" {
+				return inputErrf("bus calibrate: -o CAL.yaml (or --lerobot-out CAL.json) is required")
 			}
 			if ticks < 2 || ticks > 32768 {
 				return inputErrf("bus calibrate: --ticks %d: want 2..32768", ticks)
@@ -443,15 +413,23 @@ func newBusCalibrateCmd() *cobra.Command {
 			if err := cfg.Normalize(); err != nil {
 				return inputErrf("bus calibrate: %w", err)
 			}
-			res, err := calibrate(cmd.Context(), f.port, cfg, margin, nonInteractive, seconds, cmd.InOrStdin(), cmd.OutOrStdout())
+			res, ranges, err := calibrate(cmd.Context(), f.port, cfg, margin, nonInteractive, seconds, cmd.InOrStdin(), cmd.OutOrStdout())
 			if err != nil {
 				return fmt.Errorf("bus calibrate: %w", err)
 			}
 			res.Port = f.port
-			if err := writeCalibration(cmd, out, res); err != nil {
-				return fmt.Errorf("bus calibrate: %w", err)
+			if out != "" {
+				if err := writeCalibration(cmd, out, res); err != nil {
+					return fmt.Errorf("bus calibrate: %w", err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", out)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", out)
+			if lrOut != "" {
+				if err := writeLeRobotOut(cmd, f, res, ranges, lrOut); err != nil {
+					return fmt.Errorf("bus calibrate: %w", err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", lrOut)
+			}
 			return nil
 		},
 	}
@@ -459,7 +437,10 @@ func newBusCalibrateCmd() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&ids, "ids", "1-6", "servo IDs in joint order")
 	fl.StringVar(&joints, "joints", "", "joint names in ID order (default the SO-101's: "+strings.Join(busarm.SO101Joints, ",")+")")
-	fl.StringVarP(&out, "output", "o", "", "calibration file to write, YAML (required)")
+	fl.StringVarP(&out, "output", "o", "", "calibration file to write, YAML (the daemon's arm: section)")
+	fl.StringVar(&lrOut, "lerobot-out", "", "also write LeRobot's calibration file, JSON")
+	fl.StringVar(&lrIn, "from-lerobot", "", "read LeRobot's calibration file instead of measuring")
+	fl.BoolVar(&apply, "apply", false, "with --from-lerobot: write homing offsets and limits to the servos")
 	fl.IntVar(&ticks, "ticks", busarm.DefaultTicks, "ticks per revolution")
 	fl.Float64Var(&margin, "margin", 0.03, "shrink each observed range by this much at both ends, rad")
 	fl.BoolVar(&nonInteractive, "non-interactive", false, "no prompts: sample for --seconds, then take the pose as zero")
@@ -469,17 +450,27 @@ func newBusCalibrateCmd() *cobra.Command {
 
 // calibrate runs the guided procedure on the arm cfg describes (default calibration:
 // offset ticks/2, direction +1) and returns cfg with offsets and limits measured.
-func calibrate(ctx context.Context, port string, cfg busarm.Config, margin float64, nonInteractive bool, seconds float64, in io.Reader, out io.Writer) (busarm.Config, error) {
+func calibrate(ctx context.Context, port string, cfg busarm.Config, margin float64, nonInteractive bool, seconds float64, in io.Reader, out io.Writer) (busarm.Config, [][2]int, error) {
+	res, lo, hi, err := calibrateTicks(ctx, port, cfg, margin, nonInteractive, seconds, in, out)
+	var ranges [][2]int
+	for i := range lo {
+		ranges = append(ranges, [2]int{lo[i], hi[i]})
+	}
+	return res, ranges, err
+}
+
+// calibrateTicks is calibrate, also returning the observed range of each servo, ticks.
+func calibrateTicks(ctx context.Context, port string, cfg busarm.Config, margin float64, nonInteractive bool, seconds float64, in io.Reader, out io.Writer) (busarm.Config, []int, []int, error) {
 	arm, err := busarm.Open(port, cfg)
 	if err != nil {
-		return cfg, err
+		return cfg, nil, nil, err
 	}
 	defer arm.Close()
 	if err := arm.Setup(ctx); err != nil {
-		return cfg, fmt.Errorf("setup: %w", err)
+		return cfg, nil, nil, fmt.Errorf("setup: %w", err)
 	}
 	if err := arm.SetTorque(ctx, false); err != nil {
-		return cfg, fmt.Errorf("torque off: %w", err)
+		return cfg, nil, nil, fmt.Errorf("torque off: %w", err)
 	}
 	n := len(cfg.Servos)
 	lo, hi := make([]int, n), make([]int, n)
@@ -525,18 +516,18 @@ sampling:
 	for {
 		select {
 		case <-ctx.Done():
-			return cfg, ctx.Err()
+			return cfg, nil, nil, ctx.Err()
 		case <-until:
 			break sampling
 		case _, ok := <-enter:
 			if !ok {
-				return cfg, errors.New("stdin closed before step 1 was confirmed (use --non-interactive --seconds S to run unattended)")
+				return cfg, nil, nil, errors.New("stdin closed before step 1 was confirmed (use --non-interactive --seconds S to run unattended)")
 			}
 			break sampling
 		case <-tick.C:
 			if err := sample(); err != nil {
 				if misses++; misses > 25 {
-					return cfg, fmt.Errorf("reading positions: %w", err)
+					return cfg, nil, nil, fmt.Errorf("reading positions: %w", err)
 				}
 				continue
 			}
@@ -547,10 +538,10 @@ sampling:
 		fmt.Fprintln(out, "step 2/2: put the arm in its zero pose (SO-101: upright, gripper closed) and press Enter")
 		select {
 		case <-ctx.Done():
-			return cfg, ctx.Err()
+			return cfg, nil, nil, ctx.Err()
 		case _, ok := <-enter:
 			if !ok {
-				return cfg, errors.New("stdin closed before step 2 was confirmed")
+				return cfg, nil, nil, errors.New("stdin closed before step 2 was confirmed")
 			}
 		}
 	}
@@ -559,7 +550,7 @@ sampling:
 	const k = 5
 	for range k {
 		if err := arm.Read(ctx, &st); err != nil {
-			return cfg, fmt.Errorf("reading the zero pose: %w", err)
+			return cfg, nil, nil, fmt.Errorf("reading the zero pose: %w", err)
 		}
 		for i := range zero {
 			zero[i] += st.Pos[i] / k
@@ -577,14 +568,14 @@ sampling:
 		s.Max = s.Radians(hi[i]) - margin
 		fmt.Fprintf(out, "%-14s %4d %7d %7d %7d %9.4f %9.4f\n", s.Joint, s.ID, z, lo[i], hi[i], s.Min, s.Max)
 		if !(s.Min < s.Max) {
-			return cfg, fmt.Errorf("joint %s (servo %d) moved only %d ticks (%.3f rad), not more than twice the %.3f rad margin: move it through its whole range",
+			return cfg, nil, nil, fmt.Errorf("joint %s (servo %d) moved only %d ticks (%.3f rad), not more than twice the %.3f rad margin: move it through its whole range",
 				s.Joint, s.ID, hi[i]-lo[i], s.Radians(hi[i])-s.Radians(lo[i]), margin)
 		}
 		if z == 0 {
 			fmt.Fprintf(out, "warning: joint %s: zero pose at tick 0, which the daemon config reads as the default (ticks/2); re-centre the servo horn\n", s.Joint)
 		}
 	}
-	return res, nil
+	return res, lo, hi, nil
 }
 
 // writeCalibration writes cfg as a daemon config file (the arm: section), atomically.
@@ -599,4 +590,196 @@ func writeCalibration(cmd *cobra.Command, path string, cfg busarm.Config) error 
 		_, err := io.WriteString(w, b.String())
 		return err
 	})
+}
+
+// searchBauds are the rates `bus setup` looks for a factory-fresh servo at (LeRobot's
+// scan rates for Feetech; the X series' factory 57 600 and common rates for Dynamixel).
+func searchBauds(bus string) []int {
+	if bus == busarm.Feetech {
+		return []int{1000000, 500000, 250000, 128000, 115200, 57600, 38400}
+	}
+	return []int{57600, 1000000, 115200, 2000000, 9600}
+}
+
+func newBusSetupCmd() *cobra.Command {
+	var (
+		f                   busFlags
+		ids, joints, bauds  string
+		homing, nonInteract bool
+	)
+	cmd := &cobra.Command{
+		Use:   "setup --port P [--bus ..] [--ids 1-6] [--joints a,b,..] [--baud 1000000] [--homing]",
+		Short: "Assign servo IDs one servo at a time, set baud and return delay; or write homing offsets",
+		Long: "setup assigns IDs as LeRobot's setup_motors does: for each joint, last first, it asks\n" +
+			"the operator to connect that servo alone to the controller, finds it with a broadcast\n" +
+			"ping at each of --search-bauds, switches its torque off (Feetech: unlocks its EEPROM),\n" +
+			"writes its ID (from --ids), return delay 0 and the baud code of --baud. Press Enter\n" +
+			"after each connection. With --homing, all servos connected, it instead asks for every\n" +
+			"joint in the middle of its range and writes each servo's Homing Offset so that the\n" +
+			"middle reads tick 2047: the joint's zero (offset 2047 in the arm config).",
+		Args: argsBad(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.check("setup"); err != nil {
+				return err
+			}
+			idList, err := parseIDs(ids, maxID(f.bus))
+			if err != nil {
+				return inputErrf("bus setup: --ids: %w", err)
+			}
+			names := busarm.SO101Joints
+			if joints != "" {
+				names = strings.Split(joints, ",")
+			}
+			if len(names) != len(idList) {
+				return inputErrf("bus setup: %d joint names for %d IDs (give --joints a,b,.. in ID order)", len(names), len(idList))
+			}
+			code, err := busarm.BaudCode(f.bus, f.baud)
+			if err != nil {
+				return inputErrf("bus setup: --baud: %w", err)
+			}
+			rates := searchBauds(f.bus)
+			if bauds != "" {
+				rates = nil
+				for _, s := range strings.Split(bauds, ",") {
+					b, err := strconv.Atoi(strings.TrimSpace(s))
+					if err != nil || b <= 0 {
+						return inputErrf("bus setup: --search-bauds: %q is not a rate in bits/s", s)
+					}
+					rates = append(rates, b)
+				}
+			}
+			out := cmd.OutOrStdout()
+			sc := bufio.NewScanner(cmd.InOrStdin())
+			wait := func(prompt string) error {
+				fmt.Fprintln(out, prompt)
+				if nonInteract {
+					return nil
+				}
+				if !sc.Scan() {
+					return errors.New("stdin closed before the step was confirmed (use --non-interactive to run unattended)")
+				}
+				return nil
+			}
+			ctx := cmd.Context()
+			if homing {
+				if err := wait("put every joint in the middle of its range and press Enter"); err != nil {
+					return fmt.Errorf("bus setup: %w", err)
+				}
+				b, err := openRegBus(f)
+				if err != nil {
+					return fmt.Errorf("bus setup: %w", err)
+				}
+				defer b.Close()
+				bids := make([]byte, len(idList))
+				for i, id := range idList {
+					bids[i] = byte(id)
+				}
+				h, err := busarm.HalfTurnHoming(ctx, b, f.bus, bids)
+				if err != nil {
+					return fmt.Errorf("bus setup: homing: %w", err)
+				}
+				for i, id := range idList {
+					fmt.Fprintf(out, "%s (servo %d): homing offset %d\n", strings.TrimSpace(names[i]), id, h[byte(id)])
+				}
+				return nil
+			}
+			for k := len(idList) - 1; k >= 0; k-- {
+				name, id := strings.TrimSpace(names[k]), idList[k]
+				if err := wait(fmt.Sprintf("connect the controller board to the '%s' servo only and press Enter", name)); err != nil {
+					return fmt.Errorf("bus setup: %w", err)
+				}
+				found := false
+				for _, rate := range rates {
+					g := f
+					g.baud = rate
+					b, err := openRegBus(g)
+					if err != nil {
+						return fmt.Errorf("bus setup: %w", err)
+					}
+					was, err := busarm.AssignID(ctx, b, f.bus, byte(id), code)
+					b.Close()
+					if errors.Is(err, busarm.ErrNoServo) {
+						continue
+					}
+					if err != nil {
+						return fmt.Errorf("bus setup: %s: %w", name, err)
+					}
+					fmt.Fprintf(out, "'%s' servo: ID %d at %d bit/s -> ID %d at %d bit/s, return delay 0\n", name, was.ID, rate, id, f.baud)
+					found = true
+					break
+				}
+				if !found {
+					return fmt.Errorf("bus setup: %s: no servo answered a broadcast ping on %s at %v bit/s", name, f.port, rates)
+				}
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&ids, "ids", "1-6", "servo IDs to assign, in joint order")
+	fl.StringVar(&joints, "joints", "", "joint names in ID order (default the SO-101's: "+strings.Join(busarm.SO101Joints, ",")+")")
+	fl.StringVar(&bauds, "search-bauds", "", "rates to look for each servo at, bits/s (default: the bus's factory and common rates)")
+	fl.BoolVar(&homing, "homing", false, "write half-turn homing offsets (joints in mid-range) instead of assigning IDs")
+	fl.BoolVar(&nonInteract, "non-interactive", false, "no prompts: the servo is already connected")
+	return cmd
+}
+
+// calibrateFromLeRobot converts a LeRobot calibration file into the arm config (and with
+// apply writes it to the servos).
+func calibrateFromLeRobot(cmd *cobra.Command, f busFlags, in, out string, apply bool) error {
+	if out == "" && !apply {
+		return inputErrf("bus calibrate: --from-lerobot needs -o CAL.yaml or --apply")
+	}
+	file, err := os.Open(in)
+	if err != nil {
+		return inputErrf("bus calibrate: --from-lerobot: %w", err)
+	}
+	cal, err := busarm.ReadLeRobotCalibration(file)
+	file.Close()
+	if err != nil {
+		return inputErrf("bus calibrate: %s: %w", in, err)
+	}
+	cfg, err := cal.ArmConfig(f.bus)
+	if err != nil {
+		return inputErrf("bus calibrate: %s: %w", in, err)
+	}
+	cfg.Port, cfg.Baud = f.port, f.baud
+	if apply {
+		b, err := openRegBus(f)
+		if err != nil {
+			return fmt.Errorf("bus calibrate: %w", err)
+		}
+		err = busarm.ApplyLeRobot(cmd.Context(), b, f.bus, cal)
+		b.Close()
+		if err != nil {
+			return fmt.Errorf("bus calibrate: apply: %w", err)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote homing offsets and position limits of %d servos\n", len(cal))
+	}
+	if out != "" {
+		if err := writeCalibration(cmd, out, cfg); err != nil {
+			return fmt.Errorf("bus calibrate: %w", err)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", out)
+	}
+	return nil
+}
+
+// writeLeRobotOut writes LeRobot's calibration file for a measured arm: homing offsets
+// read from the servos, ranges as observed.
+func writeLeRobotOut(cmd *cobra.Command, f busFlags, res busarm.Config, ranges [][2]int, path string) error {
+	b, err := openRegBus(f)
+	if err != nil {
+		return err
+	}
+	stored, err := busarm.ReadLeRobot(cmd.Context(), b, res)
+	b.Close()
+	if err != nil {
+		return fmt.Errorf("reading homing offsets: %w", err)
+	}
+	for i := range stored {
+		stored[i].RangeMin, stored[i].RangeMax = ranges[i][0], ranges[i][1]
+	}
+	return writeOutput(cmd, path, func(w io.Writer) error { return stored.Write(w) })
 }

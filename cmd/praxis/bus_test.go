@@ -126,11 +126,12 @@ func TestBusCalibrate(t *testing.T) {
 		b.WriteString("\n")
 	}
 	zero := make([]float64, 6)
-	for k, tm := range []float64{0, 0.3, 0.9, 1.5, 2.1, 2.4, 2.7, 3.0, 3.3, 3.6} {
+	// The hand dwells 0.2 s at each end, so that 20 ms sampling on a busy machine sees it.
+	for k, tm := range []float64{0, 0.3, 0.9, 1.1, 1.7, 1.9, 2.4, 2.7, 3.0, 3.3, 3.6} {
 		switch {
-		case k == 2:
+		case k == 2 || k == 3:
 			row(tm, lo)
-		case k == 4:
+		case k == 5 || k == 6:
 			row(tm, hi)
 		default:
 			row(tm, zero)
@@ -142,7 +143,8 @@ func TestBusCalibrate(t *testing.T) {
 		t.Run(bus, func(t *testing.T) {
 			s := startSimServe(t, simServeOpts{bus: bus, hand: hand})
 			cal := filepath.Join(t.TempDir(), "cal.yaml")
-			out, stderr, status := busRun(t, s.link, bus, "calibrate", "--non-interactive", "--seconds", "4", "--margin", "0.05", "-o", cal)
+			lr := filepath.Join(t.TempDir(), "cal.json")
+			out, stderr, status := busRun(t, s.link, bus, "calibrate", "--non-interactive", "--seconds", "4", "--margin", "0.05", "-o", cal, "--lerobot-out", lr)
 			if status != 0 {
 				t.Fatalf("calibrate: status %d: %s\n%s", status, stderr, out)
 			}
@@ -165,6 +167,23 @@ func TestBusCalibrate(t *testing.T) {
 				}
 				if math.Abs(sv.Min-(lo[i]+0.05)) > 0.04 || math.Abs(sv.Max-(hi[i]-0.05)) > 0.04 {
 					t.Errorf("%s: limits [%.3f, %.3f] rad, want about [%.3f, %.3f]", sv.Joint, sv.Min, sv.Max, lo[i]+0.05, hi[i]-0.05)
+				}
+			}
+			// LeRobot's file: the observed range in ticks, homing offsets as stored (0).
+			f, err := os.Open(lr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			lc, err := busarm.ReadLeRobotCalibration(f)
+			if err != nil || len(lc) != 6 {
+				t.Fatalf("LeRobot file: %v %+v", err, lc)
+			}
+			for i, m := range lc {
+				wlo, whi := 2048+lo[i]*4096/(2*math.Pi), 2048+hi[i]*4096/(2*math.Pi)
+				if m.Name != busarm.SO101Joints[i] || m.ID != i+1 || m.HomingOffset != 0 ||
+					math.Abs(float64(m.RangeMin)-wlo) > 30 || math.Abs(float64(m.RangeMax)-whi) > 30 {
+					t.Errorf("LeRobot motor %+v, want range about [%.0f, %.0f]", m, wlo, whi)
 				}
 			}
 		})

@@ -9,10 +9,12 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/praxis-robotics/praxis/demos"
+	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/internal/daemon"
 	"github.com/praxis-robotics/praxis/skilllib"
 )
@@ -201,9 +203,9 @@ func newSkillsCheckCmd() *cobra.Command {
 func newDemosCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "demos",
-		Short: "List the daemon's demonstrations, or import CSV demos into its data directory",
+		Short: "List the daemon's demonstrations; import CSV demos or LeRobot datasets; export to LeRobot",
 	}
-	c.AddCommand(newDemosListCmd(), newDemosImportCmd())
+	c.AddCommand(newDemosListCmd(), newDemosImportCmd(), newDemosExportCmd())
 	return c
 }
 
@@ -252,11 +254,22 @@ func listDemos(w io.Writer, dir string) error {
 }
 
 func newDemosImportCmd() *cobra.Command {
-	var dir, name string
+	var (
+		dir, name, episodes, feature, units, calib, zeroTo100 string
+		lerobot                                               bool
+	)
 	c := &cobra.Command{
-		Use:   "import DEMO.csv [--name NAME]",
-		Short: "Copy a CSV demo (t,<joints...>) into the data directory, ready for learn --from-daemon",
-		Args:  argsBad(cobra.ExactArgs(1)),
+		Use:   "import DEMO.csv [--name NAME] | import DATASET --lerobot [--episodes 0,2-4] [--units degrees|radians|range --calibration CAL.json]",
+		Short: "Copy a CSV demo (t,<joints...>) or LeRobot dataset episodes into the data directory",
+		Long: "import copies a CSV demo into the data directory, ready for learn --from-daemon.\n" +
+			"With --lerobot, the argument is a LeRobot v2.x dataset directory (meta/info.json,\n" +
+			"data/chunk-000/episode_000000.parquet, ...): each chosen episode becomes a demo\n" +
+			"NAME_epN (NAME defaults to the directory's name) with the joints named after the\n" +
+			"feature's names (a .pos suffix dropped) and positions converted to rad from\n" +
+			"--units: degrees (LeRobot's use_degrees), radians, or range (LeRobot's default\n" +
+			"−100..100 normalisation, 0..100 for the joints in --range-0-100), which needs the\n" +
+			"arm's LeRobot calibration file (--calibration): zero at the middle of each range.",
+		Args: argsBad(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := os.Stat(dir); err != nil {
 				return inputErrf("data directory %s: %v", dir, err)
@@ -265,16 +278,136 @@ func newDemosImportCmd() *cobra.Command {
 			if err := os.MkdirAll(ddir, 0o755); err != nil {
 				return err
 			}
-			sc, err := demos.Import(ddir, args[0], name)
-			if err != nil {
+			if !lerobot {
+				sc, err := demos.Import(ddir, args[0], name)
+				if err != nil {
+					return inputErr(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "imported demo %s: %d samples, %.3g s, joints %s\n",
+					sc.Name, sc.Samples, sc.DurationS, strings.Join(sc.Joints, ","))
+				return nil
+			}
+			return importLeRobot(cmd, ddir, args[0], name, episodes, demos.LeRobotImport{Feature: feature, Units: units}, calib, zeroTo100)
+		},
+	}
+	dataDirFlag(c, &dir)
+	fl := c.Flags()
+	fl.StringVar(&name, "name", "", "demo name (default: the file's base name); with --lerobot the prefix of NAME_epN")
+	fl.BoolVar(&lerobot, "lerobot", false, "the argument is a LeRobot v2.x dataset directory")
+	fl.StringVar(&episodes, "episodes", "", "with --lerobot: episodes to import, e.g. 0,2-4 (default all)")
+	fl.StringVar(&feature, "feature", "observation.state", "with --lerobot: the column to take positions from (observation.state or action)")
+	fl.StringVar(&units, "units", demos.UnitsDegrees, "with --lerobot: units of the values: degrees, radians or range")
+	fl.StringVar(&calib, "calibration", "", "with --units range: the arm's LeRobot calibration file, JSON")
+	fl.StringVar(&zeroTo100, "range-0-100", "gripper", "with --units range: joints normalised 0..100 (comma-separated)")
+	return c
+}
+
+// importLeRobot imports episodes of a LeRobot dataset as demos.
+func importLeRobot(cmd *cobra.Command, ddir, root, prefix, episodes string, opt demos.LeRobotImport, calib, zeroTo100 string) error {
+	ds, err := demos.OpenLeRobot(root)
+	if err != nil {
+		return inputErr(err)
+	}
+	if prefix == "" {
+		prefix = filepath.Base(filepath.Clean(root))
+	}
+	total := ds.Info.TotalEpisodes
+	var eps []int
+	if episodes == "" {
+		for i := range total {
+			eps = append(eps, i)
+		}
+	} else {
+		eps, err = parseIDs(episodes, max(total-1, 0))
+		if err != nil {
+			return inputErrf("demos import: --episodes: %v (the dataset has %d episodes)", err, total)
+		}
+	}
+	if opt.Units == demos.UnitsRange {
+		if calib == "" {
+			return inputErrf("demos import: --units range needs --calibration CAL.json (the arm's LeRobot calibration)")
+		}
+		f, err := os.Open(calib)
+		if err != nil {
+			return inputErrf("demos import: --calibration: %v", err)
+		}
+		cal, err := busarm.ReadLeRobotCalibration(f)
+		f.Close()
+		if err != nil {
+			return inputErrf("demos import: %s: %v", calib, err)
+		}
+		g := map[string]bool{}
+		for _, n := range strings.Split(zeroTo100, ",") {
+			g[strings.TrimSpace(n)] = true
+		}
+		opt.Range = map[string]demos.RangeCal{}
+		for _, m := range cal {
+			opt.Range[m.Name] = demos.RangeCal{RangeMin: float64(m.RangeMin), RangeMax: float64(m.RangeMax), DriveMode: m.DriveMode, ZeroTo100: g[m.Name]}
+		}
+	}
+	// Read every episode first: a bad one stores nothing.
+	var got []*demos.Demo
+	for _, ep := range eps {
+		d, err := ds.Episode(ep, opt)
+		if err != nil {
+			return inputErr(err)
+		}
+		got = append(got, d)
+	}
+	now := time.Now()
+	for i, d := range got {
+		n := fmt.Sprintf("%s_ep%d", prefix, eps[i])
+		sc, err := demos.ImportDemo(ddir, d, n, now, fmt.Sprintf("LeRobot dataset %s, episode %d, %s in %s", filepath.Base(root), eps[i], opt.Feature, opt.Units))
+		if err != nil {
+			return inputErr(err)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "imported demo %s: %d samples, %.3g s, joints %s\n",
+			sc.Name, sc.Samples, sc.DurationS, strings.Join(sc.Joints, ","))
+	}
+	return nil
+}
+
+func newDemosExportCmd() *cobra.Command {
+	var (
+		dir, out, units, robot, task string
+		fps                          float64
+	)
+	c := &cobra.Command{
+		Use:   "export NAME [NAME...] --lerobot DIR [--units degrees|radians] [--fps N] [--robot-type T] [--task TEXT]",
+		Short: "Write stored demos as a LeRobot v2.1 dataset (state only, no video)",
+		Long: "export writes the named demos of the data directory as a new LeRobot v2.1 dataset in\n" +
+			"DIR: meta/info.json, episodes.jsonl, tasks.jsonl, episodes_stats.jsonl and one\n" +
+			"Parquet file per demo with observation.state and action (the same values: a\n" +
+			"demonstration has no separate command), resampled to --fps (default the first\n" +
+			"demo's rate), in degrees (LeRobot's use_degrees) or radians. DIR must not exist or\n" +
+			"be empty.",
+		Args: argsBad(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return inputErrf("demos export: --lerobot DIR is required (the only export format)")
+			}
+			ddir := filepath.Join(dir, daemon.DemosDir)
+			var ds []*demos.Demo
+			for _, n := range args {
+				d, err := demos.ReadCSV(filepath.Join(ddir, n+".csv"))
+				if err != nil {
+					return inputErrf("demos export: demo %s: %v", n, err)
+				}
+				ds = append(ds, d)
+			}
+			if err := demos.WriteLeRobot(out, ds, demos.LeRobotExport{RobotType: robot, Task: task, Units: units, FPS: fps}); err != nil {
 				return inputErr(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported demo %s: %d samples, %.3g s, joints %s\n",
-				sc.Name, sc.Samples, sc.DurationS, strings.Join(sc.Joints, ","))
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote LeRobot dataset %s: %d episodes\n", out, len(ds))
 			return nil
 		},
 	}
 	dataDirFlag(c, &dir)
-	c.Flags().StringVar(&name, "name", "", "demo name (default: the file's base name)")
+	fl := c.Flags()
+	fl.StringVar(&out, "lerobot", "", "dataset directory to write (required)")
+	fl.StringVar(&units, "units", demos.UnitsDegrees, "units of the values written: degrees or radians")
+	fl.Float64Var(&fps, "fps", 0, "frames per second (default the first demo's sample rate)")
+	fl.StringVar(&robot, "robot-type", "praxis", "info.json robot_type, e.g. so101")
+	fl.StringVar(&task, "task", "praxis demonstration", "the task text of every episode")
 	return c
 }

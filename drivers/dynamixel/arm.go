@@ -278,6 +278,9 @@ func (a *Arm) Setup(ctx context.Context) error {
 			if lo > hi {
 				lo, hi = hi, lo
 			}
+			// Position mode accepts limits 0..Resolution−1 only (e-manual: Max/Min
+			// Position Limit range 0 ~ 4,095; beyond is a Data Range Error).
+			lo, hi = max(lo, 0), min(hi, s.Cal.Res()-1)
 			if s.Limits.Min < s.Limits.Max {
 				if err := a.bus.WriteRegister(ctx, id, m.MaxPositionLimit, put32(b4[:], hi)); err != nil {
 					return err

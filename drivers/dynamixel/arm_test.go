@@ -325,3 +325,35 @@ func TestReadCommandZeroAllocs(t *testing.T) {
 		t.Fatalf("pos %v", s.Pos)
 	}
 }
+
+// TestFastSyncReadReplyNotUnstuffed: a Fast Sync Read reply is never byte-stuffed
+// (e-manual, Protocol 2.0, Fast Sync Read), so data FF FF FD FD from a real servo must
+// reach the driver as four bytes, not three.
+func TestFastSyncReadReplyNotUnstuffed(t *testing.T) {
+	cfg := twoServos()
+	cfg.FastSyncRead, cfg.PositionOnly = true, true
+	raw := []byte{0xFF, 0xFF, 0xFD, 0xFD}
+	reply, err := dxlproto.AppendFastSyncStatus(nil, []dxlproto.FastReply{{ID: 1, Data: raw}, {ID: 2, Data: le32(2048)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(reply), string(raw)) {
+		t.Fatalf("reply % X does not carry the data unstuffed", reply)
+	}
+	p := newPlayback(t, step{dxlproto.AppendFastSyncRead(nil, 132, 4, ids12), reply})
+	a, err := dynamixel.New(p, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	s := joint.NewState(2)
+	if err := a.Read(context.Background(), &s); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	u := uint32(0xFDFDFFFF)
+	want0 := cfg.Servos[0].Cal.Radians(int32(u))
+	want1 := cfg.Servos[1].Cal.Radians(2048)
+	if s.Pos[0] != want0 || s.Pos[1] != want1 {
+		t.Fatalf("positions %v, want [%v %v]", s.Pos, want0, want1)
+	}
+}

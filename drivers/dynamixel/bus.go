@@ -11,6 +11,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/drivers"
 	dxlproto "github.com/praxis-robotics/praxis/drivers/dynamixel/proto"
+	"github.com/praxis-robotics/praxis/drivers/servo"
 )
 
 const (
@@ -321,3 +322,46 @@ func ReadRegister(ctx context.Context, bus *Bus, id byte, addr uint16, dst []byt
 func WriteRegister(ctx context.Context, bus *Bus, id byte, addr uint16, data []byte) error {
 	return bus.WriteRegister(ctx, id, addr, data)
 }
+
+// Identify pings servo id (servo.Bus).
+func (b *Bus) Identify(ctx context.Context, id byte) (servo.Found, error) {
+	m, fw, err := b.Ping(ctx, id)
+	return servo.Found{ID: id, Model: m, Firmware: fw}, err
+}
+
+// BroadcastPing pings ID 0xFE (e-manual, Protocol 2.0, Ping: every servo answers, in
+// turn) and collects the statuses until none arrives for the reply timeout (servo.Bus).
+func (b *Bus) BroadcastPing(ctx context.Context) ([]servo.Found, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.begin(); err != nil {
+		return nil, err
+	}
+	b.tx = dxlproto.AppendPing(b.tx[:0], dxlproto.BroadcastID)
+	if err := b.send(b.tx); err != nil {
+		return nil, err
+	}
+	var out []servo.Found
+	seen := map[byte]bool{}
+	b.armTimer(b.timeout)
+	defer b.timer.Stop()
+	for {
+		p, err := b.recv(ctx)
+		switch {
+		case err == ErrTimeout:
+			return out, nil
+		case err == ErrCRC:
+			continue
+		case err != nil:
+			return out, err
+		}
+		if len(p.Params) == 3 && !seen[p.ID] {
+			seen[p.ID] = true
+			out = append(out, servo.Found{ID: p.ID, Model: uint16(p.Params[0]) | uint16(p.Params[1])<<8, Firmware: p.Params[2]})
+		}
+		b.timer.Stop()
+		b.armTimer(b.timeout)
+	}
+}
+
+var _ servo.Bus = (*Bus)(nil)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/drivers"
 	ftproto "github.com/praxis-robotics/praxis/drivers/feetech/proto"
+	"github.com/praxis-robotics/praxis/drivers/servo"
 )
 
 // Sentinel errors; per-servo failures come wrapped in a *ServoError.
@@ -57,7 +58,7 @@ type deadliner interface{ SetReadDeadline(time.Time) error }
 type timeouter interface{ SetReadTimeout(time.Duration) error }
 
 // Bus runs request/reply transactions on one Feetech bus. It is not safe for concurrent
-// use; a Driver serialises its own use. It never closes rw.
+// use; a Driver serialises its own use. Only Close closes rw.
 type Bus struct {
 	rw      io.ReadWriter
 	series  ftproto.Series
@@ -191,11 +192,11 @@ func (b *Bus) Ping(ctx context.Context, id byte) error {
 
 // ReadRegister reads len(dst) bytes at addr of servo id into dst. Failures are a
 // *ServoError; with ErrStatus, dst is still filled.
-func (b *Bus) ReadRegister(ctx context.Context, id, addr byte, dst []byte) error {
-	if len(dst) == 0 || len(dst) > ftproto.MaxParams {
-		return fmt.Errorf("feetech: read of %d bytes: %w", len(dst), ftproto.ErrParams)
+func (b *Bus) ReadRegister(ctx context.Context, id byte, addr uint16, dst []byte) error {
+	if len(dst) == 0 || len(dst) > ftproto.MaxParams || int(addr)+len(dst) > 256 {
+		return fmt.Errorf("feetech: read of %d bytes at %d: %w", len(dst), addr, ftproto.ErrParams)
 	}
-	n, err := ftproto.EncodeRead(b.tx[:], id, addr, byte(len(dst)))
+	n, err := ftproto.EncodeRead(b.tx[:], id, byte(addr), byte(len(dst)))
 	if err != nil {
 		return err
 	}
@@ -212,8 +213,11 @@ func (b *Bus) ReadRegister(ctx context.Context, id, addr byte, dst []byte) error
 
 // WriteRegister writes data at addr of servo id and waits for its acknowledgement, or
 // writes without waiting when id is ftproto.BroadcastID. Failures are a *ServoError.
-func (b *Bus) WriteRegister(ctx context.Context, id, addr byte, data []byte) error {
-	n, err := ftproto.EncodeWrite(b.tx[:], id, addr, data)
+func (b *Bus) WriteRegister(ctx context.Context, id byte, addr uint16, data []byte) error {
+	if int(addr)+len(data) > 256 {
+		return fmt.Errorf("feetech: servo %d: write %d bytes at %d: %w", id, len(data), addr, ftproto.ErrParams)
+	}
+	n, err := ftproto.EncodeWrite(b.tx[:], id, byte(addr), data)
 	if err != nil {
 		return fmt.Errorf("feetech: servo %d: write %d bytes at %d: %w", id, len(data), addr, err)
 	}
@@ -263,3 +267,70 @@ func Scan(ctx context.Context, rw io.ReadWriter, ids ...byte) ([]Found, error) {
 	}
 	return out, nil
 }
+
+// Identify pings servo id and reads its model number and firmware major version
+// (servo.Bus). A servo that answers the ping but not the reads is returned with zeros.
+func (b *Bus) Identify(ctx context.Context, id byte) (servo.Found, error) {
+	f := servo.Found{ID: id}
+	if err := b.Ping(ctx, id); err != nil {
+		var se *ServoError
+		if !errors.As(err, &se) || se.Status == 0 {
+			return f, err
+		}
+	}
+	var w [2]byte
+	if b.ReadRegister(ctx, id, ftproto.RegModel, w[:]) == nil {
+		f.Model = b.series.Word(w[:])
+	}
+	var fw [1]byte
+	if b.ReadRegister(ctx, id, ftproto.RegFirmwareMajor, fw[:]) == nil {
+		f.Firmware = fw[0]
+	}
+	return f, nil
+}
+
+// BroadcastPing pings ID 0xFE: every servo answers, one after another (as LeRobot's ID
+// set-up uses it). It collects replies until none arrives for the reply timeout, then
+// reads each one's model number (servo.Bus).
+func (b *Bus) BroadcastPing(ctx context.Context) ([]servo.Found, error) {
+	n, err := ftproto.EncodePing(b.tx[:], ftproto.BroadcastID)
+	if err != nil {
+		return nil, err
+	}
+	b.dec.Reset()
+	if err := b.send(b.tx[:n]); err != nil {
+		return nil, err
+	}
+	var out []servo.Found
+	seen := map[byte]bool{}
+	for {
+		p, err := b.recv(ctx, time.Now().Add(b.timeout))
+		if errors.Is(err, ErrTimeout) || errors.Is(err, ErrChecksum) {
+			break
+		}
+		if err != nil {
+			return out, err
+		}
+		if len(p.Params) == 0 && !seen[p.ID] {
+			seen[p.ID] = true
+			out = append(out, servo.Found{ID: p.ID})
+		}
+	}
+	for i := range out {
+		var w [2]byte
+		if b.ReadRegister(ctx, out[i].ID, ftproto.RegModel, w[:]) == nil {
+			out[i].Model = b.series.Word(w[:])
+		}
+	}
+	return out, nil
+}
+
+// Close closes the port when it is an io.Closer.
+func (b *Bus) Close() error {
+	if c, ok := b.rw.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+var _ servo.Bus = (*Bus)(nil)

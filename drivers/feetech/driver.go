@@ -13,6 +13,8 @@ import (
 
 	"github.com/praxis-robotics/praxis/drivers"
 	ftproto "github.com/praxis-robotics/praxis/drivers/feetech/proto"
+	"github.com/praxis-robotics/praxis/drivers/servo"
+	"github.com/praxis-robotics/praxis/motion/clock"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
 
@@ -51,6 +53,8 @@ type Config struct {
 	Watchdog time.Duration
 	// WatchdogTorqueOff makes an expired watchdog switch torque off instead of holding.
 	WatchdogTorqueOff bool
+	// Clock timestamps State.Time; default clock.NewReal() (as drivers/dynamixel).
+	Clock clock.Clock
 }
 
 func (c *Config) validate() error {
@@ -76,6 +80,9 @@ func (c *Config) validate() error {
 	}
 	if c.FaultAfter <= 0 {
 		c.FaultAfter = 3
+	}
+	if c.Clock == nil {
+		c.Clock = clock.NewReal()
 	}
 	if c.Watchdog < 0 {
 		return fmt.Errorf("feetech: Config.Watchdog: negative %v", c.Watchdog)
@@ -138,13 +145,14 @@ func (c *Config) validate() error {
 	return nil
 }
 
-func (j *JointConfig) rad(ticks int) float64 {
-	return float64(j.Direction*(ticks-j.Offset)) * 2 * math.Pi / float64(j.Resolution)
+// Cal returns the joint's calibration (the one servo.Calibration of every bus driver).
+func (j *JointConfig) Cal() servo.Calibration {
+	return servo.AtTick(j.Offset, j.Direction, j.Resolution)
 }
 
-func (j *JointConfig) ticks(rad float64) int {
-	return int(math.Round(rad*float64(j.Resolution)/(2*math.Pi)))*j.Direction + j.Offset
-}
+func (j *JointConfig) rad(ticks int) float64 { return j.Cal().Radians(int32(ticks)) }
+
+func (j *JointConfig) ticks(rad float64) int { return int(j.Cal().Ticks(rad)) }
 
 // Driver is an arm made of Feetech servos on one bus. It implements drivers.Arm,
 // drivers.Compliant and drivers.Watchdog (in software). Methods are safe for concurrent
@@ -155,7 +163,6 @@ type Driver struct {
 	ids    []byte
 	idx    [256]int16 // servo ID -> joint index, -1 when none
 	rw     io.ReadWriteCloser
-	epoch  time.Time
 
 	mu      sync.Mutex // guards everything below and the bus
 	bus     *Bus
@@ -187,7 +194,7 @@ func New(rw io.ReadWriteCloser, cfg Config) (*Driver, error) {
 	}
 	n := len(cfg.Joints)
 	d := &Driver{
-		cfg: cfg, rw: rw, epoch: time.Now(), bus: NewBus(rw, cfg.Series, cfg.ReplyTimeout),
+		cfg: cfg, rw: rw, bus: NewBus(rw, cfg.Series, cfg.ReplyTimeout),
 		joints: make([]joint.Joint, n), ids: make([]byte, n),
 		raw: make([]int, n), got: make([]bool, n), silent: make([]int, n), perr: make([]error, n),
 		data: make([]byte, 2*n), rdLen: 4,
@@ -286,11 +293,11 @@ func (d *Driver) Setup(ctx context.Context) error {
 		d.cfg.Series.PutWord(w[0:], uint16(max(lo, 0)))
 		d.cfg.Series.PutWord(w[2:], uint16(min(hi, j.Resolution-1)))
 		lr := d.cfg.Series.LockReg()
-		if err := d.bus.WriteRegister(ctx, id, lr, []byte{0}); err != nil {
+		if err := d.bus.WriteRegister(ctx, id, uint16(lr), []byte{0}); err != nil {
 			return fmt.Errorf("feetech: setup: unlock eeprom: %w", d.named(err))
 		}
 		err := d.bus.WriteRegister(ctx, id, ftproto.RegMinAngle, w[:])
-		if lerr := d.bus.WriteRegister(ctx, id, lr, []byte{1}); err == nil {
+		if lerr := d.bus.WriteRegister(ctx, id, uint16(lr), []byte{1}); err == nil {
 			err = lerr
 		}
 		if err != nil {
@@ -395,7 +402,7 @@ func (d *Driver) read(ctx context.Context, s *joint.State) error {
 			d.perr[i] = d.named(err)
 		}
 	}
-	s.Time = time.Since(d.epoch)
+	s.Time = d.cfg.Clock.Now()
 	var first error
 	nerr := 0
 	for i := range d.ids {
@@ -611,7 +618,7 @@ func (d *Driver) ReadRegister(ctx context.Context, id, addr byte, dst []byte) er
 		return err
 	}
 	defer d.mu.Unlock()
-	return d.named(d.bus.ReadRegister(ctx, id, addr, dst))
+	return d.named(d.bus.ReadRegister(ctx, id, uint16(addr), dst))
 }
 
 // WriteRegister writes data at addr of servo id and waits for the acknowledgement (none
@@ -621,7 +628,7 @@ func (d *Driver) WriteRegister(ctx context.Context, id, addr byte, data []byte) 
 		return err
 	}
 	defer d.mu.Unlock()
-	return d.named(d.bus.WriteRegister(ctx, id, addr, data))
+	return d.named(d.bus.WriteRegister(ctx, id, uint16(addr), data))
 }
 
 // Close stops the watchdog and closes the bus; the servos keep their last goal. Later

@@ -12,6 +12,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/drivers"
 	ftproto "github.com/praxis-robotics/praxis/drivers/feetech/proto"
+	"github.com/praxis-robotics/praxis/motion/clock"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
 
@@ -132,7 +133,10 @@ func TestPlaybackSetupReadCommand(t *testing.T) {
 		// Command [0, π/2]: literal bytes
 		step{[]byte{0xFF, 0xFF, 0xFE, 0x0A, 0x83, 0x2A, 0x02, 0x01, 0x00, 0x08, 0x02, 0x00, 0x04, 0x39}, nil},
 	)
-	d, err := New(pb, twoJoints())
+	cfg := twoJoints()
+	fake := &clock.Fake{}
+	cfg.Clock = fake
+	d, err := New(pb, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +145,12 @@ func TestPlaybackSetupReadCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := joint.NewState(2)
+	fake.Set(7 * time.Second)
 	if err := d.Read(ctx, &s); err != nil {
 		t.Fatal(err)
+	}
+	if s.Time != 7*time.Second {
+		t.Fatalf("State.Time %v, want the injected clock's 7s", s.Time)
 	}
 	k := 2 * math.Pi / 4096
 	if s.Pos[0] != 0 || math.Abs(s.Pos[1]-math.Pi/2) > 1e-12 || s.Vel[0] != 0 || math.Abs(s.Vel[1]-100*k) > 1e-12 {

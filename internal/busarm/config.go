@@ -21,6 +21,7 @@ import (
 	dxlproto "github.com/praxis-robotics/praxis/drivers/dynamixel/proto"
 	"github.com/praxis-robotics/praxis/drivers/feetech"
 	ftproto "github.com/praxis-robotics/praxis/drivers/feetech/proto"
+	"github.com/praxis-robotics/praxis/drivers/servo"
 	"github.com/praxis-robotics/praxis/motion/joint"
 	stssim "github.com/praxis-robotics/praxis/sim/wire/feetech"
 )
@@ -197,21 +198,20 @@ func (s Servo) limits() joint.Limits {
 	return joint.Limits{Min: s.Min, Max: s.Max, MaxVel: s.MaxVel, MaxAcc: s.MaxAcc}
 }
 
-// DxlCalibration is s's calibration in drivers/dynamixel terms (Offset from the centre tick).
+// Cal is s's calibration (the one servo.Calibration of every driver and simulator);
 // s must be normalized.
-func (s Servo) DxlCalibration() dxlproto.Calibration {
-	return dxlproto.Calibration{Offset: int32(math.Round(s.Offset)) - int32(s.Ticks/2), Direction: int8(s.Direction), Resolution: int32(s.Ticks)}
+func (s Servo) Cal() servo.Calibration {
+	return servo.AtTick(int(math.Round(s.Offset)), s.Direction, s.Ticks)
 }
+
+// DxlCalibration is s's calibration in drivers/dynamixel terms (s normalized).
+func (s Servo) DxlCalibration() dxlproto.Calibration { return s.Cal() }
 
 // Radians converts ticks to rad with s's calibration (s normalized).
-func (s Servo) Radians(ticks int) float64 {
-	return float64(s.Direction) * float64(ticks-int(math.Round(s.Offset))) * 2 * math.Pi / float64(s.Ticks)
-}
+func (s Servo) Radians(ticks int) float64 { return s.Cal().Radians(int32(ticks)) }
 
 // TicksAt converts rad to the nearest tick with s's calibration (s normalized).
-func (s Servo) TicksAt(rad float64) int {
-	return int(math.Round(rad*float64(s.Ticks)/(2*math.Pi)))*s.Direction + int(math.Round(s.Offset))
-}
+func (s Servo) TicksAt(rad float64) int { return int(s.Cal().Ticks(rad)) }
 
 // DynamixelConfig returns the drivers/dynamixel configuration of c (defaults applied).
 func (c Config) DynamixelConfig() (dynamixel.Config, error) {

@@ -2,7 +2,9 @@ package dxlproto
 
 // Decode decodes the packet at the start of b and returns it with its encoded length n.
 // It verifies header, length and CRC, then removes byte stuffing IN PLACE in b, so the
-// returned Params are a view into b. Errors: ErrShort (b ends early), ErrHeader, ErrLength,
+// returned Params are a view into b. A status from the broadcast ID (the combined reply
+// of a Fast Sync Read or Fast Bulk Read) is never byte-stuffed (e-manual, Protocol 2.0,
+// Fast Sync Read), so its parameters are taken as they are. Errors: ErrShort (b ends early), ErrHeader, ErrLength,
 // ErrCRC (then b is unchanged and p.ID holds the unverified ID byte).
 func Decode(b []byte) (p Packet, n int, err error) {
 	for i := 0; i < 4 && i < len(b); i++ {
@@ -30,7 +32,10 @@ func Decode(b []byte) (p Packet, n int, err error) {
 		return p, 0, ErrCRC
 	}
 	p.Instruction = Instruction(b[7])
-	params := unstuff(b[8 : n-2])
+	params := b[8 : n-2]
+	if !(id == BroadcastID && p.Instruction == InstStatus) {
+		params = unstuff(params)
+	}
 	if p.Instruction == InstStatus {
 		if len(params) < 1 {
 			return Packet{ID: id}, 0, ErrLength

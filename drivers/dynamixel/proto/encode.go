@@ -148,13 +148,14 @@ func AppendFastSyncStatus(dst []byte, replies []FastReply) ([]byte, error) {
 	}
 	start := len(dst)
 	dst = begin(dst, BroadcastID, InstStatus)
-	region := len(dst)
+	// Never byte-stuffed (e-manual, Protocol 2.0, Fast Sync Read): the host knows the
+	// packet's length from the instruction it sent.
 	for i, r := range replies {
-		dst = stuff(dst, region, byte(r.Error), r.ID)
-		dst = stuff(dst, region, r.Data...)
+		dst = append(dst, byte(r.Error), r.ID)
+		dst = append(dst, r.Data...)
 		if i < len(replies)-1 {
 			crc := CRC(crcByte(crcByte(0, byte(r.Error)), r.ID), r.Data)
-			dst = stuff(dst, region, byte(crc), byte(crc>>8))
+			dst = append(dst, byte(crc), byte(crc>>8))
 		}
 	}
 	return finish(dst, start), nil

@@ -169,7 +169,7 @@ func TestFastSlots(t *testing.T) {
 		}
 	}
 	if _, _, d, _ := FastSlot(&p, 8, 1); !bytes.Equal(d[:3], []byte{0xFF, 0xFF, 0xFD}) {
-		t.Errorf("slot 1 data not unstuffed: % X", d)
+		t.Errorf("slot 1 data: % X", d)
 	}
 	if _, _, _, err := FastSlot(&p, 8, 3); err == nil {
 		t.Error("slot 3 of 3: want error")
@@ -300,5 +300,34 @@ func BenchmarkStreamSixReplies(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestFastSyncStatusNeverStuffed: the e-manual (Protocol 2.0, Fast Sync Read) says the
+// combined reply is never byte-stuffed. Data FF FF FD FD must go on the wire as is, and
+// a decoder must not remove the second FD (which belongs to the data).
+func TestFastSyncStatusNeverStuffed(t *testing.T) {
+	data := []byte{0xFF, 0xFF, 0xFD, 0xFD}
+	wire := mustSW(AppendFastSyncStatus(nil, []FastReply{{1, 0, data}, {2, 0, []byte{0xFF, 0xFF, 0xFD, 0x00}}}))
+	// header 7 + inst 1 + (err id data crc) 8 + (err id data) 6 + crc 2
+	if len(wire) != 7+1+8+6+2 {
+		t.Fatalf("fast status is %d bytes (% X), want 24: stuffed?", len(wire), wire)
+	}
+	if !bytes.Equal(wire[10:14], data) {
+		t.Fatalf("slot 0 data on the wire % X, want % X", wire[10:14], data)
+	}
+	p, n, err := Decode(append([]byte(nil), wire...))
+	if err != nil || n != len(wire) {
+		t.Fatalf("Decode: n=%d err=%v", n, err)
+	}
+	for i, want := range [][]byte{data, {0xFF, 0xFF, 0xFD, 0x00}} {
+		if _, _, d, err := FastSlot(&p, 4, i); err != nil || !bytes.Equal(d, want) {
+			t.Errorf("slot %d data % X (%v), want % X", i, d, err, want)
+		}
+	}
+	// A unicast status with the same bytes is stuffed and unstuffed.
+	st := AppendStatus(nil, 1, 0, data)
+	if q, _, err := Decode(st); err != nil || !bytes.Equal(q.Params, data) || len(st) != 11+4+1 {
+		t.Fatalf("unicast status: % X decoded %+v %v", st, q, err)
 	}
 }

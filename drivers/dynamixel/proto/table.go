@@ -1,6 +1,10 @@
 package dxlproto
 
-import "math"
+import (
+	"math"
+
+	"github.com/praxis-robotics/praxis/drivers/servo"
+)
 
 // Model is the control table of one servo family: addresses (bytes) of the fields the
 // driver and the simulator use.
@@ -105,63 +109,6 @@ func LookupModel(name string) (m Model, ok bool) {
 	return m, true
 }
 
-// Calibration maps servo ticks to joint radians:
-// rad = Direction·(ticks − Resolution/2 − Offset)·2π/Resolution.
-// The zero value is usable: centre tick at 0 rad, direction +1, 4096 ticks/rev.
-type Calibration struct {
-	Offset     int32 // ticks from the centre tick (Resolution/2) to the tick at 0 rad
-	Direction  int8  // +1 or −1; 0 means +1
-	Resolution int32 // ticks per revolution; 0 means 4096
-}
-
-func (c Calibration) res() int32 {
-	if c.Resolution <= 0 {
-		return 4096
-	}
-	return c.Resolution
-}
-
-func (c Calibration) dir() float64 {
-	if c.Direction < 0 {
-		return -1
-	}
-	return 1
-}
-
-// Radians converts a position in ticks to rad.
-func (c Calibration) Radians(ticks int32) float64 {
-	r := c.res()
-	return c.dir() * float64(int64(ticks)-int64(r/2)-int64(c.Offset)) * 2 * math.Pi / float64(r)
-}
-
-// Ticks converts rad to the nearest tick, saturating at the int32 range; NaN gives the
-// zero-radian tick.
-func (c Calibration) Ticks(rad float64) int32 {
-	r := c.res()
-	zero := float64(int64(r/2) + int64(c.Offset))
-	if math.IsNaN(rad) {
-		return int32(zero)
-	}
-	t := math.Round(zero + c.dir()*rad*float64(r)/(2*math.Pi))
-	if t > math.MaxInt32 {
-		return math.MaxInt32
-	}
-	if t < math.MinInt32 {
-		return math.MinInt32
-	}
-	return int32(t)
-}
-
-// Velocity converts a velocity register value to rad/s given the model's unit.
-func (c Calibration) Velocity(raw int32, unit float64) float64 {
-	return c.dir() * float64(raw) * unit
-}
-
-// VelocityRaw converts rad/s to a velocity register value given the model's unit.
-func (c Calibration) VelocityRaw(radps, unit float64) int32 {
-	if unit == 0 || math.IsNaN(radps) {
-		return 0
-	}
-	v := math.Round(c.dir() * radps / unit)
-	return int32(max(min(v, math.MaxInt32), math.MinInt32))
-}
+// Calibration maps servo ticks to joint radians; it is the one calibration type of
+// every servo driver and simulator (see drivers/servo).
+type Calibration = servo.Calibration

@@ -4,19 +4,30 @@ package ftproto
 // (SMS_STS.h). The SCS series shares them except the lock register (RegLockSCS).
 // Two-byte registers are words in the series' byte order.
 const (
-	RegFirmwareMajor   = 0  // 1 byte
-	RegFirmwareMinor   = 1  // 1 byte
-	RegModel           = 3  // word: model number (STS3215: 777)
+	RegFirmwareMajor   = 0  // 1 byte, read only
+	RegFirmwareMinor   = 1  // 1 byte, read only
+	RegModel           = 3  // word, read only: model number (STS3215: 777)
 	RegID              = 5  // 1 byte, EEPROM
 	RegBaud            = 6  // 1 byte, EEPROM: a baud code, see BaudRate
 	RegReturnDelay     = 7  // 1 byte, EEPROM: reply delay in units of 2 µs
-	RegMinAngle        = 9  // word, EEPROM: lowest goal position, ticks
-	RegMaxAngle        = 11 // word, EEPROM: highest goal position, ticks
+	RegResponseLevel   = 8  // 1 byte, EEPROM: 0 replies to read and ping only, 1 to every instruction
+	RegMinAngle        = 9  // word, EEPROM: Min_Position_Limit, lowest goal position, ticks
+	RegMaxAngle        = 11 // word, EEPROM: Max_Position_Limit, highest goal position, ticks
+	RegMaxTemperature  = 13 // 1 byte, EEPROM, °C
+	RegMaxVoltage      = 14 // 1 byte, EEPROM, 0.1 V
+	RegMinVoltage      = 15 // 1 byte, EEPROM, 0.1 V
+	RegMaxTorque       = 16 // word, EEPROM, 0.1 %
+	RegPCoefficient    = 21 // 1 byte, EEPROM
+	RegDCoefficient    = 22 // 1 byte, EEPROM
+	RegICoefficient    = 23 // 1 byte, EEPROM
+	RegHomingOffset    = 31 // word, EEPROM, sign-magnitude bit 11: Present = Actual − Homing_Offset
+	RegOperatingMode   = 33 // 1 byte, EEPROM: 0 position, 1 velocity, 2 PWM, 3 step
 	RegTorqueEnable    = 40 // 1 byte: 0 off (limp), 1 on
 	RegAcceleration    = 41 // 1 byte
 	RegGoalPosition    = 42 // word, sign-magnitude bit 15, ticks
 	RegGoalTime        = 44 // word, ms
-	RegGoalSpeed       = 46 // word, ticks/s
+	RegGoalSpeed       = 46 // word, sign-magnitude bit 15, ticks/s
+	RegTorqueLimit     = 48 // word, 0.1 %
 	RegLockSTS         = 55 // 1 byte: 0 unlocks EEPROM writes, 1 locks
 	RegPresentPosition = 56 // word, sign-magnitude bit 15, ticks
 	RegPresentSpeed    = 58 // word, sign-magnitude bit 15, ticks/s
@@ -25,8 +36,12 @@ const (
 	RegTemperature     = 63 // 1 byte, °C
 	RegStatus          = 65 // 1 byte: Status bits currently active
 	RegMoving          = 66 // 1 byte: 1 while moving
+	RegPresentCurrent  = 69 // word, read only, units of 6.5 mA
+	RegMaxAcceleration = 85 // 1 byte (factory area); LeRobot writes 254 on connect
 	RegLockSCS         = 48 // SCS series lock register
-	TableSize          = 70 // bytes of control table modelled (0..69)
+	TableSize          = 87 // bytes of control table modelled (0..86)
+	// SignBitHoming is the sign bit of Homing_Offset (sign-magnitude).
+	SignBitHoming = 11
 )
 
 // ModelSTS3215 is the model number the STS3215 reports at RegModel.

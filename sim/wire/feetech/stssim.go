@@ -7,11 +7,20 @@
 // bus. Faults can be injected per servo: dropped, corrupted or absent replies and status
 // error bits.
 //
-// Semantics modelled: ping, read, write, reg write + action, sync read (replies in the
-// order of the request's IDs), sync write; no reply to broadcast. Torque starts off;
-// goal writes while torque is off are stored but do not move the plant; torque on holds
-// the present position. EEPROM registers (addresses below 40) take effect at once and
-// persist (see EEPROM) only while the lock register is 0.
+// The memory table is the STS3215's, addresses 0..86, as Feetech's SDK (SMS_STS.h) and
+// LeRobot's feetech tables list it, with the STS3215's factory values. Semantics
+// modelled: ping (a broadcast ping is answered by every servo, one after another, as
+// LeRobot's ID set-up relies on), read, write, reg write + action, sync read (replies
+// in the order of the request's IDs), sync write; no other broadcast is answered.
+// Response_Status_Level 0 answers only ping and read. A write of ID is answered from the
+// old ID, then the servo answers to the new one. Homing_Offset (sign-magnitude, bit 11)
+// shifts positions as LeRobot documents: Present_Position = Actual − Homing_Offset, and a
+// goal G drives the actual position to G + Homing_Offset; positions wrap to one turn.
+// Torque starts off; a goal written while torque is off is kept and taken up when torque
+// comes on (Feetech's examples write the goal first), otherwise torque on holds the
+// present position. Goals are clamped to Min/Max_Position_Limit. EEPROM registers
+// (addresses below 40) take effect at once and persist (see EEPROM) only while the lock
+// register (55) is 0. Read-only registers ignore writes.
 package stssim
 
 import (
@@ -28,6 +37,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/drivers"
 	ftproto "github.com/praxis-robotics/praxis/drivers/feetech/proto"
+	servocal "github.com/praxis-robotics/praxis/drivers/servo"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
 
@@ -42,7 +52,8 @@ type torquer interface {
 	SetJointTorque(i int, on bool) error
 }
 
-// Servo configures one simulated servo and its calibration against the plant:
+// Servo configures one simulated servo and its calibration against the plant (the one
+// servo.Calibration, with Offset the actual tick at 0 rad, before Homing_Offset):
 // ticks = Offset + Direction · rad · Resolution / 2π.
 type Servo struct {
 	ID         byte // 0..253, unique
@@ -56,8 +67,11 @@ type Config struct {
 	Servos []Servo // servo i drives plant joint i; required
 	// Baud paces the output, bits/s; default 1 000 000. It is also the baud register value.
 	Baud int
-	// ReturnDelay is each servo's initial return delay register (units of 2 µs); default 0.
+	// ReturnDelay is each servo's initial return delay register (units of 2 µs); default
+	// 0, which New turns into 250 (500 µs), the factory value. Use NoReturnDelay for 0.
 	ReturnDelay byte
+	// NoReturnDelay starts every servo with return delay 0 (as after LeRobot's set-up).
+	NoReturnDelay bool
 }
 
 type servo struct {
@@ -72,6 +86,8 @@ type servo struct {
 	pendData []byte
 	goalRad  float64
 	torque   bool
+	goalSet  bool // a goal was written while torque was off
+	cal      servocal.Calibration
 }
 
 // Bus is a simulated servo chain. Create with New, run with Serve, stop with Close.
@@ -109,6 +125,10 @@ func New(rw io.ReadWriter, plant Plant, cfg Config) (*Bus, error) {
 	if len(cfg.Servos) == 0 {
 		return nil, errors.New("stssim: Config.Servos: none")
 	}
+	rd := cfg.ReturnDelay
+	if rd == 0 && !cfg.NoReturnDelay {
+		rd = factory[ftproto.RegReturnDelay]
+	}
 	b := &Bus{rw: rw, plant: plant, baud: cfg.Baud, done: make(chan struct{}), count: map[byte]int{}}
 	n := len(cfg.Servos)
 	b.state = joint.NewState(n)
@@ -127,15 +147,11 @@ func New(rw io.ReadWriter, plant Plant, cfg Config) (*Bus, error) {
 		if c.Resolution == 0 {
 			c.Resolution = 4096
 		}
-		s := &servo{cfg: c, pendAddr: -1, goalRad: b.state.Pos[i]}
+		s := &servo{cfg: c, pendAddr: -1, goalRad: b.state.Pos[i], cal: servocal.AtTick(c.Offset, c.Direction, c.Resolution)}
 		t := &s.tab
-		t[ftproto.RegFirmwareMajor], t[ftproto.RegFirmwareMinor] = 3, 10
-		ftproto.STS.PutWord(t[ftproto.RegModel:], ftproto.ModelSTS3215)
-		t[ftproto.RegID], t[ftproto.RegBaud], t[ftproto.RegReturnDelay] = c.ID, code, cfg.ReturnDelay
-		ftproto.STS.PutWord(t[ftproto.RegMinAngle:], 0)
+		*t = factory
+		t[ftproto.RegID], t[ftproto.RegBaud], t[ftproto.RegReturnDelay] = c.ID, code, rd
 		ftproto.STS.PutWord(t[ftproto.RegMaxAngle:], uint16(c.Resolution-1))
-		t[ftproto.RegLockSTS] = 1
-		t[ftproto.RegVoltage], t[ftproto.RegTemperature] = 74, 30
 		s.eeprom = *t
 		b.servos = append(b.servos, s)
 		b.byID[c.ID] = s
@@ -157,12 +173,16 @@ func (b *Bus) SetStatus(id byte, st ftproto.Status) {
 	b.with(id, func(s *servo) { s.status = st; s.tab[ftproto.RegStatus] = byte(st) })
 }
 
-// Register returns byte addr of servo id's control table, false for an unknown ID or address.
+// Register returns byte addr of servo id's control table as a read would now return it
+// (present state refreshed from the plant), false for an unknown ID or address.
 func (b *Bus) Register(id, addr byte) (byte, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.byID[id]
 	if s == nil || int(addr) >= ftproto.TableSize {
+		return 0, false
+	}
+	if b.refresh(context.Background()) != nil {
 		return 0, false
 	}
 	return s.tab[addr], true
@@ -264,6 +284,46 @@ func (b *Bus) wire(nbytes int) time.Duration {
 	return time.Duration(nbytes) * 10 * time.Second / time.Duration(b.baud)
 }
 
+// factory is the STS3215's memory table at power-up: the values Feetech ships (FD
+// debugging software's memory table of an STS3215, firmware 3.10) at the addresses of
+// Feetech's SDK (SMS_STS.h) and LeRobot's STS_SMS_SERIES_CONTROL_TABLE.
+var factory = func() (t [ftproto.TableSize]byte) {
+	w := func(a int, v uint16) { ftproto.STS.PutWord(t[a:], v) }
+	t[ftproto.RegFirmwareMajor], t[ftproto.RegFirmwareMinor] = 3, 10
+	w(ftproto.RegModel, ftproto.ModelSTS3215)
+	t[ftproto.RegID], t[ftproto.RegBaud], t[ftproto.RegReturnDelay] = 1, 0, 250
+	t[ftproto.RegResponseLevel] = 1
+	w(ftproto.RegMinAngle, 0)
+	w(ftproto.RegMaxAngle, 4095)
+	t[ftproto.RegMaxTemperature], t[ftproto.RegMaxVoltage], t[ftproto.RegMinVoltage] = 70, 140, 40
+	w(ftproto.RegMaxTorque, 1000)
+	t[18], t[19], t[20] = 12, 44, 47 // Phase, Unloading_Condition, LED_Alarm_Condition
+	t[ftproto.RegPCoefficient], t[ftproto.RegDCoefficient], t[ftproto.RegICoefficient] = 32, 32, 0
+	w(24, 16)                          // Minimum_Startup_Force
+	t[26], t[27] = 1, 1                // CW/CCW_Dead_Zone
+	w(28, 500)                         // Protection_Current
+	t[30] = 1                          // Angular_Resolution
+	t[34], t[35], t[36] = 20, 200, 80  // Protective_Torque, Protection_Time, Overload_Torque
+	t[37], t[38], t[39] = 10, 200, 200 // velocity P, Over_Current_Protection_Time, velocity I
+	w(ftproto.RegTorqueLimit, 1000)
+	t[ftproto.RegLockSTS] = 1
+	t[ftproto.RegVoltage], t[ftproto.RegTemperature] = 74, 30
+	t[80], t[81], t[82], t[83], t[84] = 1, 32, 1, 20, 254 // factory area
+	t[ftproto.RegMaxAcceleration], t[86] = 254, 0
+	return t
+}()
+
+// readOnly reports the registers a write cannot change.
+func readOnly(a int) bool {
+	switch {
+	case a <= 4: // firmware version, model number
+		return true
+	case a >= ftproto.RegPresentPosition && a < ftproto.RegPresentPosition+17: // 56..72: present state
+		return true
+	}
+	return false
+}
+
 // handle executes one host packet and sends the replies.
 func (b *Bus) handle(ctx context.Context, p ftproto.Packet) error {
 	b.mu.Lock()
@@ -277,7 +337,7 @@ func (b *Bus) handle(ctx context.Context, p ftproto.Packet) error {
 		}
 		for i := 0; i < sw.Count(); i++ {
 			id, data := sw.Entry(i)
-			if s := b.byID[id]; s != nil && !s.silent {
+			if s := b.byID[id]; s != nil && !s.silent && int(sw.Addr)+len(data) <= ftproto.TableSize {
 				b.write(s, int(sw.Addr), data)
 			}
 		}
@@ -292,7 +352,7 @@ func (b *Bus) handle(ctx context.Context, p ftproto.Packet) error {
 		}
 		for _, id := range sr.IDs {
 			if s := b.byID[id]; s != nil && !s.silent {
-				if err := b.reply(s, s.tab[sr.Addr:sr.Addr+sr.Len]); err != nil {
+				if err := b.reply(s, s.cfg.ID, s.tab[sr.Addr:sr.Addr+sr.Len]); err != nil {
 					return err
 				}
 			}
@@ -301,8 +361,8 @@ func (b *Bus) handle(ctx context.Context, p ftproto.Packet) error {
 	}
 	var targets []*servo
 	if p.ID == ftproto.BroadcastID {
-		for _, s := range b.servos {
-			if !s.silent {
+		for id := range ftproto.MaxID + 1 { // in ID order, as they answer a broadcast ping
+			if s := b.byID[id]; s != nil && !s.silent {
 				targets = append(targets, s)
 			}
 		}
@@ -313,10 +373,14 @@ func (b *Bus) handle(ctx context.Context, p ftproto.Packet) error {
 		return nil
 	}
 	answer := p.ID != ftproto.BroadcastID
+	// Response_Status_Level 0: only ping and read are answered.
+	acks := func(s *servo) bool { return answer && s.tab[ftproto.RegResponseLevel] != 0 }
 	switch p.Inst {
 	case ftproto.InstPing:
-		if answer {
-			return b.reply(targets[0], nil)
+		for _, s := range targets {
+			if err := b.reply(s, s.cfg.ID, nil); err != nil {
+				return err
+			}
 		}
 	case ftproto.InstRead:
 		r, err := ftproto.ParseRead(p.Params)
@@ -328,13 +392,17 @@ func (b *Bus) handle(ctx context.Context, p ftproto.Packet) error {
 		}
 		if answer {
 			s := targets[0]
-			return b.reply(s, s.tab[r.Addr:r.Addr+r.Len])
+			return b.reply(s, s.cfg.ID, s.tab[r.Addr:r.Addr+r.Len])
 		}
 	case ftproto.InstWrite, ftproto.InstRegWrite:
 		w, err := ftproto.ParseWrite(p.Params)
 		if err != nil || int(w.Addr)+len(w.Data) > ftproto.TableSize {
 			return nil
 		}
+		if err := b.refresh(ctx); err != nil {
+			return err
+		}
+		from := targets[0].cfg.ID // a new ID is answered from the old one
 		for _, s := range targets {
 			if p.Inst == ftproto.InstWrite {
 				b.write(s, int(w.Addr), w.Data)
@@ -345,33 +413,64 @@ func (b *Bus) handle(ctx context.Context, p ftproto.Packet) error {
 		if err := b.apply(ctx); err != nil {
 			return err
 		}
-		if answer {
-			return b.reply(targets[0], nil)
+		if acks(targets[0]) {
+			return b.reply(targets[0], from, nil)
 		}
 	case ftproto.InstAction:
+		if err := b.refresh(ctx); err != nil {
+			return err
+		}
 		for _, s := range targets {
 			if s.pendAddr >= 0 {
 				b.write(s, s.pendAddr, s.pendData)
 				s.pendAddr = -1
 			}
 		}
-		return b.apply(ctx)
+		if err := b.apply(ctx); err != nil {
+			return err
+		}
+		if acks(targets[0]) {
+			return b.reply(targets[0], targets[0].cfg.ID, nil)
+		}
 	}
 	return nil
 }
 
-// write stores data at addr of s with register semantics.
+// homing returns s's Homing_Offset, ticks.
+func homing(s *servo) int {
+	return ftproto.DecodeSignMag(ftproto.STS.Word(s.tab[ftproto.RegHomingOffset:]), ftproto.SignBitHoming)
+}
+
+func wrap(t, res int) int { return ((t % res) + res) % res }
+
+// present returns the Present_Position of s at plant angle rad: Actual − Homing_Offset,
+// within one turn.
+func (b *Bus) present(s *servo, rad float64) int {
+	return wrap(int(s.cal.Ticks(rad))-homing(s), s.cfg.Resolution)
+}
+
+// goalRadians returns the plant angle a goal register value drives s to.
+func (b *Bus) goalRadians(s *servo, goal int) float64 {
+	res := s.cfg.Resolution
+	actual := wrap(goal+homing(s), res)
+	// The actual tick nearest the calibration's zero turn.
+	z := int(s.cal.Zero())
+	for actual-z > res/2 {
+		actual -= res
+	}
+	for z-actual > res/2 {
+		actual += res
+	}
+	return s.cal.Radians(int32(actual))
+}
+
+// write stores data at addr of s with register semantics. Caller has refreshed.
 func (b *Bus) write(s *servo, addr int, data []byte) {
 	i := b.index(s)
 	for k, v := range data {
 		a := addr + k
-		switch a {
-		case ftproto.RegModel, ftproto.RegModel + 1, ftproto.RegFirmwareMajor, ftproto.RegFirmwareMinor,
-			ftproto.RegStatus, ftproto.RegMoving:
-			continue // read-only
-		}
-		if a >= ftproto.RegPresentPosition && a < ftproto.RegStatus {
-			continue // present-state registers are read-only
+		if readOnly(a) {
+			continue
 		}
 		s.tab[a] = v
 		if a < ftproto.RegTorqueEnable && s.tab[ftproto.RegLockSTS] == 0 {
@@ -379,18 +478,6 @@ func (b *Bus) write(s *servo, addr int, data []byte) {
 		}
 	}
 	end := addr + len(data)
-	if addr <= ftproto.RegTorqueEnable && end > ftproto.RegTorqueEnable {
-		on := s.tab[ftproto.RegTorqueEnable] != 0
-		if on && !s.torque {
-			// Torque on holds the present position.
-			s.goalRad = b.state.Pos[i]
-			ftproto.STS.PutWord(s.tab[ftproto.RegGoalPosition:], ftproto.EncodeSignMag(b.ticks(s, s.goalRad), ftproto.SignBitPos))
-		}
-		s.torque = on
-		if t, ok := b.plant.(torquer); ok {
-			_ = t.SetJointTorque(i, on)
-		}
-	}
 	if addr < ftproto.RegGoalPosition+2 && end > ftproto.RegGoalPosition {
 		raw := ftproto.DecodeSignMag(ftproto.STS.Word(s.tab[ftproto.RegGoalPosition:]), ftproto.SignBitPos)
 		lo := int(ftproto.STS.Word(s.tab[ftproto.RegMinAngle:]))
@@ -399,7 +486,30 @@ func (b *Bus) write(s *servo, addr int, data []byte) {
 			raw = min(max(raw, lo), hi)
 		}
 		if s.torque {
-			s.goalRad = float64(s.cfg.Direction*(raw-s.cfg.Offset)) * 2 * math.Pi / float64(s.cfg.Resolution)
+			s.goalRad = b.goalRadians(s, raw)
+		} else {
+			s.goalSet = true
+		}
+	}
+	if addr <= ftproto.RegTorqueEnable && end > ftproto.RegTorqueEnable {
+		on := s.tab[ftproto.RegTorqueEnable] != 0
+		if on && !s.torque {
+			if s.goalSet {
+				// A goal written while torque was off is taken up now.
+				raw := ftproto.DecodeSignMag(ftproto.STS.Word(s.tab[ftproto.RegGoalPosition:]), ftproto.SignBitPos)
+				s.goalRad = b.goalRadians(s, raw)
+			} else {
+				// Otherwise torque on holds the present position.
+				s.goalRad = b.state.Pos[i]
+				ftproto.STS.PutWord(s.tab[ftproto.RegGoalPosition:], ftproto.EncodeSignMag(b.present(s, s.goalRad), ftproto.SignBitPos))
+			}
+		}
+		if !on {
+			s.goalSet = false
+		}
+		s.torque = on
+		if t, ok := b.plant.(torquer); ok {
+			_ = t.SetJointTorque(i, on)
 		}
 	}
 	if id := s.tab[ftproto.RegID]; id != s.cfg.ID && b.byID[id] == nil && id <= ftproto.MaxID {
@@ -417,10 +527,6 @@ func (b *Bus) index(s *servo) int {
 		}
 	}
 	return -1
-}
-
-func (b *Bus) ticks(s *servo, rad float64) int {
-	return int(math.Round(rad*float64(s.cfg.Resolution)/(2*math.Pi)))*s.cfg.Direction + s.cfg.Offset
 }
 
 // apply commands the plant with every torqued servo's goal (others hold their position).
@@ -445,12 +551,19 @@ func (b *Bus) refresh(ctx context.Context) error {
 	}
 	for i, s := range b.servos {
 		st := ftproto.STS
-		k := 2 * math.Pi / float64(s.cfg.Resolution)
-		st.PutWord(s.tab[ftproto.RegPresentPosition:], ftproto.EncodeSignMag(b.ticks(s, b.state.Pos[i]), ftproto.SignBitPos))
-		st.PutWord(s.tab[ftproto.RegPresentSpeed:], ftproto.EncodeSignMag(int(math.Round(float64(s.cfg.Direction)*b.state.Vel[i]/k)), ftproto.SignBitPos))
+		k := s.cal.TickRadians()
+		pos := b.present(s, b.state.Pos[i])
+		st.PutWord(s.tab[ftproto.RegPresentPosition:], ftproto.EncodeSignMag(pos, ftproto.SignBitPos))
+		if !s.torque && !s.goalSet {
+			// With torque off the goal follows the present position, so that torque on
+			// without a new goal holds still.
+			st.PutWord(s.tab[ftproto.RegGoalPosition:], ftproto.EncodeSignMag(pos, ftproto.SignBitPos))
+		}
+		vel := int(math.Round(s.cal.Dir() * b.state.Vel[i] / k))
+		st.PutWord(s.tab[ftproto.RegPresentSpeed:], ftproto.EncodeSignMag(vel, ftproto.SignBitPos))
 		load := 0
 		if i < len(b.state.Eff) {
-			load = int(math.Round(float64(s.cfg.Direction) * b.state.Eff[i] * 1000))
+			load = int(math.Round(s.cal.Dir() * b.state.Eff[i] * 1000))
 		}
 		st.PutWord(s.tab[ftproto.RegPresentLoad:], ftproto.EncodeSignMag(load, ftproto.SignBitLoad))
 		moving := byte(0)
@@ -464,8 +577,8 @@ func (b *Bus) refresh(ctx context.Context) error {
 
 // reply sends one status packet of s, paced: it leaves the wire after the return delay
 // and the packet's transmission time, counted from when the wire was last free.
-func (b *Bus) reply(s *servo, params []byte) error {
-	n, err := ftproto.EncodeStatus(b.out[:], s.cfg.ID, s.status, params)
+func (b *Bus) reply(s *servo, id byte, params []byte) error {
+	n, err := ftproto.EncodeStatus(b.out[:], id, s.status, params)
 	if err != nil {
 		return nil
 	}

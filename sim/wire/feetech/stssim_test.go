@@ -88,8 +88,11 @@ func start(t *testing.T, baud int) (*Bus, *plant, *host) {
 	done := make(chan error, 1)
 	go func() { done <- sim.Serve(context.Background()) }()
 	t.Cleanup(func() {
+		if t.Failed() {
+			b.Close() // unblock a reply the test never read
+		}
 		sim.Close()
-		if err := <-done; err != nil {
+		if err := <-done; err != nil && !t.Failed() {
 			t.Error(err)
 		}
 		b.Close()
@@ -108,8 +111,13 @@ func TestProtocol(t *testing.T) {
 	if r, ok := h.recv(); !ok || !bytes.Equal(r.Params, []byte{0x09, 0x03}) {
 		t.Fatalf("model %+v", r)
 	}
-	// Broadcast and unknown IDs get no reply.
+	// A broadcast ping is answered by every servo in ID order; unknown IDs stay silent.
 	h.send(ftproto.BroadcastID, ftproto.InstPing)
+	for _, id := range []byte{1, 2, 7} {
+		if r, ok := h.recv(); !ok || r.ID != id {
+			t.Fatalf("broadcast ping: reply %+v %v, want servo %d", r, ok, id)
+		}
+	}
 	h.send(9, ftproto.InstPing)
 	if r, ok := h.recv(); ok {
 		t.Fatalf("unexpected reply %+v", r)
@@ -123,15 +131,16 @@ func TestProtocol(t *testing.T) {
 			t.Fatalf("sync read reply for %d: %+v %v", id, r, ok)
 		}
 	}
-	// Goals are ignored without torque; torque on holds, then goals move the plant.
-	h.send(ftproto.BroadcastID, ftproto.InstSyncWrite, ftproto.RegGoalPosition, 2, 1, 0x00, 0x0C, 2, 0x00, 0x0C)
+	// A goal written with torque off does not move the limp servo; torque on takes it up
+	// (servo 1); torque on without a goal holds (servo 2); then goals move the plant.
+	h.send(ftproto.BroadcastID, ftproto.InstSyncWrite, ftproto.RegGoalPosition, 2, 1, 0x00, 0x0C)
 	h.send(1, ftproto.InstPing)
 	h.recv()
 	if p.pos[0] != 0 {
 		t.Fatalf("limp servo moved to %v", p.pos[0])
 	}
 	h.send(ftproto.BroadcastID, ftproto.InstSyncWrite, ftproto.RegTorqueEnable, 1, 1, 1, 2, 1, 7, 1)
-	h.send(ftproto.BroadcastID, ftproto.InstSyncWrite, ftproto.RegGoalPosition, 2, 1, 0x00, 0x0C, 7, 0x00, 0x0C)
+	h.send(ftproto.BroadcastID, ftproto.InstSyncWrite, ftproto.RegGoalPosition, 2, 7, 0x00, 0x0C)
 	h.send(1, ftproto.InstPing)
 	h.recv()
 	p.mu.Lock()
@@ -154,7 +163,7 @@ func TestProtocol(t *testing.T) {
 	// EEPROM writes persist only while unlocked.
 	h.send(1, ftproto.InstWrite, ftproto.RegReturnDelay, 0)
 	h.recv()
-	if v, _ := sim.EEPROM(1, ftproto.RegReturnDelay); v != 0 {
+	if v, _ := sim.EEPROM(1, ftproto.RegReturnDelay); v != 250 {
 		t.Fatal("locked EEPROM persisted")
 	}
 	h.send(1, ftproto.InstWrite, ftproto.RegMaxAngle, 0x00, 0x0A)

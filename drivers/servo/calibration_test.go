@@ -1,0 +1,45 @@
+package servo
+
+import (
+	"math"
+	"testing"
+)
+
+func TestCalibration(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		c     Calibration
+		ticks int32
+		rad   float64
+	}{
+		{"zero value: centre at 0 rad", Calibration{}, 2048, 0},
+		{"zero value: quarter turn", Calibration{}, 3072, math.Pi / 2},
+		{"offset", Calibration{Offset: 100}, 2148, 0},
+		{"reversed", Calibration{Direction: -1}, 1024, math.Pi / 2},
+		{"1024 ticks", Calibration{Resolution: 1024}, 512 + 256, math.Pi / 2},
+		{"AtTick", AtTick(1000, -1, 4096), 1000 - 1024, math.Pi / 2},
+	} {
+		if got := tc.c.Radians(tc.ticks); math.Abs(got-tc.rad) > 1e-12 {
+			t.Errorf("%s: Radians(%d) = %v, want %v", tc.name, tc.ticks, got, tc.rad)
+		}
+		if got := tc.c.Ticks(tc.rad); got != tc.ticks {
+			t.Errorf("%s: Ticks(%v) = %d, want %d", tc.name, tc.rad, got, tc.ticks)
+		}
+	}
+	if z := AtTick(1000, 1, 0).Zero(); z != 1000 {
+		t.Errorf("AtTick(1000).Zero() = %d", z)
+	}
+	if got := (Calibration{}).Ticks(math.NaN()); got != 2048 {
+		t.Errorf("Ticks(NaN) = %d, want 2048", got)
+	}
+	if got := (Calibration{}).Ticks(1e300); got != math.MaxInt32 {
+		t.Errorf("Ticks(1e300) = %d, want saturation", got)
+	}
+	c := Calibration{Direction: -1}
+	if v := c.Velocity(c.VelocityRaw(1.5, 0.01), 0.01); math.Abs(v-1.5) > 0.005 {
+		t.Errorf("velocity round trip %v", v)
+	}
+	if (Calibration{Direction: 2}).Validate() == nil || (Calibration{Resolution: 1}).Validate() == nil {
+		t.Error("Validate accepts a bad calibration")
+	}
+}

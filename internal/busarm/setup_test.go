@@ -1,0 +1,208 @@
+package busarm
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/praxis-robotics/praxis/drivers/armtest"
+	"github.com/praxis-robotics/praxis/drivers/dynamixel"
+	"github.com/praxis-robotics/praxis/drivers/feetech"
+	ftproto "github.com/praxis-robotics/praxis/drivers/feetech/proto"
+	"github.com/praxis-robotics/praxis/drivers/servo"
+	"github.com/praxis-robotics/praxis/motion/clock"
+	dxlsim "github.com/praxis-robotics/praxis/sim/wire/dynamixel"
+	stssim "github.com/praxis-robotics/praxis/sim/wire/feetech"
+)
+
+// simBus starts a simulated bus of driver with servos at ids (factory settings, start
+// pose: joint i at start[i] rad) on a net.Pipe and returns the host's servo.Bus.
+func simBus(t *testing.T, driver string, ids []byte, start []float64) servo.Bus {
+	t.Helper()
+	plant, err := armtest.New(armtest.Config{Joints: armtest.Continuous(len(ids)), Start: start, Clock: clock.NewReal(), PlantMaxVel: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var bus servo.Bus
+	switch driver {
+	case Dynamixel:
+		s, err := dxlsim.New(a, dxlsim.Config{IDs: ids, Plant: plant})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- s.Serve(ctx) }()
+		bus = dynamixel.NewBus(b, 100*time.Millisecond)
+	default:
+		var sv []stssim.Servo
+		for _, id := range ids {
+			sv = append(sv, stssim.Servo{ID: id, Offset: 2048})
+		}
+		s, err := stssim.New(a, plant, stssim.Config{Servos: sv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- s.Serve(ctx) }()
+		bus = feetech.NewBus(b, ftproto.STS, 100*time.Millisecond)
+	}
+	t.Cleanup(func() {
+		cancel()
+		bus.Close()
+		a.Close()
+		<-done
+	})
+	return bus
+}
+
+func TestAssignID(t *testing.T) {
+	for _, driver := range []string{Dynamixel, Feetech} {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			b := simBus(t, driver, []byte{1}, nil)
+			code, err := BaudCode(driver, 1_000_000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := AssignID(ctx, b, driver, 4, code)
+			if err != nil || f.ID != 1 {
+				t.Fatalf("AssignID: found %+v, %v", f, err)
+			}
+			r, _ := RegistersFor(driver)
+			got, err := b.Identify(ctx, 4)
+			if err != nil || got.Model == 0 {
+				t.Fatalf("servo at its new ID 4: %+v %v", got, err)
+			}
+			if _, err := b.Identify(ctx, 1); err == nil {
+				t.Fatal("servo still answers at ID 1")
+			}
+			var rd [1]byte
+			if err := b.ReadRegister(ctx, 4, r.ReturnDelay, rd[:]); err != nil || rd[0] != 0 {
+				t.Fatalf("return delay %d (%v), want 0", rd[0], err)
+			}
+		})
+	}
+}
+
+func TestAssignIDNeedsOneServo(t *testing.T) {
+	for _, driver := range []string{Dynamixel, Feetech} {
+		b := simBus(t, driver, []byte{1, 2}, nil)
+		if _, err := AssignID(context.Background(), b, driver, 3, 0); !errors.Is(err, ErrManyServos) || !strings.Contains(err.Error(), "1, 2") {
+			t.Errorf("%s: two servos: %v, want ErrManyServos naming IDs 1, 2", driver, err)
+		}
+	}
+}
+
+func TestHalfTurnHomingAndLeRobotRoundTrip(t *testing.T) {
+	for _, driver := range []string{Dynamixel, Feetech} {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			b := simBus(t, driver, []byte{1, 2}, []float64{0.7, -1.2})
+			h, err := HalfTurnHoming(ctx, b, driver, []byte{1, 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _ := RegistersFor(driver)
+			for _, id := range []byte{1, 2} {
+				if p, err := ReadPosition(ctx, b, r, id); err != nil || p < 2046 || p > 2048 {
+					t.Errorf("servo %d after half-turn homing (offset %d) reads %d (%v), want 2047", id, h[id], p, err)
+				}
+			}
+			cal := LeRobotCalibration{
+				{Name: "a", ID: 1, HomingOffset: h[1], RangeMin: 1000, RangeMax: 3000},
+				{Name: "b", ID: 2, DriveMode: 1, HomingOffset: h[2], RangeMin: 1500, RangeMax: 2600},
+			}
+			if err := ApplyLeRobot(ctx, b, driver, cal); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := cal.ArmConfig(driver)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := ReadLeRobot(ctx, b, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range cal {
+				if back[i] != cal[i] {
+					t.Errorf("read back %+v, wrote %+v", back[i], cal[i])
+				}
+			}
+		})
+	}
+}
+
+// An SO-101 follower calibration as LeRobot writes it (field names and layout of
+// MotorCalibration, json.dump indent 4).
+const so101LeRobot = `{
+    "shoulder_pan": {
+        "id": 1,
+        "drive_mode": 0,
+        "homing_offset": -1470,
+        "range_min": 758,
+        "range_max": 3292
+    },
+    "shoulder_lift": {
+        "id": 2,
+        "drive_mode": 0,
+        "homing_offset": 153,
+        "range_min": 794,
+        "range_max": 3120
+    },
+    "gripper": {
+        "id": 6,
+        "drive_mode": 0,
+        "homing_offset": 1407,
+        "range_min": 2037,
+        "range_max": 3474
+    }
+}`
+
+func TestLeRobotCalibrationFile(t *testing.T) {
+	c, err := ReadLeRobotCalibration(strings.NewReader(so101LeRobot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c) != 3 || c[0].Name != "shoulder_pan" || c[2].Name != "gripper" || c[0].HomingOffset != -1470 || c[2].RangeMax != 3474 {
+		t.Fatalf("decoded %+v", c)
+	}
+	var b strings.Builder
+	if err := c.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != so101LeRobot {
+		t.Fatalf("re-encoded:\n%s\nwant:\n%s", b.String(), so101LeRobot)
+	}
+	cfg, err := c.ArmConfig(Feetech)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Servos[0]
+	if s.Offset != (758+3292)/2 || s.Radians(758) != s.Min || s.Radians(3292) != s.Max {
+		t.Fatalf("arm config servo %+v", s)
+	}
+	back, err := LeRobotFrom(cfg, map[byte]int{1: -1470, 2: 153, 6: 1407})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range c {
+		if back[i] != c[i] {
+			t.Errorf("LeRobotFrom(ArmConfig) %+v, want %+v", back[i], c[i])
+		}
+	}
+	for _, bad := range []string{
+		`[]`, `{}`, `{"a": {"id": 1}}`,
+		`{"a": {"id": 1, "drive_mode": 2, "homing_offset": 0, "range_min": 0, "range_max": 9}}`,
+		`{"a": {"id": 1, "drive_mode": 0, "homing_offset": 0, "range_min": 9, "range_max": 9}}`,
+		`{"a": {"id": 1, "drive_mode": 0, "homing_offset": 0, "range_min": 0, "range_max": 9, "x": 1}}`,
+		`{"a": {"id": 1, "drive_mode": 0, "homing_offset": 0, "range_min": 0, "range_max": 9}, "b": {"id": 1, "drive_mode": 0, "homing_offset": 0, "range_min": 0, "range_max": 9}}`,
+	} {
+		if _, err := ReadLeRobotCalibration(strings.NewReader(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}
