@@ -124,8 +124,12 @@ type Config struct {
 	OffsetMax float64
 
 	// GoalTolerance (rad, max over joints) and VelTolerance (rad/s) define arrival;
-	// defaults 0.01 and 0.05.
+	// defaults 0.01 and 0.05. Once the plan has ended and the arm is within them, the run
+	// succeeds when it is within a quarter of GoalTolerance, or SettleTime (s, default
+	// 0.15) after the plan ended: so runs end well inside the tolerance when the arm gets
+	// there, and at most SettleTime late when it does not.
 	GoalTolerance, VelTolerance float64
+	SettleTime                  float64
 	// TimeoutFactor and TimeoutExtra (s) bound a run to factor·duration + extra (+ the
 	// approach), not counting paused time, before it fails with "goal not reached";
 	// defaults 2 and 1.
@@ -188,6 +192,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.OffsetMax, 0.1)
 	def(&c.GoalTolerance, 0.01)
 	def(&c.VelTolerance, 0.05)
+	def(&c.SettleTime, 0.15)
 	def(&c.TimeoutFactor, 2)
 	def(&c.TimeoutExtra, 1)
 	for _, f := range []struct {
@@ -199,6 +204,7 @@ func (c Config) withDefaults() (Config, error) {
 		{c.PhaseStopGain, "PhaseStopGain"}, {c.ReanchorThreshold, "ReanchorThreshold"},
 		{c.Leash, "Leash"}, {c.SlowRise, "SlowRise"}, {c.PauseRamp, "PauseRamp"},
 		{c.OffsetMax, "OffsetMax"}, {c.GoalTolerance, "GoalTolerance"}, {c.VelTolerance, "VelTolerance"},
+		{c.SettleTime, "SettleTime"},
 		{c.TimeoutFactor, "TimeoutFactor"}, {c.TimeoutExtra, "TimeoutExtra"},
 	} {
 		if !(f.v > 0) || math.IsInf(f.v, 0) {

@@ -61,6 +61,7 @@ type runner struct {
 	eMax              float64   // peak of the disturbance's error measure (over the leashed joints, or all while none is)
 	eLeashed          bool      // eMax is over the leashed joints
 	active            float64   // s of unpaused run time, for the timeout
+	doneAt            float64   // active time when the plan ended; -1 before
 	timeout           float64
 	t0, now           time.Duration
 	lastProgress      time.Duration
@@ -344,6 +345,7 @@ func (r *runner) setup() error {
 		return fmt.Errorf("%w: stepper: %w", ErrFault, err)
 	}
 	r.fresh = true
+	r.doneAt = -1
 	r.slow = 0 // rises over SlowRise from rest
 	r.pauseF = 1
 	return nil
@@ -579,7 +581,11 @@ func (r *runner) compensate(dt float64) {
 		if d := r.ej[j]; !r.disturbed && math.Abs(d) <= r.cfg.ReanchorThreshold {
 			// Weighted down while the plan moves fast: tracking lag is no offset.
 			v := r.pvel[j] / vGate
-			b -= r.cfg.OffsetGain * dt * d / (1 + v*v)
+			g := r.cfg.OffsetGain
+			if r.doneAt >= 0 {
+				g *= 3 // the plan has ended: close the remaining sag faster
+			}
+			b -= g * dt * d / (1 + v*v)
 		}
 		b = min(max(b, -bm), bm)
 		// No windup against a limit: plan + b stays within it.
@@ -706,8 +712,14 @@ func (r *runner) checkDone(emax float64) {
 		slowest = max(slowest, math.Abs(r.speed[a]))
 	}
 	r.res.FinalError = fin
-	if r.stage == stageDMP && (r.stepper.Done() || r.stepper.Phase() <= dmp.DefaultPhaseEnd) &&
-		fin < r.cfg.GoalTolerance && slowest < r.cfg.VelTolerance && !r.disturbed {
+	planDone := r.stage == stageDMP && (r.stepper.Done() || r.stepper.Phase() <= dmp.DefaultPhaseEnd)
+	if planDone && r.doneAt < 0 {
+		r.doneAt = r.active
+	}
+	// Arrived: within the tolerance and still; and settled well inside it (a quarter), or
+	// for SettleTime after the plan ended (the offset term is still closing a servo's sag).
+	if planDone && fin < r.cfg.GoalTolerance && slowest < r.cfg.VelTolerance && !r.disturbed &&
+		(fin < r.cfg.GoalTolerance/4 || r.active-r.doneAt >= r.cfg.SettleTime) {
 		r.end(EventSucceeded, "")
 		return
 	}

@@ -9,6 +9,6 @@ func newSimCmd() *cobra.Command {
 		Use:   "sim",
 		Short: "Run skills on the simulated arm, or serve it on a simulated servo bus",
 	}
-	c.AddCommand(newSimRunCmd(), newSimServeCmd())
+	c.AddCommand(newSimRunCmd(), newSimServeCmd(), newSimBatchCmd())
 	return c
 }

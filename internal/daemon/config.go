@@ -192,7 +192,7 @@ type ExecutorConfig struct {
 	OpenLoop bool    `yaml:"open_loop"` // disable phase stopping and re-anchoring; default false
 	ClipGoal bool    `yaml:"clip_goal"` // clip goals outside the limits instead of rejecting; default false
 	// GoalTolerance is the largest joint distance to the goal (rad or m) at which a run
-	// succeeds; default 0.02 (the executor's offset term cancels the SO-101's steady sag).
+	// succeeds; default 0.01 (the executor's offset term cancels the SO-101's steady sag).
 	GoalTolerance float64 `yaml:"goal_tolerance"`
 	// RealtimePriority is the SCHED_FIFO priority (1..99) asked for the control thread;
 	// default 50, 0 to not ask. Without root or CAP_SYS_NICE the request fails quietly
@@ -320,7 +320,7 @@ func (c *Config) ApplyDefaults() {
 		deff(&s.MaxAcc, 20)
 	}
 	deff(&c.Executor.RateHz, 500)
-	deff(&c.Executor.GoalTolerance, 0.02)
+	deff(&c.Executor.GoalTolerance, 0.01)
 	if c.Executor.RealtimePriority == nil {
 		p := 50
 		c.Executor.RealtimePriority = &p

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/praxis-robotics/praxis/internal/seed"
+	"github.com/praxis-robotics/praxis/internal/simrun"
+	"github.com/praxis-robotics/praxis/skilllib"
+)
+
+// newSimBatchCmd is `praxis sim batch`: many simulated runs and their distribution.
+func newSimBatchCmd() *cobra.Command {
+	var (
+		arm, reportJSON string
+		random          int
+		seedN           uint64
+		rate            float64
+	)
+	cmd := &cobra.Command{
+		Use:   "batch [SKILL.json ...] [--random N] [--seed S] [--arm so101] [--rate HZ] [--report-json FILE]",
+		Short: "Run skills on the simulated arm many times and report the distribution of outcomes",
+		Long: "batch runs each skill (default: the seed skills wave, reach, pick_place) once at its own goal,\n" +
+			"then --random more runs (default 50), each skill in turn to a random goal inside the joint\n" +
+			"limits (10% away from them), as `praxis sim run` does, and prints the distribution of final\n" +
+			"errors and of overtimes (duration past the plan and its approach). --report-json writes every\n" +
+			"run's report (the keys of sim run's) and the summary. Exit status 1 when a run fails.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var skills []*skilllib.Skill
+			for _, a := range args {
+				s, err := skilllib.Load(a)
+				if err != nil {
+					return inputErr(err)
+				}
+				skills = append(skills, s)
+			}
+			if len(skills) == 0 {
+				for _, n := range seed.Names() {
+					s, err := seed.Learn(n, praxisVersion())
+					if err != nil {
+						return err
+					}
+					skills = append(skills, s)
+				}
+			}
+			if random < 0 {
+				return inputErrf("sim batch: --random %d: want 0 or more", random)
+			}
+			rep, err := simrun.Batch(cmd.Context(), simrun.BatchOptions{Skills: skills, Random: random, Seed: seedN, Arm: arm, Rate: rate})
+			if err != nil {
+				return inputErr(err)
+			}
+			if reportJSON != "" {
+				if err := writeOutput(cmd, reportJSON, func(w io.Writer) error {
+					e := json.NewEncoder(w)
+					e.SetIndent("", "  ")
+					return e.Encode(rep)
+				}); err != nil {
+					return err
+				}
+			}
+			s := rep.Summary
+			fmt.Fprintf(cmd.OutOrStdout(), "runs %d, succeeded %d\nfinal_error rad: p50 %.5f p95 %.5f max %.5f\novertime s: p50 %.3f p95 %.3f max %.3f\n",
+				s.Count, s.Succeeded, s.FinalError.P50, s.FinalError.P95, s.FinalError.Max, s.Overtime.P50, s.Overtime.P95, s.Overtime.Max)
+			if s.Succeeded != s.Count {
+				return fmt.Errorf("sim batch: %d of %d runs did not succeed", s.Count-s.Succeeded, s.Count)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&arm, "arm", "so101", "so101, ur5, panda or a .urdf file")
+	fl.IntVar(&random, "random", 50, "runs to random goals after the skills' own")
+	fl.Uint64Var(&seedN, "seed", 1, "seed of the random goals")
+	fl.Float64Var(&rate, "rate", 500, "control rate, Hz")
+	fl.StringVar(&reportJSON, "report-json", "", "write every report and the summary as JSON here")
+	return cmd
+}
