@@ -37,8 +37,8 @@ type firmataPeer struct {
 	us       [20]int // pulse written per pin, µs
 	report   [6]bool
 	analog   [6]int
-	log      []string    // every message from the host, hex
-	writes   chan string // "pin=us" per analog write to a servo
+	log      []string      // every message from the host, hex
+	writes   chan string   // "pin=us" per analog write to a servo
 	msg      chan struct{} // a token per message logged
 	done     chan struct{}
 }
