@@ -19,16 +19,16 @@ import (
 // FirmataConfig configures an arm of servos on a board running StandardFirmata. Zero
 // fields take the stated defaults.
 type FirmataConfig struct {
-	Baud int // serial bits/s; default 57600 (StandardFirmata's)
+	Baud int `yaml:"-"` // serial bits/s; default 57600 (StandardFirmata's)
 	// ConnectTimeout bounds the handshake (version, firmware, capabilities, analog
 	// mapping) and the first analog sample; default 10 s (an Arduino resets for ~2 s
 	// when its port opens).
-	ConnectTimeout time.Duration
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// Joints: Channel is the servo's digital pin 0..15; MinPulse/MaxPulse default to
 	// StandardFirmata's 544/2400 µs and MinPulse must be at least 544 (Arduino's Servo
 	// library reads smaller values as degrees). Feedback.Channel is the analog input
 	// A0..A15 (readings 0..1023).
-	Joints []ServoJoint
+	Joints []ServoJoint `yaml:"joints"`
 	// sampled, when set (tests), receives the joint index of every analog sample stored.
 	sampled chan<- int
 }

@@ -27,22 +27,24 @@ const (
 
 // PCA9685Config configures a PCA9685 arm. Zero fields take the stated defaults.
 type PCA9685Config struct {
-	Bus         int     // Linux I2C bus N (/dev/i2c-N); default 1, the Raspberry Pi header's bus
-	Address     int     // the board's I2C address 0x40..0x7F; default 0x40
-	FrequencyHz float64 // PWM frequency, 24..1526 Hz; default 50 (analog hobby servos)
+	// Bus is the Linux I2C bus N (/dev/i2c-N); nil means 1, the Raspberry Pi header's bus.
+	Bus         *int    `yaml:"bus"`
+	Address     int     `yaml:"address"`      // the board's I2C address 0x40..0x7F; default 0x40
+	FrequencyHz float64 `yaml:"frequency_hz"` // PWM frequency, 24..1526 Hz; default 50 (analog hobby servos)
 	// FeedbackHz is how often the ADS1115 feedback channels are sampled, 1..500 Hz; default
 	// 100. Each single-shot conversion takes ~1.2 ms at 860 samples/s.
-	FeedbackHz float64
-	Joints     []ServoJoint // one per joint, in joint order; required
+	FeedbackHz float64      `yaml:"feedback_hz"`
+	Joints     []ServoJoint `yaml:"joints"` // one per joint, in joint order; required
 	// Connector reaches the I2C bus; nil means gobot's Linux I2C adaptor on /dev/i2c-<Bus>.
 	// Tests pass a fake.
-	Connector i2c.Connector
+	Connector i2c.Connector `yaml:"-"`
 }
 
 // Validate applies the defaults to c and checks it; the error names the bad field.
 func (c *PCA9685Config) Validate() error {
-	if c.Bus == 0 {
-		c.Bus = 1
+	if c.Bus == nil {
+		one := 1
+		c.Bus = &one
 	}
 	if c.Address == 0 {
 		c.Address = 0x40
@@ -54,8 +56,8 @@ func (c *PCA9685Config) Validate() error {
 		c.FeedbackHz = 100
 	}
 	switch {
-	case c.Bus < 0:
-		return fmt.Errorf("%w: bus: %d is negative", ErrConfig, c.Bus)
+	case *c.Bus < 0:
+		return fmt.Errorf("%w: bus: %d is negative", ErrConfig, *c.Bus)
 	case c.Address < 0x40 || c.Address > 0x7F:
 		return fmt.Errorf("%w: address: 0x%x is outside 0x40..0x7f", ErrConfig, c.Address)
 	case !(c.FrequencyHz >= 24 && c.FrequencyHz <= 1526):
@@ -110,11 +112,12 @@ func OpenPCA9685(cfg PCA9685Config) (*PCA9685, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	where := fmt.Sprintf("/dev/i2c-%d address 0x%02x", cfg.Bus, cfg.Address)
+	bus := *cfg.Bus
+	where := fmt.Sprintf("/dev/i2c-%d address 0x%02x", bus, cfg.Address)
 	conn := cfg.Connector
 	finish := func() error { return nil }
 	if conn == nil {
-		ad := adaptors.NewI2cBusAdaptor(system.NewAccesser(), func(int) error { return nil }, cfg.Bus)
+		ad := adaptors.NewI2cBusAdaptor(system.NewAccesser(), func(int) error { return nil }, bus)
 		if err := ad.Connect(); err != nil {
 			return nil, fmt.Errorf("gobot: pca9685: %s: %w", where, err)
 		}
@@ -129,14 +132,14 @@ func OpenPCA9685(cfg PCA9685Config) (*PCA9685, error) {
 		finish()
 		return nil, fmt.Errorf("gobot: pca9685: %s: %s: %w (I2C enabled? wiring? address?)", where, what, err)
 	}
-	p.drv = i2c.NewPCA9685Driver(conn, i2c.WithBus(cfg.Bus), i2c.WithAddress(cfg.Address))
+	p.drv = i2c.NewPCA9685Driver(conn, i2c.WithBus(bus), i2c.WithAddress(cfg.Address))
 	if err := p.drv.Start(); err != nil {
 		return fail("start", err)
 	}
 	if err := p.drv.SetPWMFreq(float32(cfg.FrequencyHz)); err != nil {
 		return fail("set frequency", err)
 	}
-	c, err := conn.GetI2cConnection(cfg.Address, cfg.Bus)
+	c, err := conn.GetI2cConnection(cfg.Address, bus)
 	if err != nil {
 		return fail("connection", err)
 	}
@@ -155,7 +158,7 @@ func OpenPCA9685(cfg PCA9685Config) (*PCA9685, error) {
 	p.tickUs = (float64(ps) + 1) / oscHz * 1e6
 	for _, j := range cfg.Joints {
 		if fb := j.Feedback; fb != nil && p.adcs[fb.Address] == nil {
-			d := i2c.NewADS1115Driver(conn, i2c.WithBus(cfg.Bus), i2c.WithAddress(fb.Address), i2c.WithADS1x15DataRate(860))
+			d := i2c.NewADS1115Driver(conn, i2c.WithBus(bus), i2c.WithAddress(fb.Address), i2c.WithADS1x15DataRate(860))
 			if err := d.Start(); err != nil {
 				return fail(fmt.Sprintf("ADS1115 at 0x%02x", fb.Address), err)
 			}

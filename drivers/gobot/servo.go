@@ -29,37 +29,40 @@ var (
 //
 // and must stay within [MinPulse, MaxPulse] over the joint limits.
 type ServoJoint struct {
-	Name     string  // joint name; required, unique
-	Channel  int     // PCA9685 output 0..15, or the Firmata (digital) pin 0..15
-	MinPulse float64 // µs at one end of the servo's travel; default 500 (PCA9685), 544 (Firmata)
-	MaxPulse float64 // µs at the other end; default 2500 (PCA9685), 2400 (Firmata)
-	Range    float64 // rad of travel between MinPulse and MaxPulse; default π
+	Name     string  `yaml:"joint"`     // joint name; required, unique
+	Channel  int     `yaml:"channel"`   // PCA9685 output 0..15, or the Firmata (digital) pin 0..15
+	MinPulse float64 `yaml:"min_pulse"` // µs at one end of the servo's travel; default 500 (PCA9685), 544 (Firmata)
+	MaxPulse float64 `yaml:"max_pulse"` // µs at the other end; default 2500 (PCA9685), 2400 (Firmata)
+	Range    float64 `yaml:"range"`     // rad of travel between MinPulse and MaxPulse; default π
 	// Direction is +1 when the pulse grows with the joint position, -1 when reversed; default +1.
-	Direction int
-	Offset    float64 // joint position (rad) at the centre pulse; default 0
-	Min, Max  float64 // joint limits, rad; required, Min < Max
-	MaxVel    float64 // rad/s; default 3
-	MaxAcc    float64 // rad/s²; default 20
+	Direction int     `yaml:"direction"`
+	Offset    float64 `yaml:"offset"`  // joint position (rad) at the centre pulse; default 0
+	Min       float64 `yaml:"min"`     // lower joint limit, rad; required, Min < Max
+	Max       float64 `yaml:"max"`     // upper joint limit, rad
+	MaxVel    float64 `yaml:"max_vel"` // rad/s; default 3
+	MaxAcc    float64 `yaml:"max_acc"` // rad/s²; default 20
 	// Home is the position (rad) commanded when the arm opens if the joint has no
 	// feedback (a joint with feedback starts where it is measured). Default 0, clamped
 	// into [Min, Max].
-	Home float64
+	Home float64 `yaml:"home"`
 	// Feedback is the joint's position sensor; nil means none (Read echoes the command).
-	Feedback *Feedback
+	Feedback *Feedback `yaml:"feedback"`
 }
 
 // Feedback is a sensor reading mapped linearly to the joint position through two
 // calibration points: Reading0 means Pos0 rad and Reading1 means Pos1 rad.
 type Feedback struct {
 	// Address is the ADS1115's I2C address 0x48..0x4B (PCA9685 arms only); default 0x48.
-	Address int
+	Address int `yaml:"address"`
 	// Channel is the ADS1115 single-ended input 0..3 (PCA9685 arms), or the Firmata analog
 	// channel 0..15 (A0..A15).
-	Channel int
+	Channel int `yaml:"channel"`
 	// Reading0 and Reading1 are two readings: volts for an ADS1115, counts 0..1023 for a
 	// Firmata analog input. They must differ.
-	Reading0, Reading1 float64
-	Pos0, Pos1         float64 // the joint positions (rad) the two readings mean
+	Reading0 float64 `yaml:"reading0"`
+	Reading1 float64 `yaml:"reading1"`
+	Pos0     float64 `yaml:"pos0"` // the joint position (rad) Reading0 means
+	Pos1     float64 `yaml:"pos1"` // the joint position (rad) Reading1 means
 }
 
 // pos converts a reading to a joint position, rad.

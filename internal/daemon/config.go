@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/praxis-robotics/praxis/drivers/gobot"
 	"github.com/praxis-robotics/praxis/internal/busarm"
 )
 
@@ -57,6 +58,13 @@ type ArmConfig struct {
 	// kinesthetic demonstration can be recorded with no person; the arm starts at its
 	// first sample. Default none.
 	SimHand string `yaml:"sim_hand"`
+
+	// PCA9685 (driver pca9685): hobby servos on a PCA9685 board over Linux I2C, and their
+	// joints; see docs/hardware.md.
+	PCA9685 gobot.PCA9685Config `yaml:"pca9685"`
+	// Firmata (driver firmata): hobby servos on a StandardFirmata board on arm.port at
+	// arm.baud (default 57600), and their joints.
+	Firmata gobot.FirmataConfig `yaml:"firmata"`
 }
 
 // ServoConfig maps one bus servo to a joint, with its calibration.
@@ -244,6 +252,9 @@ func (c *Config) ApplyDefaults() {
 			c.Arm.SimSeed = 1
 		}
 	}
+	if c.Arm.Baud == 0 && c.Arm.Driver == "firmata" {
+		c.Arm.Baud = 57600 // StandardFirmata's
+	}
 	if c.Arm.Baud == 0 {
 		c.Arm.Baud = 1_000_000
 	}
@@ -307,6 +318,27 @@ func (a *ArmConfig) validateBus(bad func(field, format string, args ...any) erro
 	return nil
 }
 
+// validateHobby checks a pca9685 or firmata arm section (gobot's defaults applied);
+// errors name the YAML path, e.g. arm.firmata.joints[1].channel.
+func (a *ArmConfig) validateHobby() error {
+	if a.SimHand != "" || len(a.Servos) > 0 {
+		return fmt.Errorf("arm.servos/arm.sim_hand: not for driver %s (its joints are arm.%s.joints)", a.Driver, a.Driver)
+	}
+	var err error
+	if a.Driver == "pca9685" {
+		err = a.PCA9685.Validate()
+	} else if a.Port == "" {
+		return fmt.Errorf("arm.port: required for driver firmata")
+	} else {
+		a.Firmata.Baud = a.Baud
+		err = a.Firmata.Validate()
+	}
+	if err != nil {
+		return fmt.Errorf("arm.%s.%s", a.Driver, strings.TrimPrefix(err.Error(), gobot.ErrConfig.Error()+": "))
+	}
+	return nil
+}
+
 // Validate checks every field; the error names the first bad one by its YAML path.
 func (c *Config) Validate() error {
 	bad := func(field, format string, a ...any) error {
@@ -332,8 +364,12 @@ func (c *Config) Validate() error {
 		if len(c.Arm.Servos) == 0 {
 			return bad("arm.servos", "required for driver %s", c.Arm.Driver)
 		}
+	case "pca9685", "firmata":
+		if err := c.Arm.validateHobby(); err != nil {
+			return err
+		}
 	default:
-		return bad("arm.driver", "%q is not one of sim, dynamixel, feetech", c.Arm.Driver)
+		return bad("arm.driver", "%q is not one of sim, dynamixel, feetech, pca9685, firmata", c.Arm.Driver)
 	}
 	if c.Arm.Baud < 0 {
 		return bad("arm.baud", "%d must be positive", c.Arm.Baud)
