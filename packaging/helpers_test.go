@@ -124,6 +124,15 @@ type daemon struct {
 	broker  string        // tcp://host:port of its embedded broker
 	startup time.Duration // from exec to the "serving" log line
 	exited  chan error
+	logMu   sync.Mutex
+	log     strings.Builder // stderr so far
+}
+
+// logs returns what the daemon logged so far.
+func (d *daemon) logs() string {
+	d.logMu.Lock()
+	defer d.logMu.Unlock()
+	return d.log.String()
 }
 
 var servingRE = regexp.MustCompile(`msg=serving .*broker=(\S+)`)
@@ -145,14 +154,12 @@ func startDaemon(t testing.TB, env []string, argv ...string) *daemon {
 	}
 	d := &daemon{cmd: cmd, exited: make(chan error, 1)}
 	found := make(chan string, 1)
-	var logMu sync.Mutex
-	var log strings.Builder
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			logMu.Lock()
-			log.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
+			d.logMu.Lock()
+			d.log.WriteString(sc.Text() + "\n")
+			d.logMu.Unlock()
 			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case found <- m[1]:
@@ -172,9 +179,7 @@ func startDaemon(t testing.TB, env []string, argv ...string) *daemon {
 	case d.broker = <-found:
 		d.startup = time.Since(start)
 	case err := <-d.exited:
-		logMu.Lock()
-		defer logMu.Unlock()
-		t.Fatalf("%s exited before serving: %v\n%s", strings.Join(argv, " "), err, log.String())
+		t.Fatalf("%s exited before serving: %v\n%s", strings.Join(argv, " "), err, d.logs())
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("%s: not serving after 2 minutes", strings.Join(argv, " "))
 	}

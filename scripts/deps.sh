@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real (MQTT broker, pseudo-terminal
-# tools, qemu-user-static for the arm release binaries). Skips what is present; needs root (as in CI) to install what is missing.
+# tools, qemu-user-static for the arm release binaries). Skips what is present; needs root
+# (as in CI) to install what is missing.
 set -euo pipefail
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v socat >/dev/null 2>&1 || need+=(socat)
-# packaging tests: arm64/armv7 release binaries under qemu-user, the .deb built and installed
+# packaging tests: arm64/armv7 release binaries under qemu-user (dpkg-deb comes with dpkg)
 command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
-command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg-dev)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing ${need[*]}; install them (apt-get install -y ${need[*]}) or tests that need them skip" >&2
