@@ -224,11 +224,11 @@ func rssKiB(t testing.TB, pid int) int {
 }
 
 // serveConfig writes a daemon config into dir: embedded broker on a free loopback port,
-// no SCHED_FIFO request (a shared test machine), data in dir/data.
-func serveConfig(t testing.TB, dir string) string {
+// data in dir/data, the executor as given (YAML flow mapping, e.g. "{rate_hz: 500}").
+func serveConfig(t testing.TB, dir, executor string) string {
 	t.Helper()
 	p := filepath.Join(dir, "praxis.yaml")
-	cfg := fmt.Sprintf("data_dir: %s\nmqtt: {listen: \"127.0.0.1:0\"}\nexecutor: {realtime_priority: 0}\n", filepath.Join(dir, "data"))
+	cfg := fmt.Sprintf("data_dir: %s\nmqtt: {listen: \"127.0.0.1:0\"}\nexecutor: %s\n", filepath.Join(dir, "data"), executor)
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
