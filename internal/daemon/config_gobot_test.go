@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -53,5 +54,32 @@ arm:
 	_, err = ParseConfig(strings.NewReader("arm: {driver: firmata, port: /dev/x, firmata: {joints: [{joint: a, channel: 20, min: -1, max: 1}]}}"))
 	if !strings.Contains(err.Error(), gobot.ErrPinRange.Error()) {
 		t.Fatalf("pin 20: %v, want the pin-range reason", err)
+	}
+}
+
+// The hobby-servo examples in docs/hardware.md are valid configurations.
+func TestConfigHobbyDocExamples(t *testing.T) {
+	b, err := os.ReadFile("../../docs/hardware.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "## Hobby servos through gobot")
+	if !ok {
+		t.Fatal("docs/hardware.md lacks the hobby servo section")
+	}
+	_, rest, _ = strings.Cut(rest, "```yaml\n")
+	block, _, _ := strings.Cut(rest, "```")
+	docs := strings.Split(block, "\n---\n")
+	if len(docs) != 2 {
+		t.Fatalf("%d YAML examples, want 2", len(docs))
+	}
+	for i, d := range docs {
+		c, err := ParseConfig(strings.NewReader(d))
+		if err != nil {
+			t.Fatalf("example %d: %v", i, err)
+		}
+		if c.Arm.Driver != []string{"pca9685", "firmata"}[i] {
+			t.Fatalf("example %d drives %s", i, c.Arm.Driver)
+		}
 	}
 }
