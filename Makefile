@@ -50,12 +50,14 @@ release: ## static stamped binaries for linux/amd64, arm64, armv7 in dist/, with
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=$$arm $(GO) build -trimpath \
 	    -ldflags="$(LDFLAGS) $(STAMP)" -o $(DIST)/praxis-$$os-$$name ./cmd/praxis; \
 	done
-	cd $(DIST) && sha256sum praxis-* > SHA256SUMS
+	cd $(DIST) && sha256sum praxis-linux-* > SHA256SUMS
 
 cross: release ## alias of release
 
 deb: release ## Debian packages (amd64, arm64, armhf) from the release binaries, in dist/
+	rm -f $(DIST)/praxis_*.deb
 	./packaging/build-deb.sh $(DIST) $(VERSION)
+	cd $(DIST) && sha256sum praxis-linux-* praxis_*.deb > SHA256SUMS
 
 test-release: release ## run the arm64/armv7 release binaries under qemu-user and compare with amd64
 	./scripts/deps.sh
