@@ -17,7 +17,8 @@
 // firmata client. The per-tick writes use the same gobot I2C connection (one
 // auto-incremented 4-byte write of LEDn_ON/OFF per changed channel, so a pulse never
 // updates half-way) or the Firmata analog message bytes on the same port (one write per
-// tick), so Command allocates nothing. Pace the executor to the servo frame: at 50 Hz a
+// tick), so Command itself allocates nothing (gobot's Linux I2C device still allocates one
+// small buffer per block write, in its own code). Pace the executor to the servo frame: at 50 Hz a
 // servo takes a new pulse every 20 ms, so rate_hz 50..100 is plenty.
 //
 // gobot's Firmata client cannot address pins or analog channels above 15 (its analog
