@@ -87,8 +87,13 @@ func TestDebInstall(t *testing.T) {
 			t.Errorf("unit lacks %q", want)
 		}
 	}
-	exec := regexp.MustCompile(`(?m)^ExecStart=(.*)$`).FindSubmatch(unit)
-	if exec == nil {
+	if sa, err := exec.LookPath("systemd-analyze"); err == nil {
+		if out, err := exec.Command(sa, "verify", "/lib/systemd/system/praxis.service").CombinedOutput(); err != nil || len(out) > 0 {
+			t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+		}
+	}
+	execStart := regexp.MustCompile(`(?m)^ExecStart=(.*)$`).FindSubmatch(unit)
+	if execStart == nil {
 		t.Fatal("unit has no ExecStart")
 	}
 
@@ -107,7 +112,7 @@ func TestDebInstall(t *testing.T) {
 	}
 	// As systemd would: user praxis with its groups, CAP_SYS_NICE ambient, in /var/lib/praxis.
 	argv := append([]string{"setpriv", "--reuid=praxis", "--regid=praxis", "--init-groups",
-		"--inh-caps=+sys_nice", "--ambient-caps=+sys_nice", "--"}, strings.Fields(string(exec[1]))...)
+		"--inh-caps=+sys_nice", "--ambient-caps=+sys_nice", "--"}, strings.Fields(string(execStart[1]))...)
 	d := startDaemon(t, []string{"HOME=/var/lib/praxis"}, argv...)
 	if d.broker != fmt.Sprintf("tcp://127.0.0.1:%d", port) {
 		t.Fatalf("serving on %s, want port %d", d.broker, port)
