@@ -10,6 +10,8 @@
 // channel on the PCA9685's bus, or a Firmata analog input wired to the servo's
 // potentiometer), Read returns the last commanded position and Joints() marks the joint
 // joint.Commanded; with a source it is joint.Measured and Read returns the sensor's value.
+// With feedback on every joint the arm is drivers.Compliant: SetTorque(false) stops the
+// pulses so the arm can be guided by hand, SetTorque(true) holds it where it is measured.
 //
 // gobot is used for board glue only: the PCA9685 set-up sequence, PWM frequency and
 // shut-down go through gobot's i2c.PCA9685Driver, ADC samples through its ADS1x15Driver,

@@ -13,6 +13,7 @@ import (
 	"go.bug.st/serial"
 	"gobot.io/x/gobot/v2/platforms/firmata/client"
 
+	"github.com/praxis-robotics/praxis/drivers"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
 
@@ -233,6 +234,45 @@ func (f *Firmata) Command(_ context.Context, c joint.Command) error {
 		return fmt.Errorf("gobot: firmata: write: %w", err)
 	}
 	return nil
+}
+
+// SetTorque switches the servos limp (on=false: pin mode OUTPUT detaches every servo, so
+// the arm can be moved by hand for a kinesthetic demonstration) or attaches them again
+// holding where they are measured (on=true: SERVO_CONFIG, SET_PIN_MODE servo, the measured
+// pulse). Torque off needs feedback on every joint (ErrNoTorqueOff).
+func (f *Firmata) SetTorque(ctx context.Context, on bool) error {
+	if err := f.checkLimp(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return drivers.ErrClosed
+	}
+	for i, j := range f.cfg {
+		f.us[i] = -1 // rewritten by the next Command
+		var err error
+		if on {
+			if err = f.c.ServoConfig(j.Channel, int(j.MaxPulse), int(j.MinPulse)); err == nil {
+				err = f.c.SetPinMode(j.Channel, client.Servo)
+			}
+		} else {
+			err = f.c.SetPinMode(j.Channel, client.Output)
+		}
+		if err != nil {
+			f.mu.Unlock()
+			return fmt.Errorf("gobot: firmata: joint %q: torque %v: %w", j.Name, on, err)
+		}
+	}
+	f.mu.Unlock()
+	if !on {
+		return nil
+	}
+	c, err := f.hold()
+	if err != nil {
+		return err
+	}
+	return f.Command(ctx, c)
 }
 
 // Close stops the analog reports, detaches every servo (pin mode OUTPUT, so the pulses

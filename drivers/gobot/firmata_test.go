@@ -150,3 +150,51 @@ func TestFirmataBoardChecks(t *testing.T) {
 		}
 	}
 }
+
+func TestFirmataTorqueOff(t *testing.T) {
+	ctx := context.Background()
+	peer, slave := firmatatest.New(t)
+	a, err := OpenFirmata(slave, firmataConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetTorque(ctx, false); !errors.Is(err, ErrNoTorqueOff) || !strings.Contains(err.Error(), `"shoulder"`) {
+		t.Fatalf("torque off with the shoulder unmeasured: %v", err)
+	}
+	a.Close()
+
+	peer, slave = firmatatest.New(t)
+	cfg := firmataConfig()
+	cfg.Joints[0].Feedback = &Feedback{Channel: 1, Reading0: 0, Pos0: -1, Reading1: 1000, Pos1: 1}
+	sampled := make(chan int, 16)
+	cfg.sampled = sampled
+	a, err = OpenFirmata(slave, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	<-sampled
+	<-sampled
+	expectWrites(t, peer, "9=881", "10=1472") // measured: A1 = 0 → −1 rad, A0 = 500 → 0 rad
+	n := len(peer.Transcript())
+	if err := a.SetTorque(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	peer.WaitMessages(t, n+2)
+	if got := peer.Transcript()[n:]; !reflect.DeepEqual(got, []string{"F4 09 01", "F4 0A 01"}) {
+		t.Fatalf("torque off sent %q, want both servos detached", got)
+	}
+	peer.SetAnalog(1, 750) // moved by hand to 0.5 rad
+	if i := <-sampled; i != 0 {
+		t.Fatalf("sample for joint %d", i)
+	}
+	n = len(peer.Transcript())
+	if err := a.SetTorque(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	peer.WaitMessages(t, n+6)
+	want := []string{"F0 70 09 20 04 60 12 F7", "F4 09 04", "F0 70 0A 20 04 60 12 F7", "F4 0A 04", "E9 67 0D", "EA 40 0B"}
+	if got := peer.Transcript()[n:]; !reflect.DeepEqual(got, want) {
+		t.Fatalf("torque on sent %q, want %q (re-attach, then hold at 0.5 rad = 1767 µs and 0 rad = 1472 µs)", got, want)
+	}
+}

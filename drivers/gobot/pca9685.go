@@ -12,6 +12,7 @@ import (
 	"gobot.io/x/gobot/v2/platforms/adaptors"
 	"gobot.io/x/gobot/v2/system"
 
+	"github.com/praxis-robotics/praxis/drivers"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
 
@@ -234,6 +235,35 @@ func (p *PCA9685) Command(_ context.Context, c joint.Command) error {
 			return fmt.Errorf("gobot: pca9685: joint %q channel %d: %w", j.Name, j.Channel, err)
 		}
 		p.counts[i] = n
+	}
+	return nil
+}
+
+// SetTorque switches the servos limp (on=false: every channel fully off, so the arm can be
+// moved by hand for a kinesthetic demonstration) or holds them where they are measured
+// (on=true). Torque off needs feedback on every joint (ErrNoTorqueOff).
+func (p *PCA9685) SetTorque(ctx context.Context, on bool) error {
+	if err := p.checkLimp(); err != nil {
+		return err
+	}
+	if on {
+		c, err := p.hold()
+		if err != nil {
+			return err
+		}
+		return p.Command(ctx, c)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return drivers.ErrClosed
+	}
+	for i, j := range p.cfg {
+		p.counts[i] = -1                                       // rewritten by the next Command
+		p.buf[0], p.buf[1], p.buf[2], p.buf[3] = 0, 0, 0, 0x10 // LEDn_OFF_H bit 4: full off
+		if err := p.conn.WriteBlockData(byte(regLED0OnL+4*j.Channel), p.buf); err != nil {
+			return fmt.Errorf("gobot: pca9685: joint %q channel %d: torque off: %w", j.Name, j.Channel, err)
+		}
 	}
 	return nil
 }

@@ -219,3 +219,52 @@ func TestPCA9685ConfigErrors(t *testing.T) {
 		t.Fatalf("missing board: %v", err)
 	}
 }
+
+func TestPCA9685TorqueOff(t *testing.T) {
+	bus := newFakeBus(t)
+	ctx := context.Background()
+	// Without feedback on every joint, torque off is refused and nothing is written.
+	a, err := OpenPCA9685(pcaConfig(bus))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(bus.transcript())
+	if err := a.SetTorque(ctx, false); !errors.Is(err, ErrNoTorqueOff) || !strings.Contains(err.Error(), `"base"`) || len(bus.transcript()) != n {
+		t.Fatalf("torque off without feedback: %v, wrote %q", err, bus.transcript()[n:])
+	}
+	a.Close()
+
+	bus = newFakeBus(t)
+	ads := &adsModel{volts: [4]float64{1.5, 2.0}}
+	bus.ads[0x48] = ads
+	cfg := pcaConfig(bus)
+	cfg.Joints[0].Feedback = &Feedback{Channel: 0, Reading0: 0.5, Pos0: -1, Reading1: 2.5, Pos1: 1}
+	cfg.Joints[1].Feedback = &Feedback{Channel: 1, Reading0: 0.5, Pos0: -1, Reading1: 2.5, Pos1: 1}
+	a, err = OpenPCA9685(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	n = len(bus.transcript())
+	if err := a.SetTorque(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := bus.transcript()[n:]; !reflect.DeepEqual(got, []string{"W 06 00 00 00 10", "W 1A 00 00 00 10"}) {
+		t.Fatalf("torque off wrote %q, want LEDn_OFF_H full off on channels 0 and 5", got)
+	}
+	if bus.pca[0x40].pulseUs(0) != -1 || bus.pca[0x40].pulseUs(5) != -1 {
+		t.Fatal("channels still pulse with torque off")
+	}
+	// Moved by hand: base to 2.0 V = 0.5 rad. Torque on holds it there.
+	bus.mu.Lock()
+	ads.volts[0] = 2.0
+	c := bus.convs
+	bus.mu.Unlock()
+	bus.waitConversions(c + 4) // two sweeps of two channels
+	if err := a.SetTorque(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if p := bus.pca[0x40].pulseUs(0); math.Abs(p-(1500+0.5*2000/math.Pi)) > 2.5 {
+		t.Fatalf("base pulse %.1f µs after torque on, want its measured 0.5 rad", p)
+	}
+}

@@ -277,3 +277,30 @@ func (a *servoArm) home() joint.Command {
 	}
 	return c
 }
+
+// ErrNoTorqueOff: SetTorque(false) on an arm with a joint that has no feedback, whose
+// position would be unknown once moved by hand.
+var ErrNoTorqueOff = errors.New("gobot: torque off needs feedback on every joint")
+
+// checkLimp returns ErrNoTorqueOff naming the first joint without feedback.
+func (a *servoArm) checkLimp() error {
+	for _, j := range a.cfg {
+		if j.Feedback == nil {
+			return fmt.Errorf("%w: joint %q has none", ErrNoTorqueOff, j.Name)
+		}
+	}
+	return nil
+}
+
+// hold returns a command to the measured positions (for torque on).
+func (a *servoArm) hold() (joint.Command, error) {
+	c := joint.Command{Pos: make([]float64, len(a.cfg))}
+	for i := range a.cfg {
+		q, ok := a.measured(i)
+		if !ok {
+			return c, fmt.Errorf("gobot: joint %q: %w", a.cfg[i].Name, ErrNoFeedback)
+		}
+		c.Pos[i] = q
+	}
+	return c, nil
+}
