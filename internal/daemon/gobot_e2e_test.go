@@ -18,14 +18,19 @@ import (
 )
 
 // TestFirmataArmE2E: the daemon with arm.driver firmata drives hobby servos on a
-// StandardFirmata impersonator over a pseudo-terminal: a run over MQTT to a new goal ends
-// with the servos at the goal's pulses, and stopping the daemon detaches them.
+// StandardFirmata impersonator over a pseudo-terminal, one joint measured through a
+// potentiometer on A0: a run over MQTT to a new goal ends with the servos at the goal's
+// pulses and the measured joint there, and stopping the daemon detaches them.
 func TestFirmataArmE2E(t *testing.T) {
 	board, port := firmatatest.New(t)
 	cfg := testConfig(t)
 	cfg.Executor.RateHz, cfg.Recorder.RateHz = 50, 50
+	// base has a potentiometer on A0 (counts = us − 972: 1472 µs, 0 rad → 500; 1 rad ↔
+	// 590.8 counts); lift has no sensor.
+	board.Wire(9, 0, func(us int) int { return us - 972 })
 	cfg.Arm = ArmConfig{Driver: "firmata", Port: port, Firmata: gobot.FirmataConfig{Joints: []gobot.ServoJoint{
-		{Name: "base", Channel: 9, Min: -1, Max: 1},
+		{Name: "base", Channel: 9, Min: -1, Max: 1,
+			Feedback: &gobot.Feedback{Channel: 0, Reading0: 500, Pos0: 0, Reading1: 500 + 1856/math.Pi, Pos1: 1}},
 		{Name: "lift", Channel: 10, Direction: -1, Min: -1, Max: 1},
 	}}}
 	cfg.ApplyDefaults()
@@ -54,10 +59,8 @@ func TestFirmataArmE2E(t *testing.T) {
 	}
 
 	r := startDaemon(t, cfg, Options{})
-	for _, j := range r.d.Arm().Joints() {
-		if j.Feedback != joint.Commanded {
-			t.Fatalf("joint %s: feedback %v, want commanded (no sensor configured)", j.Name, j.Feedback)
-		}
+	if js := r.d.Arm().Joints(); js[0].Feedback != joint.Measured || js[1].Feedback != joint.Commanded {
+		t.Fatalf("joints %+v: want base measured, lift commanded", js)
 	}
 	if us, ok := board.Pulse(9); !ok || us != 1472 {
 		t.Fatalf("base at start: %d µs (attached %v), want home 0 rad = 1472 µs", us, ok)
@@ -75,6 +78,10 @@ func TestFirmataArmE2E(t *testing.T) {
 		if us, _ := board.Pulse(pin); math.Abs(float64(us)-want) > 0.02*1856/math.Pi+1 {
 			t.Errorf("pin %d at %d µs after the run, want %.1f within the goal tolerance", pin, us, want)
 		}
+	}
+	s := joint.NewState(2)
+	if err := r.d.Arm().Read(ctx, &s); err != nil || math.Abs(s.Pos[0]-0.5) > 0.02 {
+		t.Fatalf("base measured at %v (%v), want 0.5 within the goal tolerance", s.Pos, err)
 	}
 	n := len(board.Transcript())
 	r.stop(t)

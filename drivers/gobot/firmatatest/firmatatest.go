@@ -38,6 +38,22 @@ type Board struct {
 	Writes chan string
 	msg    chan struct{} // a token per message logged
 	done   chan struct{} // closed when the board stops reading
+	pots   map[int]pot   // servo pin → its potentiometer
+}
+
+// pot is a servo's potentiometer wired to an analog input.
+type pot struct {
+	ch     int
+	counts func(us int) int
+}
+
+// Wire connects servo pin's potentiometer to analog input A<ch>: after each pulse written
+// to pin, A<ch> reads counts(pulse µs) (an ideal servo that reaches its goal at once) and
+// is reported if reporting is on.
+func (p *Board) Wire(pin, ch int, counts func(us int) int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pots[pin] = pot{ch, counts}
 }
 
 const (
@@ -63,7 +79,7 @@ func New(t testing.TB) (*Board, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Board{t: t, m: m, Writes: make(chan string, 4096), done: make(chan struct{}), msg: make(chan struct{}, 1024)}
+	p := &Board{t: t, m: m, Writes: make(chan string, 4096), done: make(chan struct{}), msg: make(chan struct{}, 1024), pots: map[int]pot{}}
 	p.reset()
 	p.analog[0] = 500
 	go p.run()
@@ -248,6 +264,12 @@ func (p *Board) handle(msg []byte) {
 			v = p.minUs[pin] + min(v, 180)*(p.maxUs[pin]-p.minUs[pin])/180
 		}
 		p.us[pin] = max(p.minUs[pin], min(v, p.maxUs[pin])) // writeMicroseconds clamps
+		if w, ok := p.pots[pin]; ok {                       // the servo reaches its pulse; its potentiometer follows
+			p.analog[w.ch] = w.counts(p.us[pin])
+			if p.report[w.ch] {
+				p.sendAnalog(w.ch, p.analog[w.ch])
+			}
+		}
 		select {
 		case p.Writes <- fmt.Sprintf("%d=%d", pin, p.us[pin]):
 		default:
