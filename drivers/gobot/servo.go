@@ -279,8 +279,9 @@ func (a *servoArm) home() joint.Command {
 }
 
 // ErrNoTorqueOff: SetTorque(false) on an arm with a joint that has no feedback, whose
-// position would be unknown once moved by hand.
-var ErrNoTorqueOff = errors.New("gobot: torque off needs feedback on every joint")
+// position would be unknown once moved by hand. It wraps drivers.ErrUnsupported, so a
+// recorder treats the arm as one that cannot go limp.
+var ErrNoTorqueOff = fmt.Errorf("gobot: torque off needs feedback on every joint (%w)", drivers.ErrUnsupported)
 
 // checkLimp returns ErrNoTorqueOff naming the first joint without feedback.
 func (a *servoArm) checkLimp() error {
