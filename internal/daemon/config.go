@@ -32,7 +32,7 @@ type Config struct {
 
 // ArmConfig selects and configures the arm.
 type ArmConfig struct {
-	Driver  string `yaml:"driver"`   // sim|dynamixel|feetech; default sim
+	Driver  string `yaml:"driver"`   // sim|dynamixel|feetech|pca9685|firmata; default sim
 	Model   string `yaml:"model"`    // sim: so101|ur5|panda|path to a URDF; default so101
 	SimSeed int64  `yaml:"sim_seed"` // sim: noise seed; default 1
 
