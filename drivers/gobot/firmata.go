@@ -189,20 +189,27 @@ func ConnectFirmata(port io.ReadWriteCloser, cfg FirmataConfig) (*Firmata, error
 	return f, nil
 }
 
-// roundTrip sends a firmware query and waits for the reply.
+// roundTrip sends a firmware query and waits for the reply, asking again every 2 s (a
+// reply garbled while gobot's handshake reader winds down is then not fatal).
 func (f *Firmata) roundTrip(timeout time.Duration) error {
 	done := make(chan struct{})
 	if err := f.c.Once("FirmwareQuery", func(any) { close(done) }); err != nil {
 		return err
 	}
-	if err := f.c.FirmwareQuery(); err != nil {
-		return fmt.Errorf("gobot: firmata: firmware query: %w", err)
-	}
-	select {
-	case <-done:
-		return nil
-	case <-time.After(timeout):
-		return fmt.Errorf("gobot: firmata: no reply to a firmware query within %v", timeout)
+	deadline := time.After(timeout)
+	again := time.NewTicker(2 * time.Second)
+	defer again.Stop()
+	for {
+		if err := f.c.FirmwareQuery(); err != nil {
+			return fmt.Errorf("gobot: firmata: firmware query: %w", err)
+		}
+		select {
+		case <-done:
+			return nil
+		case <-again.C:
+		case <-deadline:
+			return fmt.Errorf("gobot: firmata: no reply to a firmware query within %v", timeout)
+		}
 	}
 }
 
