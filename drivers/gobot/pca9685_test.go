@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -268,4 +269,19 @@ func TestPCA9685TorqueOff(t *testing.T) {
 	if p := bus.pca[0x40].pulseUs(0); math.Abs(p-(1500+0.5*2000/math.Pi)) > 2.5 {
 		t.Fatalf("base pulse %.1f µs after torque on, want its measured 0.5 rad", p)
 	}
+}
+
+// Without a connector the Linux adaptor opens /dev/i2c-<bus>; a missing bus is a clear error.
+func TestPCA9685MissingBus(t *testing.T) {
+	bus := 97
+	if _, err := os.Stat("/dev/i2c-97"); err == nil {
+		t.Skip("this machine has /dev/i2c-97")
+	}
+	c := pcaConfig(nil)
+	c.Connector, c.Bus = nil, &bus
+	_, err := OpenPCA9685(c)
+	if err == nil || !strings.Contains(err.Error(), "/dev/i2c-97 address 0x40") {
+		t.Fatalf("err %v, want one naming /dev/i2c-97", err)
+	}
+	t.Log(err)
 }
