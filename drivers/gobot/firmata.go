@@ -173,14 +173,18 @@ func ConnectFirmata(port io.ReadWriteCloser, cfg FirmataConfig) (*Firmata, error
 		}
 	}
 	deadline := time.After(cfg.ConnectTimeout)
-	for i, j := range cfg.Joints {
+	for _, j := range cfg.Joints {
 		if j.Feedback == nil {
 			continue
 		}
 		select {
 		case <-first:
 		case <-deadline:
-			return fail(fmt.Errorf("gobot: firmata: joint %q: no analog sample from A%d within %v", cfg.Joints[i].Name, j.Feedback.Channel, cfg.ConnectTimeout))
+			for i, j := range cfg.Joints {
+				if _, ok := f.measured(i); j.Feedback != nil && !ok {
+					return fail(fmt.Errorf("gobot: firmata: joint %q: no analog sample from A%d within %v", j.Name, j.Feedback.Channel, cfg.ConnectTimeout))
+				}
+			}
 		}
 	}
 	if err := f.Command(context.Background(), f.home()); err != nil {

@@ -73,8 +73,8 @@ func (f *Feedback) pos(r float64) float64 {
 // pulseDefaults are the board's default pulse range, µs.
 type pulseDefaults struct{ min, max float64 }
 
-// normalize applies defaults to js in place and validates it; prefix names the list
-// ("joints") in errors. maxPin is the highest channel or pin.
+// normalize applies the board's defaults d to js in place and validates it: pulses at
+// least minPulse µs; firmata refuses pins and analog channels above 15 with ErrPinRange.
 func normalize(js []ServoJoint, d pulseDefaults, minPulse float64, firmata bool) error {
 	if len(js) == 0 {
 		return fmt.Errorf("%w: joints: at least one required", ErrConfig)
