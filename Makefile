@@ -5,7 +5,7 @@ PKGS     ?= ./...
 LDFLAGS  ?= -s -w
 DATA     ?= $(CURDIR)/.praxis-data
 
-.PHONY: help build run test test-short bench lint cross clean
+.PHONY: help build run test test-short bench lint cross release deb test-release clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,15 +26,42 @@ test-short: ## fast unit tests only
 bench: ## benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-lint: ## gofmt check and go vet
+lint: ## gofmt check, go vet, and go.mod/go.sum tidy (go mod tidy -diff)
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy (diff: go mod tidy -diff)"; exit 1; }
 
-cross: ## static binaries for linux/arm64 and linux/arm (v7) in bin/
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/praxis-linux-arm64 ./cmd/praxis
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/praxis-linux-armv7 ./cmd/praxis
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/praxis-linux-amd64 ./cmd/praxis
+# Release stamping: praxis version prints these (cmd/praxis/version.go).
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+DIST     ?= dist
+STAMP     = -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(DATE)
+# target list: GOOS/GOARCH[/GOARM] -> dist/praxis-linux-<arch>
+RELEASE_TARGETS ?= linux/amd64 linux/arm64 linux/arm/7
+
+release: ## static stamped binaries for linux/amd64, arm64, armv7 in dist/, with SHA256SUMS
+	@mkdir -p $(DIST)
+	@set -e; for t in $(RELEASE_TARGETS); do \
+	  os=$${t%%/*}; rest=$${t#*/}; arch=$${rest%%/*}; arm=; name=$$arch; \
+	  case $$rest in */*) arm=$${rest#*/}; name=$${arch}v$$arm;; esac; \
+	  echo "release: $(DIST)/praxis-$$os-$$name"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=$$arm $(GO) build -trimpath \
+	    -ldflags="$(LDFLAGS) $(STAMP)" -o $(DIST)/praxis-$$os-$$name ./cmd/praxis; \
+	done
+	cd $(DIST) && sha256sum praxis-linux-* > SHA256SUMS
+
+cross: release ## alias of release
+
+deb: release ## Debian packages (amd64, arm64, armhf) from the release binaries, in dist/
+	rm -f $(DIST)/praxis_*.deb
+	./packaging/build-deb.sh $(DIST) $(VERSION)
+	cd $(DIST) && sha256sum praxis-linux-* praxis_*.deb > SHA256SUMS
+
+test-release: release ## run the arm64/armv7 release binaries under qemu-user and compare with amd64
+	./scripts/deps.sh
+	PRAXIS_DIST=$(CURDIR)/$(DIST) $(GO) test -count=1 -timeout 15m ./packaging/...
 
 clean: ## remove build output
-	rm -rf bin
+	rm -rf bin $(DIST)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real (MQTT broker, pseudo-terminal
-# tools). Skips what is present; needs root (as in CI) to install what is missing.
+# tools, qemu-user-static for the arm release binaries). Skips what is present; needs root
+# (as in CI) to install what is missing.
 set -euo pipefail
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
@@ -14,6 +15,8 @@ command -v rosservice >/dev/null 2>&1 || need+=(python3-rosservice)
 for m in rospy genpy sensor_msgs trajectory_msgs std_msgs std_srvs; do
   /usr/bin/python3 -c "import $m" >/dev/null 2>&1 || need+=("python3-${m//_/-}")
 done
+# packaging tests: arm64/armv7 release binaries under qemu-user (dpkg-deb comes with dpkg)
+command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing ${need[*]}; install them (apt-get install -y ${need[*]}) or tests that need them skip" >&2

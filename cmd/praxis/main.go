@@ -51,6 +51,7 @@ func newRootCmd() *cobra.Command {
 	)
 	root.AddCommand(newClientCmds()...)
 	root.AddCommand(newDemosCmd())
+	root.AddCommand(newVersionCmd())
 	return root
 }
 

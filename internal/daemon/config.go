@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/praxis-robotics/praxis/drivers/gobot"
 	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/internal/rosnode"
 )
@@ -37,7 +38,7 @@ type Config struct {
 
 // ArmConfig selects and configures the arm.
 type ArmConfig struct {
-	Driver  string `yaml:"driver"`   // sim|dynamixel|feetech|ros; default sim
+	Driver  string `yaml:"driver"`   // sim|dynamixel|feetech|ros|pca9685|firmata; default sim
 	Model   string `yaml:"model"`    // sim: so101|ur5|panda|path to a URDF; default so101
 	SimSeed int64  `yaml:"sim_seed"` // sim: noise seed; default 1
 
@@ -66,6 +67,13 @@ type ArmConfig struct {
 	// kinesthetic demonstration can be recorded with no person; the arm starts at its
 	// first sample. Default none.
 	SimHand string `yaml:"sim_hand"`
+
+	// PCA9685 (driver pca9685): hobby servos on a PCA9685 board over Linux I2C, and their
+	// joints; see docs/hardware.md.
+	PCA9685 gobot.PCA9685Config `yaml:"pca9685"`
+	// Firmata (driver firmata): hobby servos on a StandardFirmata board on arm.port at
+	// arm.baud (default 57600), and their joints.
+	Firmata gobot.FirmataConfig `yaml:"firmata"`
 }
 
 // ArmROSConfig drives an arm through its ROS 1 driver (arm.driver: ros): joint states
@@ -295,6 +303,9 @@ func (c *Config) ApplyDefaults() {
 			c.Arm.SimSeed = 1
 		}
 	}
+	if c.Arm.Baud == 0 && c.Arm.Driver == "firmata" {
+		c.Arm.Baud = 57600 // StandardFirmata's
+	}
 	if c.Arm.Baud == 0 {
 		c.Arm.Baud = 1_000_000
 	}
@@ -358,6 +369,27 @@ func (a *ArmConfig) validateBus(bad func(field, format string, args ...any) erro
 	return nil
 }
 
+// validateHobby checks a pca9685 or firmata arm section (gobot's defaults applied);
+// errors name the YAML path, e.g. arm.firmata.joints[1].channel.
+func (a *ArmConfig) validateHobby() error {
+	if a.SimHand != "" || len(a.Servos) > 0 {
+		return fmt.Errorf("arm.servos/arm.sim_hand: not for driver %s (its joints are arm.%s.joints)", a.Driver, a.Driver)
+	}
+	var err error
+	if a.Driver == "pca9685" {
+		err = a.PCA9685.Validate()
+	} else if a.Port == "" {
+		return fmt.Errorf("arm.port: required for driver firmata")
+	} else {
+		a.Firmata.Baud = a.Baud
+		err = a.Firmata.Validate()
+	}
+	if err != nil {
+		return fmt.Errorf("arm.%s.%s", a.Driver, strings.TrimPrefix(err.Error(), gobot.ErrConfig.Error()+": "))
+	}
+	return nil
+}
+
 // Validate checks every field; the error names the first bad one by its YAML path.
 func (c *Config) Validate() error {
 	bad := func(field, format string, a ...any) error {
@@ -405,8 +437,12 @@ func (c *Config) Validate() error {
 		if len(c.Arm.Servos) == 0 {
 			return bad("arm.servos", "required for driver %s", c.Arm.Driver)
 		}
+	case "pca9685", "firmata":
+		if err := c.Arm.validateHobby(); err != nil {
+			return err
+		}
 	default:
-		return bad("arm.driver", "%q is not one of sim, dynamixel, feetech, ros", c.Arm.Driver)
+		return bad("arm.driver", "%q is not one of sim, dynamixel, feetech, ros, pca9685, firmata", c.Arm.Driver)
 	}
 	if c.Arm.Baud < 0 {
 		return bad("arm.baud", "%d must be positive", c.Arm.Baud)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/drivers"
+	"github.com/praxis-robotics/praxis/drivers/gobot"
 	rosarm "github.com/praxis-robotics/praxis/drivers/ros"
 	"github.com/praxis-robotics/praxis/drivers/simarm"
 	"github.com/praxis-robotics/praxis/internal/broker"
@@ -382,6 +383,18 @@ func (d *Daemon) openArm(ctx context.Context) (drivers.Arm, *sim.Hand, error) {
 	case "ros":
 		a, err := d.openROSArm(ctx)
 		return a, nil, err
+	case "pca9685":
+		a, err := gobot.OpenPCA9685(d.cfg.Arm.PCA9685)
+		if err != nil {
+			return nil, nil, fmt.Errorf("daemon: arm: %w", err)
+		}
+		return a, nil, nil
+	case "firmata":
+		a, err := gobot.OpenFirmata(d.cfg.Arm.Port, d.cfg.Arm.Firmata)
+		if err != nil {
+			return nil, nil, fmt.Errorf("daemon: arm: %w", err)
+		}
+		return a, nil, nil
 	default: // dynamixel, feetech
 		a, err := d.openBusArm(ctx)
 		return a, nil, err

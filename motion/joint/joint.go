@@ -41,11 +41,35 @@ func (l Limits) Clamp(q float64) float64 {
 	return q
 }
 
+// Feedback says where a joint's reported position comes from.
+type Feedback uint8
+
+// Feedback sources. The zero value is Measured, which every arm with position sensing
+// (servo encoders, the simulator) reports.
+const (
+	Measured  Feedback = iota // a sensor measures the position (encoder, potentiometer via ADC)
+	Commanded                 // no sensor: Read reports the last commanded position
+)
+
+// String returns "measured" or "commanded".
+func (f Feedback) String() string {
+	switch f {
+	case Measured:
+		return "measured"
+	case Commanded:
+		return "commanded"
+	}
+	return fmt.Sprintf("feedback(%d)", uint8(f))
+}
+
 // Joint describes one actuated joint of an arm.
 type Joint struct {
 	Name   string
 	Type   Type
 	Limits Limits
+	// Feedback tells whether Read measures this joint or echoes its command (hobby
+	// servos without a feedback source). Default Measured.
+	Feedback Feedback
 }
 
 // State is a measured arm state. The caller owns the slices; readers fill them in place

@@ -43,3 +43,10 @@ func TestLimitsAndState(t *testing.T) {
 }
 
 func testingAllocs(f func()) float64 { return testing.AllocsPerRun(100, f) }
+
+func TestFeedbackString(t *testing.T) {
+	var j Joint
+	if j.Feedback != Measured || Measured.String() != "measured" || Commanded.String() != "commanded" {
+		t.Fatalf("zero Joint feedback %v, strings %q %q", j.Feedback, Measured, Commanded)
+	}
+}
