@@ -93,6 +93,11 @@ func (r *robot) kill() {
 // is in BenchmarkStateToCommand).
 const period = 10 * time.Millisecond
 
+// staleTest is the staleness timeout of the end-to-end tests: the robot is another
+// process on a machine the suite loads fully, so it may be descheduled for more than the
+// 200 ms default without being dead; a killed robot is still detected within it.
+const staleTest = time.Second
+
 func execConfig(ev chan motion.Event) motion.Config {
 	return motion.Config{Rate: 100, Events: ev, WatchdogOverruns: 50}
 }
@@ -212,7 +217,7 @@ func TestEndToEndTrajectoryController(t *testing.T) {
 		cfgJoints = append(cfgJoints, Joint{Name: n}) // limits from the URDF
 	}
 	// The robot sets /robot_description when it starts; Open retries until it can read it.
-	a := openArm(t, ctx, Config{Master: m.URI, Host: "127.0.0.1", Joints: cfgJoints, Period: period})
+	a := openArm(t, ctx, Config{Master: m.URI, Host: "127.0.0.1", Joints: cfgJoints, Period: period, StaleAfter: staleTest})
 	js := a.Joints()
 	if js[1].Limits.Min >= js[1].Limits.Max || js[1].Limits.MaxVel <= 0 {
 		t.Fatalf("limits from the URDF: %+v", js[1])
@@ -281,7 +286,7 @@ func TestEndToEndPositionControllerMasterRestart(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a := openArm(t, ctx, Config{Master: m.URI, Host: "127.0.0.1", Controller: Position, Joints: cfgJoints, CheckEvery: 100 * time.Millisecond, Period: period})
+	a := openArm(t, ctx, Config{Master: m.URI, Host: "127.0.0.1", Controller: Position, Joints: cfgJoints, CheckEvery: 100 * time.Millisecond, Period: period, StaleAfter: staleTest})
 	waitState(t, a, r)
 	ex, err := motion.New(a, execConfig(make(chan motion.Event, 64)))
 	if err != nil {

@@ -54,7 +54,7 @@ func startSimCfg(tb testing.TB, driver string, hand *sim.Hand, edit func(*Config
 func openArm(tb testing.TB, s *Sim, path string) Arm {
 	tb.Helper()
 	cfg := s.Config()
-	cfg.ReplyTimeout = 150 * time.Millisecond
+	cfg.ReplyTimeout = 500 * time.Millisecond // generous: the simulated bus shares a loaded machine
 	a, err := Open(path, cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -66,6 +66,7 @@ func TestROSArmAndNode(t *testing.T) {
 	cfg.Arm.Driver = "ros"
 	cfg.Arm.ROS.Master = "http://" + m.Addr
 	cfg.Arm.ROS.Host = "127.0.0.1"
+	cfg.Arm.ROS.StaleAfter = time.Second // the loaded test machine may pause the robot; a dead one is still caught
 	cfg.Executor.RateHz = 100
 	cfg.ROS = rosnode.Config{Enabled: true, Master: "http://" + m.Addr, Host: "127.0.0.1"}
 	r := startDaemon(t, cfg, Options{})
