@@ -93,6 +93,10 @@ func busConfig(t *testing.T, bc busarm.Config, path string) Config {
 		cfg.Arm.Servos = append(cfg.Arm.Servos, sc)
 	}
 	cfg.Executor.RateHz = busRateHz
+	// The simulated bus is a goroutine of this test process on a machine the suite (and CI's
+	// CPU hogs) keep busy: ticks may wake late for reasons that are not the daemon's. The
+	// overrun watchdog itself is tested in motion, on a fake clock.
+	cfg.Executor.WatchdogOverruns = 100
 	return cfg
 }
 
@@ -134,10 +138,17 @@ func busE2E(t *testing.T, driver string) {
 	w := watch(t, d.BrokerURL(), op.Username, op.Password, "arm1")
 	ctx := ctxT(t, 120*time.Second)
 
-	// Setup switched torque on holding the arm where it was (the hand's first sample).
+	// Setup switched torque on holding the arm where it was. Before it the servos were limp
+	// (as real ones power up) and the arm sagged for as long as the daemon took to start: a
+	// loaded machine takes longer. The contract is that it holds once set up.
 	w.waitFor(t, "telemetry", 10*time.Second, func(w *watcher) bool { return w.states > 0 })
-	if e := maxDiff(rig.truth(), handQ0); e > 0.05 {
-		t.Fatalf("arm at %v after setup, %g rad from where it started", rig.truth(), e)
+	held := rig.truth()
+	rig.waitSimTime(t, 300*time.Millisecond)
+	if e := maxDiff(rig.truth(), held); e > 0.01 {
+		t.Fatalf("arm at %v 0.3 s after setup, %g rad from where setup held it (%v)", rig.truth(), e, held)
+	}
+	if e := maxDiff(held, handQ0); e > 0.3 {
+		t.Fatalf("arm at %v after setup, %g rad from where it started", held, e)
 	}
 	bus := rig.sim.Stats()
 	t0 := time.Now()

@@ -206,6 +206,9 @@ type ExecutorConfig struct {
 	// default 50, 0 to not ask. Without root or CAP_SYS_NICE the request fails quietly
 	// (logged) and the executor runs at normal priority.
 	RealtimePriority *int `yaml:"realtime_priority"`
+	// WatchdogOverruns consecutive ticks each woken a period or more late fail a run
+	// ("watchdog: N consecutive overruns"); default 5, 1..1000.
+	WatchdogOverruns int `yaml:"watchdog_overruns"`
 }
 
 // RecorderConfig tunes demonstration capture.
@@ -490,6 +493,9 @@ func (c *Config) Validate() error {
 	}
 	if p := *c.Executor.RealtimePriority; p < 0 || p > 99 {
 		return bad("executor.realtime_priority", "%d is outside 0..99", p)
+	}
+	if c.Executor.WatchdogOverruns < 0 || c.Executor.WatchdogOverruns > 1000 {
+		return bad("executor.watchdog_overruns", "%d is outside 1..1000", c.Executor.WatchdogOverruns)
 	}
 	if !(c.Executor.GoalTolerance > 0 && c.Executor.GoalTolerance <= 0.5) {
 		return bad("executor.goal_tolerance", "%g is outside (0, 0.5]", c.Executor.GoalTolerance)
