@@ -256,7 +256,7 @@ func TestEndToEndTrajectoryController(t *testing.T) {
 		waitProgress(t, ev, "r2", 0.2)
 		r.kill()
 	})
-	if err == nil || res.Outcome != motion.Failed || !strings.Contains(res.Reason, "no joint state for 200 ms on /joint_states") {
+	if err == nil || res.Outcome != motion.Failed || !strings.Contains(res.Reason, fmt.Sprintf("no joint state for %d ms on /joint_states", staleTest.Milliseconds())) {
 		t.Fatalf("run with the robot killed: %v %+v", err, res)
 	}
 	t.Logf("failed as expected: %s", res.Reason)
