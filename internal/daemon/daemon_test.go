@@ -30,7 +30,7 @@ func TestNewConfigErrorsNameTheField(t *testing.T) {
 		t.Errorf("New with a bad robot id: %v", err)
 	}
 	c, err := ParseConfig(strings.NewReader(""))
-	if err != nil || c.Executor.GoalTolerance != 0.02 || c.Arm.SimHand != "" {
+	if err != nil || c.Executor.GoalTolerance != 0.01 || c.Arm.SimHand != "" {
 		t.Fatalf("defaults: %+v, %v", c.Executor, err)
 	}
 }

@@ -105,7 +105,9 @@ func (s *DMPServer) Learn(req *LearnDMPFromDemoReq) (*LearnDMPFromDemoRes, error
 	res := &LearnDMPFromDemoRes{Tau: tau}
 	for j := range dims {
 		demo := dmp.Demo{Joints: []string{fmt.Sprintf("dof%d", j)}, T: ts, Y: ys[j]}
-		m, _, err := dmp.Fit(demo, dmp.Options{Basis: basis, AlphaZ: req.DGains[j], BetaZ: req.KGains[j] / req.DGains[j]})
+		// The dmp package's planner semantics (a decaying phase): its clients expect them.
+		m, _, err := dmp.Fit(demo, dmp.Options{Basis: basis, AlphaZ: req.DGains[j], BetaZ: req.KGains[j] / req.DGains[j],
+			System: dmp.SystemPhase})
 		if err != nil {
 			return nil, fmt.Errorf("rosnode: learn_dmp_from_demo: DOF %d: %w", j, err)
 		}
