@@ -583,7 +583,7 @@ func (r *runner) compensate(dt float64) {
 			v := r.pvel[j] / vGate
 			g := r.cfg.OffsetGain
 			if r.doneAt >= 0 {
-				g *= 3 // the plan has ended: close the remaining sag faster
+				g *= 2 // the plan has ended: close the remaining sag faster
 			}
 			b -= g * dt * d / (1 + v*v)
 		}
