@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -53,7 +55,8 @@ type benchReport struct {
 	RateHz        float64      `json:"rate_hz"`
 	Seconds       float64      `json:"seconds"` // per loop; the loops run one after the other
 	GOMAXPROCS    int          `json:"gomaxprocs"`
-	RealTime      bool         `json:"realtime"` // SCHED_FIFO took effect on the executor's thread
+	GCPercent     int          `json:"gc_percent"` // GOGC in this process
+	RealTime      bool         `json:"realtime"`   // SCHED_FIFO took effect on the executor's thread
 	RealTimeError string       `json:"realtime_error,omitempty"`
 	Executor      loopStats    `json:"executor"`
 	Ticker        loopStats    `json:"ticker"`
@@ -110,8 +113,8 @@ func newBenchLoopCmd() *cobra.Command {
 					rt += " (" + rep.RealTimeError + ")"
 				}
 			}
-			fmt.Fprintf(w, "%.0f Hz, %.3g s per loop, GOMAXPROCS %d, %.0f MB of garbage; %s\n",
-				rep.RateHz, rep.Seconds, rep.GOMAXPROCS, rep.AllocatedMB, rt)
+			fmt.Fprintf(w, "%.0f Hz, %.3g s per loop, GOMAXPROCS %d, GOGC %d, %.0f MB of garbage; %s\n",
+				rep.RateHz, rep.Seconds, rep.GOMAXPROCS, rep.GCPercent, rep.AllocatedMB, rt)
 			fmt.Fprintf(w, "period error (µs)  %7s %9s %9s %9s %9s %8s %5s %7s\n", "ticks", "p50", "p99", "p99.9", "max", "overruns", "GCs", "max at")
 			for _, r := range []struct {
 				name string
@@ -147,6 +150,10 @@ func newBenchLoopCmd() *cobra.Command {
 	fl.BoolVar(&o.flood, "flood", false, "MQTT command flood throughout: an embedded broker and --flood-clients clients\n"+
 		"publishing QoS 0 cmd/run as fast as they can to a topic this process subscribes to and decodes")
 	fl.IntVar(&o.floodClients, "flood-clients", 4, "publishing clients of --flood, 1..64")
+	fl.BoolVar(&o.tune, "tune", true, "tune the Go runtime as the daemon does (clock.TuneRuntime: GOMAXPROCS, GOGC);\n"+
+		"--tune=false keeps Go's defaults")
+	fl.StringVar(&o.trace, "trace", "", "write a runtime/trace of the (in-process) executor's phase to this file")
+	_ = fl.MarkHidden("trace")
 	fl.BoolVar(&o.isolate, "isolate", false, "run the executor in a child process (this binary, all threads SCHED_FIFO,\n"+
 		"collector off) that shares only a lock-free shared-memory ring with this one; the flood's\n"+
 		"decoded commands are forwarded through it")
@@ -284,6 +291,9 @@ func numGC() uint32 {
 // garbage pressure.
 func benchLoop(ctx context.Context, o loopOpts) (*benchReport, error) {
 	rate, seconds, garbageMBps := o.rate, o.seconds, o.garbageMBps
+	if o.tune {
+		clock.TuneRuntime()
+	}
 	s, err := benchSkill()
 	if err != nil {
 		return nil, err
@@ -291,7 +301,8 @@ func benchLoop(ctx context.Context, o loopOpts) (*benchReport, error) {
 	period := time.Duration(float64(time.Second) / rate)
 	span := time.Duration(seconds * float64(time.Second))
 	n := int(seconds*rate) + 100
-	rep := &benchReport{RateHz: rate, Seconds: seconds, GOMAXPROCS: runtime.GOMAXPROCS(0), GarbageMBps: garbageMBps}
+	rep := &benchReport{RateHz: rate, Seconds: seconds, GOMAXPROCS: runtime.GOMAXPROCS(0), GarbageMBps: garbageMBps,
+		GCPercent: clock.CurrentRuntime().GCPercent}
 
 	gctx, stop := context.WithCancel(ctx)
 	var allocated atomic.Int64
@@ -334,7 +345,20 @@ func benchLoop(ctx context.Context, o loopOpts) (*benchReport, error) {
 			return nil, err
 		}
 		rec := &periodRecorder{clk: clock.NewReal(), nominal: period, errs: make([]time.Duration, 0, n)}
+		if o.trace != "" {
+			f, err := os.Create(o.trace)
+			if err != nil {
+				return nil, fmt.Errorf("bench loop: --trace: %w", err)
+			}
+			defer f.Close()
+			if err := trace.Start(f); err != nil {
+				return nil, fmt.Errorf("bench loop: --trace: %w", err)
+			}
+		}
 		er, err := runExecutor(ctx, s, &markingArm{Arm: arm, rec: rec}, rec, o)
+		if o.trace != "" {
+			trace.Stop()
+		}
 		_ = arm.Close()
 		if err != nil {
 			return nil, err
@@ -379,8 +403,9 @@ func benchLoop(ctx context.Context, o loopOpts) (*benchReport, error) {
 type loopOpts struct {
 	rate, seconds, garbageMBps float64
 	priority, floodClients     int
-	flood, isolate             bool
+	flood, isolate, tune       bool
 	spin                       time.Duration
+	trace                      string // runtime/trace of the in-process executor's phase, to this file
 }
 
 // flags declares the executor's options on fl.

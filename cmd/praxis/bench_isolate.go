@@ -28,7 +28,7 @@ const msgGoal = 1
 
 // isolateStats describes the channel between this process and an isolated executor.
 type isolateStats struct {
-	Forwarded int64 `json:"forwarded"` // decoded commands pushed into the shared-memory ring
+	Forwarded int64 `json:"forwarded"` // decoded commands pushed into the shared-memory ring once the child ran
 	Dropped   int64 `json:"dropped"`   // not pushed: the ring was full
 	// Received by the control thread (drained at the start of each tick), and how long
 	// after the push, µs (CLOCK_MONOTONIC in both processes).
@@ -51,6 +51,9 @@ type forwarder struct {
 }
 
 func (f *forwarder) push(r mqttapi.RunRequest) {
+	if n, _ := f.ch.Heartbeat(); n == 0 {
+		return // the child is not consuming yet: nothing to measure
+	}
 	m := shmchan.Msg{Kind: msgGoal, Seq: f.seq.Add(1), N: 1}
 	m.Val[0] = r.Goal["shoulder_pan"]
 	m.SentNs = shmchan.MonoNs()
@@ -195,6 +198,7 @@ func benchChild(ctx context.Context, o loopOpts) (*childReport, error) {
 	rec := &periodRecorder{clk: clock.NewReal(), nominal: period, errs: make([]time.Duration, 0, n)}
 	da := &drainingArm{Arm: arm, rec: rec, ch: ch, lat: make([]int64, 0, 1<<20)}
 	gc0 := numGC()
+	ch.Beat(1, shmchan.MonoNs()) // ready: the parent starts forwarding
 	if cr.Run, err = runExecutor(ctx, s, da, rec, o); err != nil {
 		return nil, err
 	}
