@@ -66,9 +66,9 @@ type benchReport struct {
 	GarbageMBps   float64      `json:"garbage_mbps"`   // its target rate, MB/s
 	// With --flood: the MQTT command flood during each loop.
 	ExecutorFlood *floodStats `json:"executor_flood,omitempty"`
+	TickerFlood   *floodStats `json:"ticker_flood,omitempty"`
 	// With --isolate: the executor ran in a child process; its channel's figures.
-	Isolated    *isolateStats `json:"isolated,omitempty"`
-	TickerFlood *floodStats   `json:"ticker_flood,omitempty"`
+	Isolated *isolateStats `json:"isolated,omitempty"`
 }
 
 func newBenchLoopCmd() *cobra.Command {
@@ -77,14 +77,16 @@ func newBenchLoopCmd() *cobra.Command {
 		asJSON bool
 	)
 	cmd := &cobra.Command{
-		Use:   "loop [--rate HZ] [--seconds S] [--priority P] [--json]",
+		Use:   "loop [--rate HZ] [--seconds S] [--priority P] [--spin D] [--flood] [--isolate] [--json]",
 		Short: "Compare the executor's loop against a time.Ticker loop under garbage pressure",
 		Long: "loop runs the executor at --rate for --seconds against the real-time simulated SO-101\n" +
 			"(the seed skill wave, repeated), on its real pacer: absolute clock_nanosleep on a locked\n" +
 			"thread, SCHED_FIFO at --priority when permitted. Then, for as long, a plain time.Ticker\n" +
 			"loop does the same work (read the arm, step the DMP, command) on a second simulated arm.\n" +
 			"A background goroutine allocates heavily throughout, forcing garbage collections. It\n" +
-			"prints the period error |actual − nominal| p50/p99/p99.9/max of both loops.",
+			"prints the period error |actual − nominal| p50/p99/p99.9/max of both loops.\n" +
+			"--flood adds an MQTT command flood in this process; --isolate runs the executor in a\n" +
+			"child process that shares only a shared-memory command ring with this one.",
 		Args: argsBad(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.check(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -44,9 +45,12 @@ type isolateStats struct {
 
 // forwarder returns the flood handler that pushes each decoded cmd/run into ch, as a
 // daemon would hand commands to its isolated control loop.
+// paho calls it from many goroutines at once; the ring takes one producer, so pushes are
+// serialised here (the consumer, the control thread, never waits on this lock).
 type forwarder struct {
 	ch               *shmchan.Chan
-	seq              atomic.Uint64
+	mu               sync.Mutex // serialises producers
+	seq              uint64     // guarded by mu
 	forwarded, drops atomic.Int64
 }
 
@@ -54,10 +58,15 @@ func (f *forwarder) push(r mqttapi.RunRequest) {
 	if n, _ := f.ch.Heartbeat(); n == 0 {
 		return // the child is not consuming yet: nothing to measure
 	}
-	m := shmchan.Msg{Kind: msgGoal, Seq: f.seq.Add(1), N: 1}
+	m := shmchan.Msg{Kind: msgGoal, N: 1}
 	m.Val[0] = r.Goal["shoulder_pan"]
+	f.mu.Lock()
+	f.seq++
+	m.Seq = f.seq
 	m.SentNs = shmchan.MonoNs()
-	if f.ch.Push(&m) {
+	ok := f.ch.Push(&m)
+	f.mu.Unlock()
+	if ok {
 		f.forwarded.Add(1)
 	} else {
 		f.drops.Add(1)

@@ -42,8 +42,9 @@ const (
 // ErrBadMemory is returned by Open for memory that is not a channel made by Create.
 var ErrBadMemory = errors.New("shmchan: not a channel")
 
-// Chan is one end of a channel. Push is for the one producer, Pop for the one consumer;
-// the atomic words may be used by either side.
+// Chan is one end of a channel. Push is for the one producer, Pop for the one consumer:
+// calls to Push must not overlap (serialise several producers with a lock on the producing
+// side), nor calls to Pop; the atomic words may be used by either side at any time.
 type Chan struct {
 	mem   []byte
 	slots uint64
