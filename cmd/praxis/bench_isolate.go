@@ -211,6 +211,7 @@ func benchChild(ctx context.Context, o loopOpts) (*childReport, error) {
 	if cr.Run, err = runExecutor(ctx, s, da, rec, o); err != nil {
 		return nil, err
 	}
+	ch.Beat(0, shmchan.MonoNs()) // no longer consuming: the parent stops forwarding
 	cr.GCs = numGC() - gc0
 	cr.Executor = rec.stats()
 	cr.Received = da.n
