@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/praxis-robotics/praxis/motion/clock"
 	"os"
 	"os/signal"
 	"syscall"
@@ -37,6 +38,9 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return inputErr(err)
 			}
+			// More Ps than CPUs and a less eager collector keep the control thread from
+			// waiting for a P (docs/realtime.md); GOMAXPROCS / GOGC in the environment win.
+			clock.TuneRuntime()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return d.Run(ctx)
