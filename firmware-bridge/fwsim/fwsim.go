@@ -109,7 +109,8 @@ type Board struct {
 
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
-	wmu   sync.Mutex
+	out   chan string // lines for the harness, written by writer()
+	wdone chan struct{}
 
 	mu      sync.Mutex
 	changed chan struct{}
@@ -144,7 +145,7 @@ func Start(cfg Config) (*Board, error) {
 		args = append(args, "-fast")
 	}
 	args = append(args, Firmware(cfg.Baud))
-	b := &Board{changed: make(chan struct{}), done: make(chan struct{})}
+	b := &Board{changed: make(chan struct{}), done: make(chan struct{}), out: make(chan string, 1024), wdone: make(chan struct{})}
 	for j := range b.adc {
 		b.adc[j] = -1
 	}
@@ -201,6 +202,7 @@ func Start(cfg Config) (*Board, error) {
 		return nil, errors.New("fwsim: harness did not report its pty")
 	}
 	go b.read(sc)
+	go b.writer()
 	return b, nil
 }
 
@@ -292,10 +294,26 @@ func (b *Board) stepPlant() {
 	}
 }
 
+// send queues s for the harness; it never blocks the event reader (the harness may be
+// blocked writing events while its input pipe is full).
 func (b *Board) send(s string) {
-	b.wmu.Lock()
-	defer b.wmu.Unlock()
-	_, _ = io.WriteString(b.stdin, s)
+	select {
+	case b.out <- s:
+	case <-b.wdone:
+	}
+}
+
+// writer writes queued lines to the harness until Close.
+func (b *Board) writer() {
+	defer close(b.wdone)
+	for s := range b.out {
+		if _, err := io.WriteString(b.stdin, s); err != nil {
+			return
+		}
+		if s == "quit\n" {
+			return
+		}
+	}
 }
 
 // Guide starts a scripted hand on the sim arm (nil removes it); the servos must be
@@ -378,6 +396,10 @@ func (b *Board) Now() uint64 {
 // Close stops the harness and waits for it.
 func (b *Board) Close() error {
 	b.send("quit\n")
+	select {
+	case <-b.wdone:
+	case <-time.After(5 * time.Second):
+	}
 	b.stdin.Close()
 	err := b.cmd.Wait()
 	<-b.done

@@ -67,12 +67,12 @@ type Link struct {
 	needMask bool  // re-send the mask with the next COMMAND
 	req      fwwire.Frame
 
-	frames   chan fwwire.Frame
-	lastTx   atomic.Int64 // UnixNano of the last frame sent
-	lastRx   atomic.Uint32
+	frames    chan fwwire.Frame
+	lastTx    atomic.Int64 // UnixNano of the last frame sent
+	lastRx    atomic.Uint32
 	resetSeen atomic.Bool
 	lastFault atomic.Uint32 // code<<8 | detail of the last FAULT
-	c        counters
+	c         counters
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -311,6 +311,8 @@ func (l *Link) handshake(ctx context.Context) error {
 		}
 		return err
 	}
+	// Frames arrive in order: a FAULT reset seen so far predates this HELLO_ACK.
+	l.resetSeen.Store(false)
 	if r.Version != fwwire.Version {
 		return fmt.Errorf("%w: board speaks %d, host %d", ErrVersion, r.Version, fwwire.Version)
 	}
@@ -401,7 +403,9 @@ func (l *Link) Command(ctx context.Context, pulse, slew []uint16, st *fwwire.Fra
 	if err := l.do(ctx, fill, fwwire.State, st); err != nil {
 		return err
 	}
-	if l.needMask && l.mask != 0 {
+	// After a board reset, or a heartbeat timeout that detached the servos, the board
+	// drives fewer joints than the host wants: enable them again now that they have a target.
+	if l.needMask || st.Mask != l.mask {
 		var r fwwire.Frame
 		l.req = fwwire.Frame{Type: fwwire.Enable, Mask: l.mask}
 		if err := l.transact(ctx, fwwire.Ack, &r); err != nil {

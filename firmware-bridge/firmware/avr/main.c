@@ -25,7 +25,6 @@
 #define PULSE_MIN 500        /* us */
 #define PULSE_MAX 2500       /* us */
 #define PULSE_CENTER 1500    /* us */
-#define SLOT_TICKS 5000      /* 2.5 ms per channel, 0.5 us ticks */
 #define FRAME_TICKS 40000    /* 20 ms servo period */
 #define DEFAULT_TIMEOUT_MS 250
 #define TRIM_TICKS 8         /* compare-ISR entry latency (4 us), measured under simavr */
@@ -45,7 +44,7 @@ static volatile uint16_t pulse_cur[NJ];   /* ticks being emitted */
 static volatile uint16_t pulse_tgt[NJ];   /* ticks commanded */
 static volatile uint16_t pulse_step[NJ];  /* ticks per 20 ms frame, 0 = jump */
 static volatile uint8_t enabled;          /* bit j: joint j pulses */
-static volatile int8_t channel = -1;
+static volatile int8_t channel = NJ; /* NJ: waiting for the next frame */
 
 /* ---- heartbeat: shared with the Timer0 ISR ---- */
 static volatile uint16_t since_rx_ms;
@@ -68,37 +67,40 @@ static volatile uint8_t rx_overrun;
 static uint16_t st_rx, st_crc, st_framing, st_lost, st_dups, st_overruns, st_timeouts;
 static uint8_t tx_seq, last_rx_seq, have_rx_seq;
 
+/*
+ * The compare-A interrupt walks the channels back to back: each pulse ends where the next
+ * begins, then the timer waits for the end of the 20 ms frame. Timer1 runs free (16 bits,
+ * wrapping); the frame start is kept in frame_base and compares use wrapping arithmetic.
+ */
+static uint16_t frame_base;
+
 ISR(TIMER1_COMPA_vect)
 {
 	if (channel >= 0 && channel < NJ)
 		PORTD &= (uint8_t)~(1 << (channel + 2));
 	channel++;
+	if (channel > NJ) {
+		/* frame start: slew toward the targets. */
+		frame_base += FRAME_TICKS;
+		for (uint8_t j = 0; j < NJ; j++) {
+			uint16_t c = pulse_cur[j], t = pulse_tgt[j], s = pulse_step[j];
+			if (s == 0 || (c < t ? t - c : c - t) <= s)
+				c = t;
+			else if (c < t)
+				c += s;
+			else
+				c -= s;
+			pulse_cur[j] = c;
+		}
+		channel = 0;
+	}
 	if (channel < NJ) {
-		uint16_t w = pulse_cur[channel];
 		if (enabled & (1 << channel))
 			PORTD |= (uint8_t)(1 << (channel + 2));
-		OCR1A = TCNT1 + w - TRIM_TICKS;
-		return;
+		OCR1A = TCNT1 + pulse_cur[channel] - TRIM_TICKS;
+	} else {
+		OCR1A = frame_base + FRAME_TICKS; /* wait out the frame */
 	}
-	/* after the last channel: wait out the 20 ms frame, then restart. */
-	if (channel == NJ) {
-		OCR1A = FRAME_TICKS;
-		return;
-	}
-	/* frame start: slew toward the targets, restart the counter. */
-	TCNT1 = 0;
-	for (uint8_t j = 0; j < NJ; j++) {
-		uint16_t c = pulse_cur[j], t = pulse_tgt[j], s = pulse_step[j];
-		if (s == 0 || (c < t ? t - c : c - t) <= s)
-			c = t;
-		else if (c < t)
-			c += s;
-		else
-			c -= s;
-		pulse_cur[j] = c;
-	}
-	channel = -1;
-	OCR1A = 20; /* 10 us until the first channel starts */
 }
 
 ISR(TIMER0_COMPA_vect)
@@ -439,6 +441,7 @@ int main(void)
 	/* Timer1: normal mode, clk/8 = 2 MHz (0.5 us), compare A drives the channel walk. */
 	TCCR1A = 0;
 	TCCR1B = (1 << CS11);
+	frame_base = (uint16_t)(100 - FRAME_TICKS); /* first frame starts at tick 100 */
 	OCR1A = 100;
 	TIMSK1 = (1 << OCIE1A);
 	/* Timer0: CTC, clk/64, 250 counts = 1 ms. */
