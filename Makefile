@@ -38,3 +38,8 @@ cross: ## static binaries for linux/arm64 and linux/arm (v7) in bin/
 
 clean: ## remove build output
 	rm -rf bin
+
+.PHONY: firmware
+firmware: ## AVR firmware .hex/.elf (gcc-avr, avr-libc) and the simavr test harness (libsimavr-dev)
+	$(MAKE) -C firmware-bridge/firmware/avr
+	$(MAKE) -C firmware-bridge/simavr

@@ -6,6 +6,12 @@ need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# firmware-bridge: AVR toolchain, simavr library and headers (the firmware tests run under it)
+command -v avr-gcc >/dev/null 2>&1 || need+=(gcc-avr binutils-avr)
+[ -f /usr/lib/avr/include/avr/io.h ] || need+=(avr-libc)
+[ -f /usr/include/simavr/sim_avr.h ] || need+=(simavr libsimavr-dev)
+[ -f /usr/include/libelf.h ] || need+=(libelf-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing ${need[*]}; install them (apt-get install -y ${need[*]}) or tests that need them skip" >&2
