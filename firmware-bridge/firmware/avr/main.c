@@ -140,9 +140,9 @@ static void uart_init(void)
 {
 	/* double speed: 16 MHz / (8 * (UBRR + 1)); 1 Mbit/s exact, 115200 at +2.1 % */
 	uint16_t ubrr = (uint16_t)((F_CPU + 4 * BAUD) / (8 * BAUD) - 1);
+	UCSR0A = (1 << U2X0); /* before UBRR: simavr derives the bit time when UBRR0L is written */
 	UBRR0H = (uint8_t)(ubrr >> 8);
 	UBRR0L = (uint8_t)ubrr;
-	UCSR0A = (1 << U2X0);
 	UCSR0B = (1 << RXEN0) | (1 << TXEN0) | (1 << RXCIE0);
 	UCSR0C = (1 << UCSZ01) | (1 << UCSZ00); /* 8N1 */
 }
