@@ -31,7 +31,7 @@ type Config struct {
 
 // ArmConfig selects and configures the arm.
 type ArmConfig struct {
-	Driver  string `yaml:"driver"`   // sim|dynamixel|feetech; default sim
+	Driver  string `yaml:"driver"`   // sim|dynamixel|feetech|firmware; default sim
 	Model   string `yaml:"model"`    // sim: so101|ur5|panda|path to a URDF; default so101
 	SimSeed int64  `yaml:"sim_seed"` // sim: noise seed; default 1
 
@@ -51,6 +51,9 @@ type ArmConfig struct {
 	// PositionOnly (dynamixel) reads present position alone (4 bytes a servo instead of
 	// 8); velocity is then a finite difference. Default false.
 	PositionOnly bool `yaml:"position_only"`
+
+	// Firmware (driver firmware): joints and calibration of a firmware-bridge board.
+	Firmware FirmwareConfig `yaml:"firmware"`
 
 	// SimHand (sim only): a demo CSV whose joints name every arm joint. When a recording
 	// switches torque off, a scripted hand drags the simulated arm along it, so a
@@ -256,6 +259,9 @@ func (c *Config) ApplyDefaults() {
 	case "dynamixel":
 		def(&c.Arm.Series, "x")
 	}
+	if c.Arm.Driver == "firmware" {
+		c.Arm.Firmware.defaults()
+	}
 	for i := range c.Arm.Servos {
 		s := &c.Arm.Servos[i]
 		if s.Ticks == 0 {
@@ -332,8 +338,15 @@ func (c *Config) Validate() error {
 		if len(c.Arm.Servos) == 0 {
 			return bad("arm.servos", "required for driver %s", c.Arm.Driver)
 		}
+	case "firmware":
+		if c.Arm.Port == "" {
+			return bad("arm.port", "required for driver firmware")
+		}
+		if err := c.Arm.Firmware.validate(bad); err != nil {
+			return err
+		}
 	default:
-		return bad("arm.driver", "%q is not one of sim, dynamixel, feetech", c.Arm.Driver)
+		return bad("arm.driver", "%q is not one of sim, dynamixel, feetech, firmware", c.Arm.Driver)
 	}
 	if c.Arm.Baud < 0 {
 		return bad("arm.baud", "%d must be positive", c.Arm.Baud)

@@ -328,6 +328,9 @@ func (d *Daemon) openArm(ctx context.Context) (drivers.Arm, *sim.Hand, error) {
 		}
 		d.sim = a
 		return a, hand, nil
+	case "firmware":
+		a, err := d.openFirmwareArm(ctx)
+		return a, nil, err
 	default: // dynamixel, feetech
 		a, err := d.openBusArm(ctx)
 		return a, nil, err
