@@ -289,7 +289,16 @@ func (l *Link) Handshake(ctx context.Context) (fwwire.Caps, error) {
 	return l.caps, err
 }
 
-func (l *Link) handshake(ctx context.Context) error {
+// Hello says HELLO (repeating it until the board answers or ctx ends) and returns the
+// board's capabilities, without configuring anything: for discovery.
+func (l *Link) Hello(ctx context.Context) (fwwire.Caps, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.hello(ctx)
+	return l.caps, err
+}
+
+func (l *Link) hello(ctx context.Context) error {
 	l.resetSeen.Store(false)
 	var r fwwire.Frame
 	// A board that has just reset may still be in its bootloader: say HELLO until it
@@ -320,6 +329,14 @@ func (l *Link) handshake(ctx context.Context) error {
 		return fmt.Errorf("fwlink: board reports %d joints", r.Caps.Joints)
 	}
 	l.caps = r.Caps
+	return nil
+}
+
+func (l *Link) handshake(ctx context.Context) error {
+	if err := l.hello(ctx); err != nil {
+		return err
+	}
+	var r fwwire.Frame
 	ms := uint16(0)
 	if l.cfg.FirmwareTimeout > 0 {
 		ms = uint16(l.cfg.FirmwareTimeout / time.Millisecond)
