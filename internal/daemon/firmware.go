@@ -18,6 +18,8 @@ type FirmwareConfig struct {
 	Timeout   time.Duration   `yaml:"timeout"`    // board stops the servos after this much host silence; default 250ms, at most 65s
 	OnTimeout string          `yaml:"on_timeout"` // detach (default: servos limp) or hold (keep the last pulse)
 	Slew      bool            `yaml:"slew"`       // board limits each servo to its max_vel; default false
+	// ReplyTimeout is how long the host waits for the board's answer; default 100ms.
+	ReplyTimeout time.Duration `yaml:"reply_timeout"`
 }
 
 // FirmwareJoint calibrates one servo channel: the pulse width and pot reading at the two
@@ -37,6 +39,9 @@ type FirmwareJoint struct {
 func (f *FirmwareConfig) defaults() {
 	if f.Timeout == 0 {
 		f.Timeout = 250 * time.Millisecond
+	}
+	if f.ReplyTimeout == 0 {
+		f.ReplyTimeout = 100 * time.Millisecond
 	}
 	if f.OnTimeout == "" {
 		f.OnTimeout = "detach"
@@ -59,6 +64,9 @@ func (f *FirmwareConfig) defaults() {
 func (f *FirmwareConfig) validate(bad func(field, format string, args ...any) error) error {
 	if f.OnTimeout != "detach" && f.OnTimeout != "hold" {
 		return bad("arm.firmware.on_timeout", "%q is not one of detach, hold", f.OnTimeout)
+	}
+	if f.ReplyTimeout < 0 || f.ReplyTimeout > 10*time.Second {
+		return bad("arm.firmware.reply_timeout", "%v is outside (0, 10s]", f.ReplyTimeout)
 	}
 	if f.Timeout < 0 || f.Timeout > 65*time.Second {
 		return bad("arm.firmware.timeout", "%v is outside [0, 65s]", f.Timeout)
@@ -91,7 +99,7 @@ func (f *FirmwareConfig) validate(bad func(field, format string, args ...any) er
 // fwarmConfig is the driver configuration of arm.firmware.
 func (a ArmConfig) fwarmConfig() fwarm.Config {
 	f := a.Firmware
-	c := fwarm.Config{FirmwareTimeout: f.Timeout, Hold: f.OnTimeout == "hold", Slew: f.Slew}
+	c := fwarm.Config{FirmwareTimeout: f.Timeout, Hold: f.OnTimeout == "hold", Slew: f.Slew, ReplyTimeout: f.ReplyTimeout}
 	if f.Timeout == 0 {
 		c.FirmwareTimeout = -1 // off
 	}
