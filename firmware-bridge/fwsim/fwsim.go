@@ -116,8 +116,9 @@ type Board struct {
 	changed chan struct{}
 	now     uint64 // last time mark, cycles
 	last    [Joints]Pulse
-	pulses  [Joints]uint64 // count
-	rx, tx  []uint64       // delimiter cycles
+	hist    [Joints][histLen]Pulse // recent pulses, ring indexed by pulses[j] % histLen
+	pulses  [Joints]uint64         // count
+	rx, tx  []uint64               // delimiter cycles
 	exited  error
 	done    chan struct{}
 
@@ -225,6 +226,7 @@ func (b *Board) read(sc *bufio.Scanner) {
 				j := int(n(1))
 				if j < Joints {
 					b.last[j] = Pulse{Rise: n(2), Width: n(3)}
+					b.hist[j][b.pulses[j]%histLen] = b.last[j]
 					b.pulses[j]++
 					b.drive(j)
 				}
@@ -357,19 +359,40 @@ func dir(in bool) string {
 	return "out"
 }
 
+// histLen is how many recent pulses per servo a Snapshot keeps.
+const histLen = 32
+
 // Snapshot is the harness state at one instant.
 type Snapshot struct {
-	Now    uint64         // last time mark, cycles
-	Last   [Joints]Pulse  // latest pulse per servo
-	Pulses [Joints]uint64 // pulses seen per servo
-	Rx, Tx []uint64       // cycles of frame delimiters into / out of the MCU
+	Now    uint64                 // last time mark, cycles
+	Last   [Joints]Pulse          // latest pulse per servo
+	Hist   [Joints][histLen]Pulse // recent pulses per servo, see Recent
+	Pulses [Joints]uint64         // pulses seen per servo
+	Rx, Tx []uint64               // cycles of frame delimiters into / out of the MCU
+}
+
+// First returns servo j's earliest remembered pulse that rose after cycle and satisfies
+// ok (the last 32 pulses are remembered).
+func (s *Snapshot) First(j int, after uint64, ok func(Pulse) bool) (Pulse, bool) {
+	n := s.Pulses[j]
+	k := uint64(0)
+	if n > histLen {
+		k = n - histLen
+	}
+	for ; k < n; k++ {
+		p := s.Hist[j][k%histLen]
+		if p.Rise > after && ok(p) {
+			return p, true
+		}
+	}
+	return Pulse{}, false
 }
 
 // Wait blocks until cond holds for a snapshot, the harness exits, or ctx ends.
 func (b *Board) Wait(ctx context.Context, cond func(*Snapshot) bool) (*Snapshot, error) {
 	for {
 		b.mu.Lock()
-		s := &Snapshot{Now: b.now, Last: b.last, Pulses: b.pulses, Rx: append([]uint64(nil), b.rx...), Tx: append([]uint64(nil), b.tx...)}
+		s := &Snapshot{Now: b.now, Last: b.last, Hist: b.hist, Pulses: b.pulses, Rx: append([]uint64(nil), b.rx...), Tx: append([]uint64(nil), b.tx...)}
 		ch, ex := b.changed, b.exited
 		b.mu.Unlock()
 		if cond(s) {
