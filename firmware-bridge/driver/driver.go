@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"time"
 
 	"go.bug.st/serial"
@@ -78,7 +79,7 @@ type Arm struct {
 	joints []joint.Joint
 	n      int // board channels
 
-	// hot-path buffers, used under the link's serialisation by one caller at a time
+	mu          sync.Mutex // guards the hot-path buffers below across Read and Command callers
 	pulse, slew []uint16
 	st          fwwire.Frame
 	last        []float64 // last commanded positions, rad (for joints without a pot)
@@ -171,6 +172,8 @@ func (a *Arm) Read(ctx context.Context, s *joint.State) error {
 	if a.pulse == nil {
 		return errors.New("fwarm: Read before Setup")
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if err := a.link.Poll(ctx, &a.st); err != nil {
 		return a.wrap(err)
 	}
@@ -211,6 +214,8 @@ func (a *Arm) Command(ctx context.Context, c joint.Command) error {
 			return fmt.Errorf("fwarm: command position %d (%s) is %g", i, a.joints[i].Name, q)
 		}
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for i, j := range a.cfg.Joints {
 		q := min(max(c.Pos[i], j.Min), j.Max)
 		a.last[i] = q
