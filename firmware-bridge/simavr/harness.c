@@ -16,7 +16,6 @@
  *   t CYCLE                  time mark, every simulated millisecond
  *   rx CYCLE                 a 0x00 frame delimiter was delivered to the MCU
  *   tx CYCLE                 the MCU sent a 0x00 frame delimiter
- *   dropped-in N             bytes from the host dropped on purpose so far (see "drop")
  *   exit STATE               the simulated core stopped (crash, sleep forever)
  * stdin (one command a line):
  *   adc CH MILLIVOLTS        set the voltage on ADC channel CH (0..5)
@@ -51,7 +50,7 @@ static int pty_fd = -1;
 static int xoff;
 static uint64_t rise[NJ];
 static unsigned long corrupt_in, corrupt_out, drop_in, drop_out;
-static unsigned long n_in, n_out, dropped_in;
+static unsigned long n_in, n_out;
 
 static void on_uart_out(struct avr_irq_t *irq, uint32_t value, void *param)
 {
@@ -232,12 +231,10 @@ int main(int argc, char **argv)
 			in_off = 0;
 			in_n = r > 0 ? (size_t)r : 0;
 		}
-		while (in_off < in_n && avr->cycle >= next_byte) {
-			if (xoff) fprintf(stderr, "harness: xoff at %llu\n", (unsigned long long)avr->cycle);
+		while (in_off < in_n && !xoff && avr->cycle >= next_byte) {
 			uint8_t c = inbuf[in_off++];
 			n_in++;
 			if (drop_in && n_in % drop_in == 0) {
-				dropped_in++;
 				continue;
 			}
 			if (corrupt_in && n_in % corrupt_in == 0)
