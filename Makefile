@@ -65,3 +65,8 @@ test-release: release ## run the arm64/armv7 release binaries under qemu-user an
 
 clean: ## remove build output
 	rm -rf bin $(DIST)
+
+.PHONY: firmware
+firmware: ## AVR firmware .hex/.elf (gcc-avr, avr-libc) and the simavr test harness (libsimavr-dev)
+	$(MAKE) -C firmware-bridge/firmware/avr
+	$(MAKE) -C firmware-bridge/simavr

@@ -17,6 +17,12 @@ for m in rospy genpy sensor_msgs trajectory_msgs std_msgs std_srvs; do
 done
 # packaging tests: arm64/armv7 release binaries under qemu-user (dpkg-deb comes with dpkg)
 command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
+# firmware-bridge: AVR toolchain, simavr library and headers (the firmware tests run under it)
+command -v avr-gcc >/dev/null 2>&1 || need+=(gcc-avr binutils-avr)
+[ -f /usr/lib/avr/include/avr/io.h ] || need+=(avr-libc)
+[ -f /usr/include/simavr/sim_avr.h ] || need+=(simavr libsimavr-dev)
+[ -f /usr/include/libelf.h ] || need+=(libelf-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing ${need[*]}; install them (apt-get install -y ${need[*]}) or tests that need them skip" >&2

@@ -48,6 +48,7 @@ func newRootCmd() *cobra.Command {
 		newSimCmd(),
 		newBenchCmd(),
 		newBusCmd(),
+		newFirmwareCmd(),
 	)
 	root.AddCommand(newClientCmds()...)
 	root.AddCommand(newDemosCmd())

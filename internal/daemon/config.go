@@ -38,7 +38,7 @@ type Config struct {
 
 // ArmConfig selects and configures the arm.
 type ArmConfig struct {
-	Driver  string `yaml:"driver"`   // sim|dynamixel|feetech|ros|pca9685|firmata; default sim
+	Driver  string `yaml:"driver"`   // sim|dynamixel|feetech|ros|pca9685|firmata|firmware; default sim
 	Model   string `yaml:"model"`    // sim: so101|ur5|panda|path to a URDF; default so101
 	SimSeed int64  `yaml:"sim_seed"` // sim: noise seed; default 1
 
@@ -61,6 +61,8 @@ type ArmConfig struct {
 
 	// ROS (driver ros): the arm's ROS driver's topics and joints (docs/ros.md).
 	ROS ArmROSConfig `yaml:"ros"`
+	// Firmware (driver firmware): joints and calibration of a firmware-bridge board.
+	Firmware FirmwareConfig `yaml:"firmware"`
 
 	// SimHand (sim only): a demo CSV whose joints name every arm joint. When a recording
 	// switches torque off, a scripted hand drags the simulated arm along it, so a
@@ -321,6 +323,9 @@ func (c *Config) ApplyDefaults() {
 	case "dynamixel":
 		def(&c.Arm.Series, "x")
 	}
+	if c.Arm.Driver == "firmware" {
+		c.Arm.Firmware.defaults()
+	}
 	for i := range c.Arm.Servos {
 		s := &c.Arm.Servos[i]
 		if s.Ticks == 0 {
@@ -444,8 +449,15 @@ func (c *Config) Validate() error {
 		if err := c.Arm.validateHobby(); err != nil {
 			return err
 		}
+	case "firmware":
+		if c.Arm.Port == "" {
+			return bad("arm.port", "required for driver firmware")
+		}
+		if err := c.Arm.Firmware.validate(bad); err != nil {
+			return err
+		}
 	default:
-		return bad("arm.driver", "%q is not one of sim, dynamixel, feetech, ros, pca9685, firmata", c.Arm.Driver)
+		return bad("arm.driver", "%q is not one of sim, dynamixel, feetech, ros, pca9685, firmata, firmware", c.Arm.Driver)
 	}
 	if c.Arm.Baud < 0 {
 		return bad("arm.baud", "%d must be positive", c.Arm.Baud)

@@ -395,6 +395,9 @@ func (d *Daemon) openArm(ctx context.Context) (drivers.Arm, *sim.Hand, error) {
 			return nil, nil, fmt.Errorf("daemon: arm: %w", err)
 		}
 		return a, nil, nil
+	case "firmware":
+		a, err := d.openFirmwareArm(ctx)
+		return a, nil, err
 	default: // dynamixel, feetech
 		a, err := d.openBusArm(ctx)
 		return a, nil, err

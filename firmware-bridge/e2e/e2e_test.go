@@ -1,0 +1,198 @@
+// Package e2e runs the Praxis daemon on the firmware arm: the reference firmware under
+// simavr, its pins tied to a simulated SO-101, opened by the daemon through arm.driver
+// firmware, commanded over MQTT.
+package e2e
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"testing"
+	"time"
+
+	fwarm "github.com/praxis-robotics/praxis/firmware-bridge/driver"
+	"github.com/praxis-robotics/praxis/firmware-bridge/fwsim"
+	"github.com/praxis-robotics/praxis/internal/broker"
+	"github.com/praxis-robotics/praxis/internal/daemon"
+	"github.com/praxis-robotics/praxis/internal/mqttapi"
+	"github.com/praxis-robotics/praxis/sim"
+)
+
+// rig is a simulated board with the daemon on it and an operator MQTT client.
+type rig struct {
+	b   *fwsim.Board
+	d   *daemon.Daemon
+	cli *mqttapi.Client
+	ctx context.Context
+}
+
+func startRig(t *testing.T) *rig {
+	t.Helper()
+	const baud = 1000000
+	b, err := fwsim.Start(fwsim.Config{Baud: baud})
+	if errors.Is(err, fwsim.ErrToolchain) {
+		t.Skipf("cannot run the firmware: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	m, err := sim.LoadBuiltin("so101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var joints []daemon.FirmwareJoint
+	for _, j := range m.Joints() {
+		c := fwarm.Calibration(j.Name, j.Min, j.Max)
+		joints = append(joints, daemon.FirmwareJoint{Name: c.Name, Min: c.Min, Max: c.Max,
+			PulseMin: c.PulseMin, PulseMax: c.PulseMax, AdcMin: c.AdcMin, AdcMax: c.AdcMax})
+	}
+	seed := true
+	cfg := daemon.Config{DataDir: t.TempDir(), Seed: &seed, LogLevel: "warn",
+		// Each tick is two exchanges (HEARTBEAT+STATE, COMMAND+STATE): under 1 ms of wire
+		// at 1 Mbit/s, but the simulated board may run slower than real time on a loaded
+		// machine, so the rate is low. Open loop: the pots see a command only after the
+		// next 20 ms servo frame, which the closed-loop phase stopping reads as a
+		// disturbance at this rate.
+		Executor: daemon.ExecutorConfig{RateHz: 20, GoalTolerance: 0.05, OpenLoop: true},
+		Recorder: daemon.RecorderConfig{RateHz: 20},
+		MQTT:     daemon.MQTTConfig{Listen: "127.0.0.1:0"},
+		Arm: daemon.ArmConfig{Driver: "firmware", Port: b.Port, Baud: baud,
+			Firmware: daemon.FirmwareConfig{Joints: joints, Timeout: time.Second, ReplyTimeout: 2 * time.Second}}}
+	d, err := daemon.New(cfg, daemon.Options{Stdout: io.Discard,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	select {
+	case <-d.Ready():
+	case err := <-errc:
+		t.Fatalf("daemon: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("daemon not ready")
+	}
+	op, ok := d.Credentials().Get(broker.OperatorUser)
+	if !ok {
+		t.Fatal("no operator credentials")
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(rcancel)
+	cli, err := mqttapi.Dial(rctx, mqttapi.ClientConfig{Broker: d.BrokerURL(), Username: op.Username, Password: op.Password, AnswerTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return &rig{b: b, d: d, cli: cli, ctx: rctx}
+}
+
+func TestSeededSkillOverMQTT(t *testing.T) {
+	r := startRig(t)
+	b, cli, rctx := r.b, r.cli, r.ctx
+	goal := map[string]float64{"shoulder_pan": 0.4, "elbow_flex": 0.6}
+	ev, err := cli.Run(rctx, mqttapi.RunRequest{ID: "fw1", Skill: "reach", Goal: goal, Duration: 3}, nil)
+	if err != nil {
+		s, _ := b.Wait(rctx, func(*fwsim.Snapshot) bool { return true })
+		t.Fatalf("run on the firmware arm: %v; arm at %v; pulses %+v", err, b.Truth(), s.Last)
+	}
+	q := b.Truth()
+	t.Logf("run: %+v; simulated arm at %v", ev, q)
+	if ev.Type != mqttapi.Succeeded || math.Abs(q[0]-0.4) > 0.06 || math.Abs(q[2]-0.6) > 0.06 {
+		t.Fatalf("run ended %s with the arm at %v, want shoulder_pan 0.4, elbow_flex 0.6", ev.Type, q)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+// TestRecordLearnRun: a kinesthetic recording on the firmware arm (servos detached, the
+// simulator's scripted hand moves the arm, the pots record it), a skill learned from it,
+// and a run of that skill to a new goal.
+func TestRecordLearnRun(t *testing.T) {
+	r := startRig(t)
+	b, cli, ctx := r.b, r.cli, r.ctx
+	if _, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "rec1", Action: mqttapi.RecordStart, Demo: "taught"}); err != nil {
+		t.Fatal(err)
+	}
+	q0 := b.Truth()
+	q1 := append([]float64(nil), q0...)
+	for j, d := range []float64{0.4, 0.3, -0.3, 0.2, 0, 0} {
+		q1[j] += d
+	}
+	var times []float64
+	var pos [][]float64
+	for k := 0; k <= 40; k++ {
+		s := float64(k) / 40
+		mj := s * s * s * (10 - 15*s + 6*s*s)
+		q := make([]float64, 6)
+		for j := range q {
+			q[j] = q0[j] + (q1[j]-q0[j])*mj
+		}
+		times = append(times, 0.2+2*s)
+		pos = append(pos, q)
+	}
+	times = append([]float64{0}, times...)
+	pos = append([][]float64{q0}, pos...)
+	h, err := sim.NewHand(times, pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Guide(h); err != nil {
+		t.Fatal(err)
+	}
+	start := b.Now()
+	if _, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > start+3*fwsim.CPUHz }); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "rec1s", Action: mqttapi.RecordStop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recording stop: %+v", rec)
+	// The recorder finishes the file after the stop is accepted: wait until it is idle.
+	for {
+		st, err := cli.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Activity != mqttapi.Recording {
+			break
+		}
+		now := b.Now()
+		if _, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > now+fwsim.CPUHz/100 }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Guide(nil); err != nil {
+		t.Fatal(err)
+	}
+	le, err := cli.Learn(ctx, mqttapi.LearnRequest{Skill: "taught", Demos: []string{"taught"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("learned: %+v", le)
+	goal := map[string]float64{"shoulder_pan": q1[0] - 0.8}
+	ev, err := cli.Run(ctx, mqttapi.RunRequest{ID: "run1", Skill: "taught", Goal: goal}, nil)
+	if err != nil {
+		t.Fatalf("run: %v; arm at %v", err, b.Truth())
+	}
+	q := b.Truth()
+	t.Logf("run: %+v; arm at %v", ev, q)
+	if math.Abs(q[0]-goal["shoulder_pan"]) > 0.06 || math.Abs(q[1]-q1[1]) > 0.06 || math.Abs(q[3]-q1[3]) > 0.06 {
+		t.Fatalf("arm ended at %v, want shoulder_pan %.3f and the taught pose %v elsewhere", q, goal["shoulder_pan"], q1)
+	}
+}
