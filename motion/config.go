@@ -64,7 +64,8 @@ type Config struct {
 	WatchdogReads int
 	// WatchdogCommands consecutive failed commands fail the run; default 3.
 	WatchdogCommands int
-	// WatchdogOverruns consecutive overrunning ticks fail the run; default 5.
+	// WatchdogOverruns consecutive overrunning ticks fail the run; default 0.1 s worth of
+	// ticks (50 at 500 Hz), at least 5.
 	WatchdogOverruns int
 
 	// DefaultMaxVel (rad/s) and DefaultMaxAcc (rad/s²) stand in for joints whose
@@ -126,8 +127,8 @@ type Config struct {
 	// GoalTolerance (rad, max over joints) and VelTolerance (rad/s) define arrival;
 	// defaults 0.01 and 0.05. Once the plan has ended and the arm is within them, the run
 	// succeeds when it is within a quarter of GoalTolerance, or SettleTime (s, default
-	// 0.15) after the plan ended: so runs end well inside the tolerance when the arm gets
-	// there, and at most SettleTime late when it does not.
+	// 0.29) past its nominal end (approach + duration): so runs end well inside the
+	// tolerance when the arm gets there, and little past their nominal end when not.
 	GoalTolerance, VelTolerance float64
 	SettleTime                  float64
 	// TimeoutFactor and TimeoutExtra (s) bound a run to factor·duration + extra (+ the
@@ -165,11 +166,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxDt < period {
 		return c, fmt.Errorf("%w: MaxDt %v below the period %v", ErrInvalidConfig, c.MaxDt, period)
 	}
+	// Overruns: ticks late for 0.1 s in a row (at least 5): a loop that cannot keep its
+	// rate that long is failing; a busy machine's shorter stalls are integrated with the
+	// measured dt, and every command still passes the safety filter.
+	overruns := max(5, int(math.Ceil(0.1*c.Rate)))
 	for _, w := range []struct {
 		v    *int
 		d    int
 		name string
-	}{{&c.WatchdogReads, 3, "WatchdogReads"}, {&c.WatchdogCommands, 3, "WatchdogCommands"}, {&c.WatchdogOverruns, 5, "WatchdogOverruns"}} {
+	}{{&c.WatchdogReads, 3, "WatchdogReads"}, {&c.WatchdogCommands, 3, "WatchdogCommands"}, {&c.WatchdogOverruns, overruns, "WatchdogOverruns"}} {
 		if *w.v == 0 {
 			*w.v = w.d
 		}
@@ -192,7 +197,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.OffsetMax, 0.1)
 	def(&c.GoalTolerance, 0.01)
 	def(&c.VelTolerance, 0.05)
-	def(&c.SettleTime, 0.15)
+	def(&c.SettleTime, 0.29)
 	def(&c.TimeoutFactor, 2)
 	def(&c.TimeoutExtra, 1)
 	for _, f := range []struct {

@@ -581,11 +581,7 @@ func (r *runner) compensate(dt float64) {
 		if d := r.ej[j]; !r.disturbed && math.Abs(d) <= r.cfg.ReanchorThreshold {
 			// Weighted down while the plan moves fast: tracking lag is no offset.
 			v := r.pvel[j] / vGate
-			g := r.cfg.OffsetGain
-			if r.doneAt >= 0 {
-				g *= 2 // the plan has ended: close the remaining sag faster
-			}
-			b -= g * dt * d / (1 + v*v)
+			b -= r.cfg.OffsetGain * dt * d / (1 + v*v)
 		}
 		b = min(max(b, -bm), bm)
 		// No windup against a limit: plan + b stays within it.
@@ -717,9 +713,10 @@ func (r *runner) checkDone(emax float64) {
 		r.doneAt = r.active
 	}
 	// Arrived: within the tolerance and still; and settled well inside it (a quarter), or
-	// for SettleTime after the plan ended (the offset term is still closing a servo's sag).
+	// SettleTime past the run's nominal end (approach + duration: the offset term may still
+	// be closing a servo's sag).
 	if planDone && fin < r.cfg.GoalTolerance && slowest < r.cfg.VelTolerance && !r.disturbed &&
-		(fin < r.cfg.GoalTolerance/4 || r.active-r.doneAt >= r.cfg.SettleTime) {
+		(fin < r.cfg.GoalTolerance/4 || r.active >= r.appT+r.res.PlanDuration+r.cfg.SettleTime) {
 		r.end(EventSucceeded, "")
 		return
 	}

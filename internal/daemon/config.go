@@ -209,7 +209,8 @@ type ExecutorConfig struct {
 	// (logged) and the executor runs at normal priority.
 	RealtimePriority *int `yaml:"realtime_priority"`
 	// WatchdogOverruns consecutive ticks each woken a period or more late fail a run
-	// ("watchdog: N consecutive overruns"); default 5, 1..1000.
+	// ("watchdog: N consecutive overruns"); default 0.1 s worth of ticks (at least 5),
+	// 1..1000.
 	WatchdogOverruns int `yaml:"watchdog_overruns"`
 }
 

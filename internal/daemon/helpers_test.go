@@ -145,7 +145,7 @@ func dial(t testing.TB, url, user, pass string) *mqttapi.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := mqttapi.Dial(ctx, mqttapi.ClientConfig{Broker: url, Username: user, Password: pass, AnswerTimeout: 5 * time.Second})
+	c, err := mqttapi.Dial(ctx, mqttapi.ClientConfig{Broker: url, Username: user, Password: pass, AnswerTimeout: 15 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
