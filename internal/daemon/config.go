@@ -22,11 +22,15 @@ import (
 // Config is the daemon's whole configuration: one YAML file, every field optional with the
 // default stated beside it (see docs/config.md). Validate before use.
 type Config struct {
-	RobotID  string         `yaml:"robot_id"`  // MQTT topic prefix praxis/<robot_id>/; default "arm1"
-	DataDir  string         `yaml:"data_dir"`  // skills, demos, credentials; default $XDG_DATA_HOME/praxis
-	LogLevel string         `yaml:"log_level"` // debug|info|warn|error; default info
-	Seed     *bool          `yaml:"seed"`      // install the example skills on first start; default true
-	Arm      ArmConfig      `yaml:"arm"`
+	RobotID  string    `yaml:"robot_id"`  // MQTT topic prefix praxis/<robot_id>/; default "arm1"
+	DataDir  string    `yaml:"data_dir"`  // skills, demos, credentials; default $XDG_DATA_HOME/praxis
+	LogLevel string    `yaml:"log_level"` // debug|info|warn|error; default info
+	Seed     *bool     `yaml:"seed"`      // install the example skills on first start; default true
+	Arm      ArmConfig `yaml:"arm"`
+	// Leader is the leader arm of teleoperated recordings (cmd/record with leader): a
+	// second servo-bus arm (driver dynamixel or feetech), shaped like arm, opened and set
+	// up at start, then left with torque off for a person to move. Default none.
+	Leader   *ArmConfig     `yaml:"leader"`
 	Executor ExecutorConfig `yaml:"executor"`
 	// ROS is the ROS 1 front end (Praxis as a ROS node: the dmp package's services, run
 	// and list skills, joint states and events); off by default (ROS 1 has no
@@ -340,6 +344,7 @@ func (c *Config) ApplyDefaults() {
 		c.Executor.RealtimePriority = &p
 	}
 	deff(&c.Recorder.RateHz, 100)
+	c.leaderDefaults()
 	if c.MQTT.Embedded == nil {
 		c.MQTT.Embedded = &t
 	}
@@ -530,5 +535,5 @@ func (c *Config) Validate() error {
 	if c.MQTT.StateRateHz <= 0 || c.MQTT.StateRateHz > 200 {
 		return bad("mqtt.state_rate_hz", "%g is outside (0, 200]", c.MQTT.StateRateHz)
 	}
-	return nil
+	return c.validateLeader()
 }
