@@ -153,12 +153,20 @@ func TestLeaderBusE2E(t *testing.T) {
 	if !strings.Contains(ab.Reason, "e-stop") || ab.Path == "" {
 		t.Fatalf("e-stopped leader recording: %+v", ab)
 	}
+	// The pty is a pipe: the hold (a sync write, which has no reply) may still be in flight
+	// when the recording's end is reported, behind at most the last command teleoperation
+	// sent before the e-stop. During a first window at most those two land, during a
+	// second none.
 	bus0 := frig.sim.Stats()
 	lrig.waitTruth(t, "the leader at q3", 30*time.Second, func(q []float64) bool { return maxDiff(q, q3) < 0.03 })
-	frig.waitSimTime(t, 300*time.Millisecond)
+	bus1 := frig.sim.Stats()
+	if n := bus1.SyncWrites - bus0.SyncWrites; n > 2 {
+		t.Fatalf("%d sync writes to the follower after the e-stop's recording ended, want at most 2 (the last command, the hold)", n)
+	}
+	frig.waitSimTime(t, 500*time.Millisecond)
 	q = frig.truth()
-	if n := frig.sim.Stats().SyncWrites - bus0.SyncWrites; n != 0 {
-		t.Fatalf("%d sync writes to the follower after the e-stop's recording ended, want 0", n)
+	if n := frig.sim.Stats().SyncWrites - bus1.SyncWrites; n != 0 {
+		t.Fatalf("%d more sync writes to the follower while the leader moved on, want 0", n)
 	}
 	if math.Abs(q[0]-atStop[0]) > 0.1 || q[0] > q3[0]-0.3 {
 		t.Fatalf("after the e-stop the follower went on: shoulder_pan %.3f at the e-stop, %.3f now; the leader is at %.3f",
