@@ -22,15 +22,11 @@ import (
 // Config is the daemon's whole configuration: one YAML file, every field optional with the
 // default stated beside it (see docs/config.md). Validate before use.
 type Config struct {
-	RobotID  string    `yaml:"robot_id"`  // MQTT topic prefix praxis/<robot_id>/; default "arm1"
-	DataDir  string    `yaml:"data_dir"`  // skills, demos, credentials; default $XDG_DATA_HOME/praxis
-	LogLevel string    `yaml:"log_level"` // debug|info|warn|error; default info
-	Seed     *bool     `yaml:"seed"`      // install the example skills on first start; default true
-	Arm      ArmConfig `yaml:"arm"`
-	// Leader is the leader arm of teleoperated recordings (cmd/record with leader): a
-	// second servo-bus arm (driver dynamixel or feetech), shaped like arm, opened and set
-	// up at start, then left with torque off for a person to move. Default none.
-	Leader   *ArmConfig     `yaml:"leader"`
+	RobotID  string         `yaml:"robot_id"`  // MQTT topic prefix praxis/<robot_id>/; default "arm1"
+	DataDir  string         `yaml:"data_dir"`  // skills, demos, credentials; default $XDG_DATA_HOME/praxis
+	LogLevel string         `yaml:"log_level"` // debug|info|warn|error; default info
+	Seed     *bool          `yaml:"seed"`      // install the example skills on first start; default true
+	Arm      ArmConfig      `yaml:"arm"`
 	Executor ExecutorConfig `yaml:"executor"`
 	// ROS is the ROS 1 front end (Praxis as a ROS node: the dmp package's services, run
 	// and list skills, joint states and events); off by default (ROS 1 has no
@@ -38,6 +34,10 @@ type Config struct {
 	ROS      rosnode.Config `yaml:"ros"`
 	Recorder RecorderConfig `yaml:"recorder"`
 	MQTT     MQTTConfig     `yaml:"mqtt"`
+	// Leader is the leader arm of teleoperated recordings (cmd/record with leader): a
+	// second servo-bus arm (driver dynamixel or feetech), shaped like arm, opened and set
+	// up at start, then left with torque off for a person to move. Default none.
+	Leader *ArmConfig `yaml:"leader"`
 }
 
 // ArmConfig selects and configures the arm.

@@ -16,6 +16,10 @@ import (
 	"github.com/praxis-robotics/praxis/sim"
 )
 
+// leaderReplyTimeout is the reply timeout of both buses in the leader tests (arm.timeout,
+// leader.timeout): generous, the machine is loaded.
+const leaderReplyTimeout = 500 * time.Millisecond
+
 // handMove is a scripted hand moving from q0 to q1 in a minimum-jerk profile of move
 // seconds (sampled every 10 ms), then staying at q1.
 func handMove(t testing.TB, q0, q1 []float64, move float64) *sim.Hand {
@@ -61,6 +65,9 @@ func TestLeaderBusE2E(t *testing.T) {
 	cfg := frig.config(t)
 	lc := busConfig(t, lrig.sim.Config(), lrig.path).Arm
 	cfg.Leader = &lc
+	// Three buses' worth of goroutines (two impersonators, the daemon) on a loaded machine:
+	// a reply may be late for reasons that are not the servos'.
+	cfg.Arm.Timeout, cfg.Leader.Timeout = leaderReplyTimeout, leaderReplyTimeout
 	r := startDaemon(t, cfg, Options{})
 	d := r.d
 	op := user(t, d, broker.OperatorUser)
@@ -68,6 +75,7 @@ func TestLeaderBusE2E(t *testing.T) {
 	w := watch(t, d.BrokerURL(), op.Username, op.Password, "arm1")
 	ctx := ctxT(t, 240*time.Second)
 	w.waitFor(t, "telemetry", 10*time.Second, func(w *watcher) bool { return w.states > 0 })
+	held := frig.truth() // set up: the follower holds here (it sagged while limp before)
 
 	// The daemon set the leader up and switched its torque off: the hand moves it to
 	// handQ1. With no recording, the follower does not follow.
@@ -75,8 +83,8 @@ func TestLeaderBusE2E(t *testing.T) {
 	if lrig.sim.HandStarts() != 1 {
 		t.Fatalf("leader hand started %d times, want 1 (torque off once, at start)", lrig.sim.HandStarts())
 	}
-	if q := frig.truth(); maxDiff(q, handQ0) > 0.3 || q[0] > 0.1 {
-		t.Fatalf("follower at %v with no recording, want held near %v", q, handQ0)
+	if q := frig.truth(); maxDiff(q, held) > 0.02 {
+		t.Fatalf("follower at %v with no recording, want held at %v", q, held)
 	}
 
 	// Record a teleoperation: the follower catches up with the leader (handQ1), then the
@@ -110,7 +118,7 @@ func TestLeaderBusE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkTeleopDemo(t, demo, d, q2)
+	checkTeleopDemo(t, demo, d, held, q2)
 	t.Logf("teleoperated demo: %d samples, %.2f s", demo.Len(), demo.Duration())
 	_ = d.call(func(st *state) error {
 		p50, p99, n := st.lead.tel.Latency()
@@ -128,9 +136,11 @@ func TestLeaderBusE2E(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
+	// The run ends within goal_tolerance of the goal as the servos measure it; the true
+	// pose may differ from that by the encoders' resolution (4096 ticks a turn) and noise.
 	tol := d.Config().Executor.GoalTolerance
 	q := frig.truth()
-	if ev.FinalError > tol || math.Abs(q[0]-0.3) > tol || math.Abs(q[2]-0.7) > tol {
+	if ev.FinalError > tol || math.Abs(q[0]-0.3) > tol+0.005 || math.Abs(q[2]-0.7) > tol+0.005 {
 		t.Fatalf("run: final_error %g (tolerance %g), follower at %v", ev.FinalError, tol, q)
 	}
 	t.Logf("learned from the teleoperation, run to a new goal: final_error %.4f rad", ev.FinalError)
@@ -191,14 +201,14 @@ func TestLeaderBusE2E(t *testing.T) {
 	}
 }
 
-// checkTeleopDemo checks a teleoperated demo: from the follower's start (near handQ0)
+// checkTeleopDemo checks a teleoperated demo: from where the follower was held (q0)
 // through the leader's handQ1 to q2, inside the follower's limits, and no faster than
 // its velocity limits over any 0.1 s.
-func checkTeleopDemo(t *testing.T, demo *demos.Demo, d *Daemon, q2 []float64) {
+func checkTeleopDemo(t *testing.T, demo *demos.Demo, d *Daemon, q0, q2 []float64) {
 	t.Helper()
 	js := d.Arm().Joints()
-	if maxDiff(demo.Y[0], handQ0) > 0.3 || maxDiff(demo.Y[demo.Len()-1], q2) > 0.06 {
-		t.Fatalf("demo from %v to %v, want from near %v to %v", demo.Y[0], demo.Y[demo.Len()-1], handQ0, q2)
+	if maxDiff(demo.Y[0], q0) > 0.03 || maxDiff(demo.Y[demo.Len()-1], q2) > 0.06 {
+		t.Fatalf("demo from %v to %v, want from %v to %v", demo.Y[0], demo.Y[demo.Len()-1], q0, q2)
 	}
 	near := math.Inf(1)
 	for k, y := range demo.Y {
