@@ -32,24 +32,26 @@ func newRecordCmd() *cobra.Command {
 			return inputErrf("record: want a subcommand: start NAME or stop NAME")
 		},
 	}
-	var noFollow bool
+	var noFollow, leader bool
 	start := recordCommand(&cobra.Command{
-		Use:   "start NAME [--no-follow]",
+		Use:   "start NAME [--leader] [--no-follow]",
 		Short: "Start recording demonstration NAME and follow it until it ends",
 		Args:  argsBad(cobra.ExactArgs(1)),
-	}, mqttapi.RecordStart, &noFollow)
+	}, mqttapi.RecordStart, &noFollow, &leader)
 	start.Flags().BoolVar(&noFollow, "no-follow", false, "return once the daemon accepted the command")
+	start.Flags().BoolVar(&leader, "leader", false,
+		"teleoperate: the daemon's leader arm (config leader:) drives the arm, whose measured trajectory is recorded")
 	stop := recordCommand(&cobra.Command{
 		Use:   "stop NAME",
 		Short: "Stop recording demonstration NAME and print the result",
 		Args:  argsBad(cobra.ExactArgs(1)),
-	}, mqttapi.RecordStop, nil)
+	}, mqttapi.RecordStop, nil, nil)
 	c.AddCommand(start, stop)
 	return c
 }
 
 // recordCommand builds record start or stop.
-func recordCommand(c *cobra.Command, action string, noFollow *bool) *cobra.Command {
+func recordCommand(c *cobra.Command, action string, noFollow, leader *bool) *cobra.Command {
 	var o connOpts
 	o.register(c.Flags())
 	c.RunE = func(cmd *cobra.Command, args []string) error {
@@ -73,7 +75,7 @@ func recordCommand(c *cobra.Command, action string, noFollow *bool) *cobra.Comma
 			}
 			defer tap.close()
 		}
-		req := mqttapi.RecordRequest{ID: newCmdID(), Action: action, Demo: name}
+		req := mqttapi.RecordRequest{ID: newCmdID(), Action: action, Demo: name, Leader: leader != nil && *leader}
 		e, err := s.cli.Record(cmd.Context(), req)
 		if err != nil {
 			return s.cmdError("record "+action+" "+name, err)

@@ -369,9 +369,15 @@ func TestClientRecord(t *testing.T) {
 	wantStatus(t, status, 2, stdout, stderr)
 	wantContains(t, "stderr", stderr, `rejected by the daemon: demo: not recording "pick-1"`)
 
+	stdout, stderr, status = tb.praxis(t, "record", "start", "--leader", "tele-1", "--no-follow")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "start --leader stdout", stdout, "record start tele-1: accepted")
+	_, stderr, status = tb.praxis(t, "record", "stop", "tele-1", "--leader")
+	wantStatus(t, status, 2, "", stderr)
+
 	recs := tb.svc.snapshot().records
 	want := []mqttapi.RecordRequest{{Action: "start", Demo: "auto-1"}, {Action: "start", Demo: "pick-1"},
-		{Action: "stop", Demo: "pick-1"}, {Action: "stop", Demo: "pick-1"}}
+		{Action: "stop", Demo: "pick-1"}, {Action: "stop", Demo: "pick-1"}, {Action: "start", Demo: "tele-1", Leader: true}}
 	for i := range recs {
 		recs[i].ID = ""
 	}

@@ -122,6 +122,9 @@ type RecordRequest struct {
 	ID     string `json:"id"`             // request id
 	Action string `json:"action"`         // RecordStart or RecordStop
 	Demo   string `json:"demo,omitempty"` // demo name; required to start, optional to stop
+	// Leader (start only): record a teleoperation: the configured leader arm drives the
+	// arm, and the arm's measured trajectory is recorded. Default false (kinesthetic).
+	Leader bool `json:"leader,omitempty"`
 }
 
 // LearnRequest asks to fit a skill from recorded demos.

@@ -34,6 +34,10 @@ type Config struct {
 	ROS      rosnode.Config `yaml:"ros"`
 	Recorder RecorderConfig `yaml:"recorder"`
 	MQTT     MQTTConfig     `yaml:"mqtt"`
+	// Leader is the leader arm of teleoperated recordings (cmd/record with leader): a
+	// second servo-bus arm (driver dynamixel or feetech), shaped like arm, opened and set
+	// up at start, then left with torque off for a person to move. Default none.
+	Leader *ArmConfig `yaml:"leader"`
 }
 
 // ArmConfig selects and configures the arm.
@@ -346,6 +350,7 @@ func (c *Config) ApplyDefaults() {
 		c.Executor.RealtimePriority = &p
 	}
 	deff(&c.Recorder.RateHz, 100)
+	c.leaderDefaults()
 	if c.MQTT.Embedded == nil {
 		c.MQTT.Embedded = &t
 	}
@@ -543,5 +548,5 @@ func (c *Config) Validate() error {
 	if c.MQTT.StateRateHz <= 0 || c.MQTT.StateRateHz > 200 {
 		return bad("mqtt.state_rate_hz", "%g is outside (0, 200]", c.MQTT.StateRateHz)
 	}
-	return nil
+	return c.validateLeader()
 }

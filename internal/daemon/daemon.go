@@ -276,8 +276,25 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("daemon: recorder: %w", err)
 	}
 
+	var lead *leaderCapture
+	if d.cfg.Leader != nil {
+		la, err := d.openLeader(ctx)
+		if err != nil {
+			return err
+		}
+		closers = append(closers, func() { la.Close() })
+		fol, err := newLeadFollower(tap, &d.estopped, d.cfg.Recorder.RateHz)
+		if err != nil {
+			return err
+		}
+		if lead, err = newLeaderCapture(la, fol, demos.RecorderConfig{Dir: demosDir, Robot: d.cfg.RobotID,
+			Rate: d.cfg.Recorder.RateHz}); err != nil {
+			return err
+		}
+	}
+
 	st := &state{d: d, store: store, ex: ex, exEvents: exEvents, rec: rec, arm: arm, tap: tap, hand: hand,
-		demosDir: demosDir, learnDone: make(chan learnResult, 16), recDone: make(chan recResult, 1)}
+		lead: lead, demosDir: demosDir, learnDone: make(chan learnResult, 16), recDone: make(chan recResult, 1)}
 	srv, err := mqttapi.NewServer(mqttapi.ServerConfig{Broker: d.brokerURL, Username: user, Password: pass,
 		TLS: tlsConf, RobotID: d.cfg.RobotID, StateRate: d.cfg.MQTT.StateRateHz, CheckDuplicate: !*d.cfg.MQTT.Embedded, CommandRate: d.cfg.MQTT.CommandRate,
 		ClearRetained: !*d.cfg.MQTT.Embedded,

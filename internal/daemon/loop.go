@@ -33,11 +33,13 @@ type state struct {
 	arm      drivers.Arm
 	hand     *sim.Hand
 	demosDir string
+	lead     *leaderCapture // teleoperated recording; nil without a leader arm
 
 	run *activeRun // nil when no run
 
 	recID, recDemo string         // recording in progress ("" when none)
 	recStopping    bool           // Stop is on its way (off the loop)
+	recLeader      bool           // the recording is teleoperated (s.lead)
 	recDone        chan recResult // the result of a recording's Stop
 	recDoneCh      <-chan struct{}
 
@@ -118,7 +120,7 @@ func (s *state) loop(ctx context.Context) {
 			s.telemetry()
 		case <-recTick.C:
 			if s.recID != "" && !s.recStopping {
-				n, sec := s.rec.Progress()
+				n, sec := s.curRec().Progress()
 				s.srv.Publish(core.Event{ID: s.recID, Cmd: core.CmdRecord, Type: core.Progress,
 					Demo: s.recDemo, Samples: n, Seconds: sec})
 			}
@@ -406,11 +408,17 @@ func (s *state) reset(recovered bool, setupErr error) error {
 func (s *state) record(r core.RecordRequest) error {
 	switch r.Action {
 	case core.RecordStart:
+		if r.Leader && s.lead == nil {
+			return core.Reject("leader", "no leader arm is configured (the daemon's config has no leader section)")
+		}
 		if err := s.busy(); err != nil {
 			return err
 		}
 		if err := demoName(r.Demo); err != nil {
 			return core.Reject("demo", "%v", err)
+		}
+		if r.Leader {
+			return s.recordLeader(r)
 		}
 		if err := s.rec.Start(context.Background(), r.Demo, demos.Sidecar{}); err != nil {
 			if errors.Is(err, demos.ErrExists) {
@@ -423,7 +431,7 @@ func (s *state) record(r core.RecordRequest) error {
 				s.d.log.Warn("sim hand", "err", err)
 			}
 		}
-		s.recID, s.recDemo, s.recStopping = r.ID, r.Demo, false
+		s.recID, s.recDemo, s.recStopping, s.recLeader = r.ID, r.Demo, false, false
 		s.recDoneCh = s.rec.Done()
 		s.d.log.Info("recording", "demo", r.Demo, "id", r.ID)
 		s.publishStatus()
@@ -431,6 +439,9 @@ func (s *state) record(r core.RecordRequest) error {
 	case core.RecordStop:
 		if s.recID == "" || s.recStopping {
 			return core.Reject("action", "not recording")
+		}
+		if r.Leader {
+			return core.Reject("leader", "only with action start")
 		}
 		if r.Demo != "" && r.Demo != s.recDemo {
 			return core.Reject("demo", "recording demo %q, not %q", s.recDemo, r.Demo)
@@ -446,6 +457,10 @@ func (s *state) record(r core.RecordRequest) error {
 func (s *state) stopRecording(estop bool) {
 	s.recStopping = true
 	s.recDoneCh = nil
+	if s.recLeader {
+		s.stopLeader(estop)
+		return
+	}
 	id, demo, rec, arm, hand := s.recID, s.recDemo, s.rec, s.arm, s.hand
 	go func() {
 		res, err := rec.Stop() // torque back on, hold the measured position
@@ -468,7 +483,7 @@ func (s *state) onRecordingStopped(r recResult) {
 		e.Type = core.Succeeded
 	}
 	s.d.log.Info("recording ended", "demo", r.demo, "samples", r.res.Samples, "err", r.err, "torque_note", r.res.TorqueNote)
-	s.recID, s.recDemo, s.recStopping = "", "", false
+	s.recID, s.recDemo, s.recStopping, s.recLeader = "", "", false, false
 	s.publishStatus() // first, as for runs
 	s.srv.Publish(e)
 }

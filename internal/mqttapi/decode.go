@@ -82,7 +82,7 @@ func DecodeCancel(p []byte) (CancelRequest, error) {
 // DecodeRecord parses and checks a cmd/record payload.
 func DecodeRecord(p []byte) (RecordRequest, error) {
 	var r RecordRequest
-	d, err := newDecoder(p, "id", "action", "demo")
+	d, err := newDecoder(p, "id", "action", "demo", "leader")
 	if err != nil {
 		return r, err
 	}
@@ -95,6 +95,12 @@ func DecodeRecord(p []byte) (RecordRequest, error) {
 	}
 	if r.Demo, err = d.name("demo", r.Action == RecordStart); err != nil {
 		return r, err
+	}
+	if r.Leader, err = d.bool("leader"); err != nil {
+		return r, err
+	}
+	if r.Leader && r.Action != RecordStart {
+		return r, Reject("leader", "only with action %q", RecordStart)
 	}
 	return r, nil
 }
@@ -256,6 +262,21 @@ func (d decoder) name(field string, required bool) (string, error) {
 		return "", Reject(field, "want a name of 1 to %d bytes without control characters", MaxNameLen)
 	}
 	return s, nil
+}
+
+// bool reads an optional JSON boolean field; absent or null gives false.
+func (d decoder) bool(field string) (bool, error) {
+	raw, ok := d.fields[field]
+	if !ok || isNull(raw) {
+		return false, nil
+	}
+	switch string(bytes.TrimSpace(raw)) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, Reject(field, "want true or false")
 }
 
 // int reads an optional integer field in [lo, hi]; absent or null gives 0.

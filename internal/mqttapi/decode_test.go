@@ -61,6 +61,9 @@ func TestDecodeRejectsNamingTheField(t *testing.T) {
 		{"record bad action", `{"id":"d1","action":"pause","demo":"a"}`, record, "d1", "action"},
 		{"record no action", `{"id":"d1","demo":"a"}`, record, "d1", "action"},
 		{"record start no demo", `{"id":"d1","action":"start"}`, record, "d1", "demo"},
+		{"record leader string", `{"id":"d1","action":"start","demo":"a","leader":"yes"}`, record, "d1", "leader"},
+		{"record leader number", `{"id":"d1","action":"start","demo":"a","leader":1}`, record, "d1", "leader"},
+		{"record stop leader", `{"id":"d1","action":"stop","leader":true}`, record, "d1", "leader"},
 		{"learn no demos", `{"id":"l1","skill":"w"}`, learn, "l1", "demos"},
 		{"learn empty demos", `{"id":"l1","skill":"w","demos":[]}`, learn, "l1", "demos"},
 		{"learn demos not list", `{"id":"l1","skill":"w","demos":"a"}`, learn, "l1", "demos"},
@@ -98,8 +101,17 @@ func learn(p []byte) error  { _, err := DecodeLearn(p); return err }
 func reset(p []byte) error  { _, err := DecodeID(p); return err }
 
 func TestDecodeOthersValid(t *testing.T) {
-	if r, err := DecodeRecord([]byte(`{"id":"d","action":"stop"}`)); err != nil || r.Action != RecordStop {
+	if r, err := DecodeRecord([]byte(`{"id":"d","action":"stop"}`)); err != nil || r.Action != RecordStop || r.Leader {
 		t.Fatalf("%+v %v", r, err)
+	}
+	for p, want := range map[string]bool{`true`: true, `false`: false, `null`: false, ` true `: true} {
+		r, err := DecodeRecord([]byte(`{"id":"d","action":"start","demo":"tele-1","leader":` + p + `}`))
+		if err != nil || r.Action != RecordStart || r.Demo != "tele-1" || r.Leader != want {
+			t.Errorf("leader %s: %+v %v, want leader %v", p, r, err, want)
+		}
+	}
+	if r, err := DecodeRecord([]byte(`{"id":"d","action":"stop","leader":false}`)); err != nil || r.Leader {
+		t.Fatalf("stop with leader false: %+v %v", r, err)
 	}
 	if r, err := DecodeLearn([]byte(`{"id":"l","skill":"w","demos":["a","b"],"basis":30}`)); err != nil ||
 		len(r.Demos) != 2 || r.Basis != 30 {
