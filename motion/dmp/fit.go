@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -98,7 +99,7 @@ func FitMulti(demos []Demo, opt Options) (*DMP, Report, error) {
 	}
 
 	if !opt.System.endConstrained() {
-		return solveWeights(*out, preps, opt, 0)
+		return solveWeights(*out, preps, opt, placeTimes(opt.Basis, preps, 0))
 	}
 	// A plan that stops at τ spends centres on braking from the demo's end speed; how
 	// many pays off depends on the demo (a short reach has centres to spare, a long busy
@@ -107,8 +108,14 @@ func FitMulti(demos []Demo, opt Options) (*DMP, Report, error) {
 	var best *DMP
 	var bestRep Report
 	bestScore := math.Inf(1)
+	var tried [][]float64
 	for _, bw := range brakeWeights {
-		d, rep, err := solveWeights(*out, preps, opt, bw)
+		times := placeTimes(opt.Basis, preps, bw)
+		if slices.ContainsFunc(tried, func(t []float64) bool { return slices.Equal(t, times) }) {
+			continue // a demo that ends at rest places its centres alike for every weight
+		}
+		tried = append(tried, times)
+		d, rep, err := solveWeights(*out, preps, opt, times)
 		if err != nil {
 			return nil, Report{}, err
 		}
@@ -136,13 +143,13 @@ func FitMulti(demos []Demo, opt Options) (*DMP, Report, error) {
 // symbols by 3%); the best of these three is better on all four.
 var brakeWeights = []float64{100, 30, 10}
 
-// solveWeights places the centres (brake weighting the end for the systems that stop
-// at τ, 0 for none), solves for the weights of out (a copy: Start, Goal, Tau, StartVel
-// and Amplitude set) and reports the reproduction error.
-func solveWeights(tmpl DMP, preps []prepared, opt Options, brake float64) (*DMP, Report, error) {
+// solveWeights puts the centres at the normalised times given (placeTimes), solves for
+// the weights of out (a copy: Start, Goal, Tau, StartVel and Amplitude set) and reports
+// the reproduction error.
+func solveWeights(tmpl DMP, preps []prepared, opt Options, times []float64) (*DMP, Report, error) {
 	out := &tmpl
 	nb, nj := opt.Basis, len(out.Start)
-	centers, widths := makeBasis(placeTimes(nb, preps, brake), opt.AlphaX)
+	centers, widths := makeBasis(times, opt.AlphaX)
 	out.Centers, out.Widths = centers, widths
 	// Normal equations, accumulated over the non-zero window of each row.
 	k, damp := opt.AlphaZ*opt.BetaZ, opt.AlphaZ
