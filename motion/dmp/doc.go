@@ -142,22 +142,25 @@
 // brakes, penalises the brake's large weights, which the end constraints demand: the
 // compromise spread error over the whole demo (dropping either the regulariser or the
 // constraint f(τ) = 0 removed it). Weight 1e-5 brought MasterArm from 1.15e-3 to
-// 1.055e-3 (1e-6 to 1e-8: within 1% of that); SystemPhase keeps 1e-4 (v1 fits unchanged). (2) Centres spent on the brake
-// are missing elsewhere: a short reach has centres to spare, a 12 s symbol has not, and
-// no single brake weight in the density served all four sets (3 to 3000 tried: 100 is
-// best on three, Panda is then 3% worse; 10 is best on Panda). Fit therefore fits with
+// 1.055e-3 (1e-6 to 1e-8: within 1% of that); SystemPhase keeps 1e-4 (v1 fits
+// unchanged). (2) Centres spent on the brake are missing elsewhere: a short reach has
+// centres to spare, a 12 s symbol has not, and no single brake weight in the density
+// served all four sets (3 to 3000 tried: 100 is best on three, Panda is then 3% worse;
+// 10 is best on Panda). Fit therefore fits with
 // brake weights 100, 30 and 10 and keeps the one that reproduces the demos best (sum
 // over joints of (RMSE/span)²; a demo that ends at rest places its centres alike for
 // all three and is fitted once). The end constraints reuse the state the unit responses
 // of the position-level fit reach at τ instead of stepping them again (that was 40% of
-// a fit), so a demo that ends moving costs about 1.8× the fit it did, one at rest 0.6×.
-// Measured and rejected: dropping the constraint f(τ) = 0 (as good on MasterArm, but
+// a fit): fitting the 56 demos takes 1.3–1.7× as long as before (BenchmarkFitRealDemos,
+// 0.8 s before on this 2-core machine under load), stepping costs the same (substeps
+// per 2 ms step unchanged within 1%). Measured and rejected: dropping the constraint f(τ) = 0 (as good on MasterArm, but
 // the plan's acceleration then jumps at τ by a median 93% of its peak); softening it;
 // extra centres reserved at the end (1 to 4 in the last 0.3–2.5%: Panda up to 60%
 // worse); the last centre moved past τ; other brake windows (0.25%–2%) and more
-// samples at the brake. The brake raises the plan's peak acceleration (4× on MasterArm
-// d02208); the seed skills and demos that end at rest are not affected, and a demo
-// trimmed to end at rest costs nothing.
+// samples at the brake. The brake raises the plan's peak acceleration: reproducing each
+// demo, the worst joint's peak is a median 2.7× SystemPhase's (10× at the 90th
+// percentile, 24× at most; MasterArm d02208 13×), where the demo ends fast. A demo
+// trimmed to end at rest needs no brake.
 //
 // # Integration
 //
