@@ -17,18 +17,15 @@ const (
 )
 
 // For systems that stop at τ (System.endConstrained): the braking from the demo's end
-// speed is counted over the last brakeWindow of τ with weight brakeWeight (measured on
-// the real demos: from 1.4e-4 to 1e-2 (window) and 1 to 300 (weight); these gave the
-// lowest RMSE over the four data sets, see the package doc).
-const (
-	brakeWindow = 0.005
-	brakeWeight = 100
-)
+// speed is counted over the last brakeWindow of τ (measured on the real demos from
+// 1.4e-4 to 2e-2: 0.005 gave the lowest RMSE over the four data sets, see the package
+// doc), with a weight Fit chooses (brakeWeights).
+const brakeWindow = 0.005
 
 // placeTimes returns n normalised times s_0 = 0 < ... < s_n−1 = 1 at which to put the
 // centres: evenly spaced without demos, denser where the demos accelerate harder (and,
-// with brake, where a demo that ends moving must brake before τ).
-func placeTimes(n int, preps []prepared, brake bool) []float64 {
+// with brake > 0, where a demo that ends moving must brake before τ, weighted brake).
+func placeTimes(n int, preps []prepared, brake float64) []float64 {
 	s := make([]float64, n)
 	for i := range s {
 		s[i] = float64(i) / float64(n-1)
@@ -55,10 +52,10 @@ func placeTimes(n int, preps []prepared, brake bool) []float64 {
 			}
 		}
 	}
-	if brake {
+	if brake > 0 {
 		// A plan that must stop at τ brakes from the demo's end speed v within the last
 		// brakeWindow of τ: count that deceleration, v/(brakeWindow·τ), as demo
-		// acceleration there, weighted brakeWeight, so centres crowd where it happens.
+		// acceleration there, weighted brake, so centres crowd where it happens.
 		for _, p := range preps {
 			var scale float64
 			for _, sp := range p.span {
@@ -74,7 +71,7 @@ func placeTimes(n int, preps []prepared, brake bool) []float64 {
 			}
 			for k := range e {
 				if float64(k) > (1-brakeWindow)*m {
-					e[k] += brakeWeight * a2
+					e[k] += brake * a2
 				}
 			}
 		}

@@ -67,3 +67,20 @@ func BenchmarkFit7x10000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFitRealDemos fits every demo of testdata/ (56 demos, 50 basis functions) with
+// the default system: most end moving, so Fit tries its three brake weights.
+func BenchmarkFitRealDemos(b *testing.B) {
+	var demos []Demo
+	for _, p := range demoFiles(b) {
+		demos = append(demos, loadCSV(b, p))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, d := range demos {
+			if _, _, err := Fit(d, Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
