@@ -58,7 +58,8 @@ func TestBenchLoopFloodIsolated(t *testing.T) {
 		c.Env = append(os.Environ(), "PRAXIS_BENCH_CHILD_ARGS="+strings.Join(args, "\x1f"))
 		return c, nil
 	}
-	stdout, stderr, status := offlineRun(t, "bench", "loop", "--seconds", "1", "--rate", "500", "--json",
+	// 3 s: on a loaded machine the child may take a second to start and take commands.
+	stdout, stderr, status := offlineRun(t, "bench", "loop", "--seconds", "3", "--rate", "500", "--json",
 		"--garbage", "50", "--flood", "--flood-clients", "2", "--isolate")
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, stderr)
