@@ -68,6 +68,9 @@ func TestROSArmAndNode(t *testing.T) {
 	cfg.Arm.ROS.Host = "127.0.0.1"
 	cfg.Arm.ROS.StaleAfter = time.Second // the loaded test machine may pause the robot; a dead one is still caught
 	cfg.Executor.RateHz = 100
+	// This tests the ROS plumbing on a machine the suite keeps busy: the simulated robot
+	// is a goroutine here, and precision is tested elsewhere (praxis sim batch).
+	cfg.Executor.GoalTolerance = 0.02
 	cfg.ROS = rosnode.Config{Enabled: true, Master: "http://" + m.Addr, Host: "127.0.0.1"}
 	r := startDaemon(t, cfg, Options{})
 	op := user(t, r.d, broker.OperatorUser)
@@ -76,7 +79,7 @@ func TestROSArmAndNode(t *testing.T) {
 	ctx := ctxT(t, 90*time.Second)
 
 	ev, err := cli.Run(ctx, mqttapi.RunRequest{ID: "mq-run", Skill: "reach", Duration: 2}, nil)
-	if err != nil || ev.FinalError > 0.02 {
+	if err != nil || ev.FinalError > cfg.Executor.GoalTolerance {
 		t.Fatalf("run over MQTT on the ROS arm: %+v, %v", ev, err)
 	}
 
