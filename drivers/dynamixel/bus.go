@@ -45,6 +45,8 @@ type Bus struct {
 	timer   *time.Timer
 	tx      []byte
 	rxErr   error // sticky error from the reader goroutine
+	expired bool  // the reply timer fired; recv looks at what has arrived once more
+	fl      interface{ ResetInputBuffer() error }
 	closeMu sync.Once
 	cerr    error
 }
@@ -66,6 +68,7 @@ func NewBus(rw io.ReadWriteCloser, replyTimeout time.Duration) *Bus {
 	for i := range nChunks {
 		b.free <- i
 	}
+	b.fl, _ = rw.(interface{ ResetInputBuffer() error })
 	return b
 }
 
@@ -112,15 +115,22 @@ func (b *Bus) closed() bool {
 	}
 }
 
-// begin prepares an exchange: starts the reader once and drops stale input.
+// begin prepares an exchange: starts the reader once and drops stale input, in the
+// port's buffer (as ROBOTIS's SDK clears the port before each packet) and in the
+// reader's: a reply that came after its timeout must not answer this exchange.
 func (b *Bus) begin() error {
 	if b.closed() {
 		return drivers.ErrClosed
 	}
-	b.start.Do(func() { b.started.Store(true); go b.reader() })
 	if b.rxErr != nil {
 		return b.rxErr
 	}
+	if b.fl != nil {
+		if err := b.fl.ResetInputBuffer(); err != nil {
+			return fmt.Errorf("dynamixel: flush input: %w", err)
+		}
+	}
+	b.start.Do(func() { b.started.Store(true); go b.reader() })
 	for {
 		select {
 		case c := <-b.chunks:
@@ -150,7 +160,7 @@ func (b *Bus) send(p []byte) error {
 }
 
 // arm (re)starts the reply timer.
-func (b *Bus) armTimer(d time.Duration) { b.timer.Reset(d) }
+func (b *Bus) armTimer(d time.Duration) { b.expired = false; b.timer.Reset(d) }
 
 // recv returns the next packet. ErrTimeout when the timer fires; ErrCRC (with the
 // unverified ID in p.ID) for a corrupted packet.
@@ -168,16 +178,26 @@ func (b *Bus) recv(ctx context.Context) (dxlproto.Packet, error) {
 		case errors.Is(err, dxlproto.ErrLength):
 			continue
 		}
+		if b.expired {
+			// The timer has fired: what had arrived by then still counts (this
+			// goroutine may have woken late), but nothing more is awaited.
+			select {
+			case c := <-b.chunks:
+				if err := b.take(c); err != nil {
+					return p, err
+				}
+				continue
+			default:
+				return p, ErrTimeout
+			}
+		}
 		select {
 		case c := <-b.chunks:
-			b.stream.Write(b.bufs[c.idx][:c.n])
-			b.free <- c.idx
-			if c.err != nil {
-				b.rxErr = fmt.Errorf("dynamixel: read port: %w", c.err)
-				return p, b.rxErr
+			if err := b.take(c); err != nil {
+				return p, err
 			}
 		case <-b.timer.C:
-			return p, ErrTimeout
+			b.expired = true
 		case <-ctx.Done():
 			return p, ctx.Err()
 		case <-b.done:
@@ -186,19 +206,41 @@ func (b *Bus) recv(ctx context.Context) (dxlproto.Packet, error) {
 	}
 }
 
-// exchange sends the packet in b.tx and waits for the status of id.
-func (b *Bus) exchange(ctx context.Context, id byte) (dxlproto.Packet, error) {
+// take feeds one chunk of the reader to the stream.
+func (b *Bus) take(c chunk) error {
+	b.stream.Write(b.bufs[c.idx][:c.n])
+	b.free <- c.idx
+	if c.err != nil {
+		b.rxErr = fmt.Errorf("dynamixel: read port: %w", c.err)
+		return b.rxErr
+	}
+	return nil
+}
+
+// exchange sends the packet in b.tx and waits for the status of id with want parameter
+// bytes (-1: any). A status of id with another length is not an answer to this
+// instruction (a late one to an earlier): it is skipped, and ErrReply is returned if
+// nothing else arrives in time.
+func (b *Bus) exchange(ctx context.Context, id byte, want int) (dxlproto.Packet, error) {
 	if err := b.send(b.tx); err != nil {
 		return dxlproto.Packet{}, err
 	}
 	b.armTimer(b.timeout)
 	defer b.timer.Stop()
+	bad := false
 	for {
 		p, err := b.recv(ctx)
+		if err == ErrTimeout && bad {
+			return p, ErrReply
+		}
 		if err != nil {
 			return p, err
 		}
 		if p.ID != id {
+			continue
+		}
+		if want >= 0 && len(p.Params) != want && p.Error.Code() == 0 {
+			bad = true
 			continue
 		}
 		if p.Error.Code() != 0 {
@@ -228,7 +270,7 @@ func (b *Bus) Ping(ctx context.Context, id byte) (model uint16, firmware byte, e
 		return 0, 0, err
 	}
 	b.tx = dxlproto.AppendPing(b.tx[:0], id)
-	p, err := b.exchange(ctx, id)
+	p, err := b.exchange(ctx, id, 3)
 	if err == nil && len(p.Params) != 3 {
 		err = ErrReply
 	}
@@ -251,7 +293,7 @@ func (b *Bus) readRegister(ctx context.Context, id byte, addr uint16, dst []byte
 		return err
 	}
 	b.tx = dxlproto.AppendRead(b.tx[:0], id, addr, uint16(len(dst)))
-	p, err := b.exchange(ctx, id)
+	p, err := b.exchange(ctx, id, len(dst))
 	if err == nil && len(p.Params) != len(dst) {
 		err = ErrReply
 	}
@@ -275,7 +317,7 @@ func (b *Bus) writeRegister(ctx context.Context, id byte, addr uint16, data []by
 		return err
 	}
 	b.tx = dxlproto.AppendWrite(b.tx[:0], id, addr, data)
-	p, err := b.exchange(ctx, id)
+	p, err := b.exchange(ctx, id, 0)
 	return b.servoErr(id, p, err)
 }
 

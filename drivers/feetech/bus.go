@@ -57,6 +57,10 @@ func (e *ServoError) Unwrap() error { return e.Err }
 type deadliner interface{ SetReadDeadline(time.Time) error }
 type timeouter interface{ SetReadTimeout(time.Duration) error }
 
+// flusher discards input the port has received but nobody has read (go.bug.st/serial:
+// tcflush TCIFLUSH).
+type flusher interface{ ResetInputBuffer() error }
+
 // Bus runs request/reply transactions on one Feetech bus. It is not safe for concurrent
 // use; a Driver serialises its own use. Only Close closes rw.
 type Bus struct {
@@ -65,6 +69,7 @@ type Bus struct {
 	timeout time.Duration
 	dl      deadliner
 	to      timeouter
+	fl      flusher
 	dec     ftproto.Decoder
 	tx      [2 * ftproto.MaxPacket]byte
 }
@@ -81,7 +86,21 @@ func NewBus(rw io.ReadWriter, series ftproto.Series, timeout time.Duration) *Bus
 	if b.dl == nil {
 		b.to, _ = rw.(timeouter)
 	}
+	b.fl, _ = rw.(flusher)
 	return b
+}
+
+// begin starts a transaction: it drops whatever arrived since the last one (a reply that
+// came after its timeout would otherwise be read as the answer to this request), as
+// Feetech's SDK (rFlushSCS) and ROBOTIS's (clearPort) clear the port before each packet.
+func (b *Bus) begin() error {
+	b.dec.Reset()
+	if b.fl != nil {
+		if err := b.fl.ResetInputBuffer(); err != nil {
+			return fmt.Errorf("feetech: flush input: %w", err)
+		}
+	}
+	return nil
 }
 
 func (b *Bus) send(p []byte) error {
@@ -95,6 +114,10 @@ func (b *Bus) send(p []byte) error {
 	return nil
 }
 
+// pollGrace is the read deadline of the last look at the port after a reply's deadline
+// has passed, for ports bounded by SetReadDeadline (a past deadline reads nothing).
+const pollGrace = 100 * time.Microsecond
+
 // recv returns the next good packet before deadline. Timeouts return ErrTimeout, or
 // ErrChecksum when corrupted bytes were seen meanwhile.
 func (b *Bus) recv(ctx context.Context, deadline time.Time) (ftproto.Packet, error) {
@@ -102,7 +125,7 @@ func (b *Bus) recv(ctx context.Context, deadline time.Time) (ftproto.Packet, err
 		deadline = dl
 	}
 	corrupt := b.dec.Corrupt
-	expired := false
+	expired, polled := false, false
 	for {
 		if p, ok := b.dec.Next(); ok {
 			return p, nil
@@ -111,7 +134,12 @@ func (b *Bus) recv(ctx context.Context, deadline time.Time) (ftproto.Packet, err
 			return ftproto.Packet{}, err
 		}
 		left := time.Until(deadline)
-		if left <= 0 || expired {
+		if (left <= 0 || expired) && !polled {
+			// Past the deadline: look once more at what has arrived before calling it a
+			// timeout. This thread may have been descheduled past the deadline while the
+			// reply sat in the port's buffer: that reply was on time.
+			polled, expired, left = true, false, 0
+		} else if left <= 0 || expired {
 			if err := ctx.Err(); err != nil {
 				return ftproto.Packet{}, err
 			}
@@ -123,11 +151,15 @@ func (b *Bus) recv(ctx context.Context, deadline time.Time) (ftproto.Packet, err
 		}
 		switch {
 		case b.dl != nil:
-			if err := b.dl.SetReadDeadline(deadline); err != nil {
+			dl := deadline
+			if polled {
+				dl = time.Now().Add(pollGrace) // a deadline already past would not read at all
+			}
+			if err := b.dl.SetReadDeadline(dl); err != nil {
 				return ftproto.Packet{}, fmt.Errorf("feetech: read deadline: %w", err)
 			}
 		case b.to != nil:
-			if err := b.to.SetReadTimeout(left); err != nil {
+			if err := b.to.SetReadTimeout(left); err != nil { // 0: poll
 				return ftproto.Packet{}, fmt.Errorf("feetech: read timeout: %w", err)
 			}
 		}
@@ -144,8 +176,12 @@ func (b *Bus) recv(ctx context.Context, deadline time.Time) (ftproto.Packet, err
 // reply waits for the status packet of id with want parameter bytes (-1: any).
 func (b *Bus) reply(ctx context.Context, id byte, want int) (ftproto.Packet, error) {
 	deadline := time.Now().Add(b.timeout)
+	var bad *ftproto.Packet
 	for {
 		p, err := b.recv(ctx, deadline)
+		if errors.Is(err, ErrTimeout) && bad != nil {
+			return *bad, ErrReply
+		}
 		if err != nil {
 			return p, err
 		}
@@ -153,7 +189,10 @@ func (b *Bus) reply(ctx context.Context, id byte, want int) (ftproto.Packet, err
 			continue // a stray or late reply of another servo
 		}
 		if want >= 0 && len(p.Params) != want {
-			return p, ErrReply
+			// Not an answer to this request (a late reply to an earlier one, say):
+			// keep waiting, and report it if nothing better comes.
+			bad = &p
+			continue
 		}
 		if p.Inst != 0 {
 			return p, ErrStatus
@@ -182,7 +221,9 @@ func (b *Bus) Ping(ctx context.Context, id byte) error {
 	if err != nil {
 		return err
 	}
-	b.dec.Reset()
+	if err := b.begin(); err != nil {
+		return err
+	}
 	if err := b.send(b.tx[:n]); err != nil {
 		return err
 	}
@@ -200,7 +241,9 @@ func (b *Bus) ReadRegister(ctx context.Context, id byte, addr uint16, dst []byte
 	if err != nil {
 		return err
 	}
-	b.dec.Reset()
+	if err := b.begin(); err != nil {
+		return err
+	}
 	if err := b.send(b.tx[:n]); err != nil {
 		return err
 	}
@@ -221,7 +264,9 @@ func (b *Bus) WriteRegister(ctx context.Context, id byte, addr uint16, data []by
 	if err != nil {
 		return fmt.Errorf("feetech: servo %d: write %d bytes at %d: %w", id, len(data), addr, err)
 	}
-	b.dec.Reset()
+	if err := b.begin(); err != nil {
+		return err
+	}
 	if err := b.send(b.tx[:n]); err != nil {
 		return err
 	}
@@ -297,7 +342,9 @@ func (b *Bus) BroadcastPing(ctx context.Context) ([]servo.Found, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.dec.Reset()
+	if err := b.begin(); err != nil {
+		return nil, err
+	}
 	if err := b.send(b.tx[:n]); err != nil {
 		return nil, err
 	}

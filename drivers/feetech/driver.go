@@ -342,7 +342,9 @@ func (d *Driver) read(ctx context.Context, s *joint.State) error {
 		d.got[i], d.perr[i] = false, nil
 	}
 	b := d.bus
-	b.dec.Reset()
+	if err := b.begin(); err != nil {
+		return err
+	}
 	corrupt0 := b.dec.Corrupt
 	if d.cfg.Series == ftproto.STS {
 		n, err := ftproto.EncodeSyncRead(b.tx[:], ftproto.RegPresentPosition, d.rdLen, d.ids)

@@ -23,7 +23,7 @@ func startSim(t *testing.T, driver string, hand *sim.Hand, faults ...Fault) (*si
 	if err != nil {
 		t.Skipf("no pty: %v", err)
 	}
-	arm, err := simarm.New(simarm.Config{Model: "so101"})
+	arm, err := simarm.New(simarm.Config{Model: "so101", Clock: NewSimClock(0)})
 	if err != nil {
 		t.Fatal(err)
 	}

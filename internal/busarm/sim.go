@@ -24,7 +24,8 @@ type SimConfig struct {
 	// match the arm's. Required.
 	Bus Config
 	// Arm is the physics; required. The servos start with torque off, as at power-up, so
-	// NewSim makes the arm limp.
+	// NewSim makes the arm limp. Give it a SimClock (simarm.Config.Clock): on the real
+	// clock a reply after a long pause pays for integrating the whole pause.
 	Arm *simarm.Arm
 	// Hand, optional, guides the arm (sim.Hand) from its first sample each time the last
 	// servo's torque goes off, and lets go when any servo's torque comes on: a scripted

@@ -25,7 +25,7 @@ func startSimCfg(tb testing.TB, driver string, hand *sim.Hand, edit func(*Config
 	if err != nil {
 		tb.Skipf("no pty: %v", err)
 	}
-	arm, err := simarm.New(simarm.Config{Model: "so101"})
+	arm, err := simarm.New(simarm.Config{Model: "so101", Clock: NewSimClock(0)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -25,9 +25,18 @@ import (
 // Bus timing of the end-to-end tests. A pty does not pace bytes; the impersonator does,
 // at 1 Mbit/s, so one tick (sync read of six servos + sync write) costs about 1 ms of wire
 // time, and far more of scheduling under -race on a loaded machine.
+//
+// The reply timeout is the one figure here that no simulation clock can take over: the
+// driver waits on the real port. A simulated servo answers as soon as the OS runs the
+// impersonator, and on this project's 2-core machine with two CPU hogs a thread that
+// sleeps 1 ms was measured off the CPU for up to 214 ms (20 s sample; 110 ms without the
+// hogs), and the pty moves bytes on a kernel worker that waits the same way. A timeout
+// below that reports healthy servos silent; 500 ms keeps twice the worst stall seen, and
+// only makes the silent-servo cases slower (a silent servo is still named, after
+// FaultAfter ticks of timeouts).
 const (
 	busRateHz       = 100                    // executor rate over the bus
-	busReplyTimeout = 100 * time.Millisecond // arm.timeout: generous, the machine is loaded
+	busReplyTimeout = 500 * time.Millisecond // arm.timeout: above the machine's scheduling stalls
 )
 
 // busRig is a simulated SO-101 behind a servo-bus impersonator on a pty: real-time
@@ -53,7 +62,7 @@ func startBusRig(t *testing.T, driver string, faults ...busarm.Fault) *busRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arm, err := simarm.New(simarm.Config{Model: "so101", Initial: q0})
+	arm, err := simarm.New(simarm.Config{Model: "so101", Initial: q0, Clock: busarm.NewSimClock(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,16 +148,20 @@ func busE2E(t *testing.T, driver string) {
 	ctx := ctxT(t, 120*time.Second)
 
 	// Setup switched torque on holding the arm where it was. Before it the servos were limp
-	// (as real ones power up) and the arm sagged for as long as the daemon took to start: a
-	// loaded machine takes longer. The contract is that it holds once set up.
+	// (as real ones power up) and the arm sagged under gravity for as long as the daemon
+	// took to start, which depends on the machine, not on the contract. The contract: once
+	// set up it holds; the joints gravity does not turn (shoulder_pan, wrist_roll, gripper)
+	// have not moved; the daemon reads the arm where it truly is.
 	w.waitFor(t, "telemetry", 10*time.Second, func(w *watcher) bool { return w.states > 0 })
 	held := rig.truth()
 	rig.waitSimTime(t, 300*time.Millisecond)
 	if e := maxDiff(rig.truth(), held); e > 0.01 {
 		t.Fatalf("arm at %v 0.3 s after setup, %g rad from where setup held it (%v)", rig.truth(), e, held)
 	}
-	if e := maxDiff(held, handQ0); e > 0.3 {
-		t.Fatalf("arm at %v after setup, %g rad from where it started", held, e)
+	for _, i := range []int{0, 4, 5} {
+		if e := math.Abs(held[i] - handQ0[i]); e > 0.01 {
+			t.Fatalf("joint %d at %.4f rad after setup, started at %.4f: setup moved it", i, held[i], handQ0[i])
+		}
 	}
 	bus := rig.sim.Stats()
 	t0 := time.Now()
@@ -157,6 +170,10 @@ func busE2E(t *testing.T, driver string) {
 		if err := d.Arm().Read(ctx, &st); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Two ticks of 2π/4096 rad: the servo's resolution, both ways.
+	if q := rig.truth(); maxDiff(st.Pos, q) > 2*2*math.Pi/4096 {
+		t.Fatalf("the daemon reads the held arm at %v, it is at %v", st.Pos, q)
 	}
 	t.Logf("%s: one bus read takes %v (mean of 20, with telemetry alongside)", driver, time.Since(t0)/20)
 
@@ -217,8 +234,13 @@ func busE2E(t *testing.T, driver string) {
 		t.Fatalf("run with dropped and corrupted replies: %v", err)
 	}
 	after := rig.sim.Stats()
-	if driver == busarm.Feetech && after.Reads-bus.Reads < 3 {
-		t.Fatalf("feetech: %d single-servo retry reads during the faulty run, want ≥ 3", after.Reads-bus.Reads)
+	// The Feetech driver's contract (Retries 1): each missed or corrupted sync-read reply is
+	// retried once with a single read in the same tick. A servo whose next 3 replies fail
+	// meets them as sync, retry (tick k), sync (tick k+1), whose retry succeeds: 2 single
+	// reads per faulted servo, 4 in all; more only if the machine also made a reply late.
+	// Fewer meant a stale reply was taken for a fresh one (fixed: the driver clears the port).
+	if driver == busarm.Feetech && after.Reads-bus.Reads < 4 {
+		t.Fatalf("feetech: %d single-servo retry reads during the faulty run, want ≥ 4 (2 per faulted servo)", after.Reads-bus.Reads)
 	}
 	// No goal: the demo's own, where the hand left the arm.
 	if q = rig.truth(); ev.FinalError > tol || maxDiff(q, handQ1) > tol {
@@ -342,7 +364,7 @@ func startPlugRig(t *testing.T, driver string) *plugRig {
 	if err != nil {
 		t.Skipf("no pty: %v", err)
 	}
-	arm, err := simarm.New(simarm.Config{Model: "so101", Initial: handQ0})
+	arm, err := simarm.New(simarm.Config{Model: "so101", Initial: handQ0, Clock: busarm.NewSimClock(0)})
 	if err != nil {
 		t.Fatal(err)
 	}

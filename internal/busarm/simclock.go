@@ -1,0 +1,60 @@
+package busarm
+
+import (
+	"sync"
+	"time"
+)
+
+// DefaultMaxSimStep is SimClock's default bound on one advance: at most 50 physics steps
+// of 1 ms to integrate when a bus request reads the arm.
+const DefaultMaxSimStep = 50 * time.Millisecond
+
+// SimClock is the clock of a simulated arm behind a simulated bus (simarm.Config.Clock):
+// real time, except that it never advances more than a bound between two readings. The
+// arm integrates up to its clock whenever the impersonator reads it to answer a request,
+// so on the real clock a long pause (a busy machine not scheduling the simulator, a
+// daemon starting up while nothing reads the arm) becomes a catch-up of hundreds of
+// physics steps paid inside one reply, which then misses the driver's reply timeout: a
+// servo that is never late became late. With SimClock the simulated world pauses with the
+// simulator instead (time dilates), and the cost of one reply stays bounded. Safe for
+// concurrent use.
+type SimClock struct {
+	mu     sync.Mutex
+	epoch  time.Time
+	wall   time.Duration // wall time at the last reading
+	now    time.Duration // simulated time
+	max    time.Duration
+	paused time.Duration
+}
+
+// NewSimClock returns a clock at 0 that advances with real time, at most maxStep per
+// reading (DefaultMaxSimStep when maxStep ≤ 0).
+func NewSimClock(maxStep time.Duration) *SimClock {
+	if maxStep <= 0 {
+		maxStep = DefaultMaxSimStep
+	}
+	return &SimClock{epoch: time.Now(), max: maxStep}
+}
+
+// Now returns the simulated time: the previous reading plus the real time since it,
+// capped at the bound.
+func (c *SimClock) Now() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := time.Since(c.epoch)
+	d := w - c.wall
+	c.wall = w
+	if d > c.max {
+		c.paused += d - c.max
+		d = c.max
+	}
+	c.now += d
+	return c.now
+}
+
+// Paused returns how much real time the clock has dropped so far (real minus simulated).
+func (c *SimClock) Paused() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.paused
+}
