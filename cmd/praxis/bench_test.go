@@ -80,6 +80,11 @@ func TestBenchLoopFloodIsolated(t *testing.T) {
 	if f.Clients != 2 || f.Decoded == 0 || f.Rejected != 0 || f.Published < f.Decoded {
 		t.Errorf("flood: %+v", *f)
 	}
+	if i.Forwarded == 0 && f.DecodedPS < 1000 {
+		// The machine is so loaded that the flood itself barely ran (a few hundred commands
+		// decoded): the child had nothing to take yet. Its plumbing is tested in shmchan.
+		t.Skipf("flood decoded only %.0f commands/s: too loaded to check the isolated child", f.DecodedPS)
+	}
 	if i.Received == 0 || i.Received > i.Forwarded || i.Dropped != 0 || i.Forwarded > f.Decoded ||
 		!(i.LatP50us <= i.LatP99us && i.LatP99us <= i.LatMaxUs) {
 		t.Errorf("isolated: %+v (flood %+v)", *i, *f)
