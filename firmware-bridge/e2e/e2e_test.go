@@ -130,8 +130,12 @@ func TestRecordLearnRun(t *testing.T) {
 	}
 	q0 := b.Truth()
 	q1 := append([]float64(nil), q0...)
+	// The limp arm has sagged for as long as the machine took to get here (under gravity,
+	// toward a limit): keep the taught pose inside the limits, or the hand could not reach it.
+	js := r.d.Arm().Joints()
 	for j, d := range []float64{0.4, 0.3, -0.3, 0.2, 0, 0} {
-		q1[j] += d
+		l := js[j].Limits
+		q1[j] = min(max(q1[j]+d, l.Min+0.1), l.Max-0.1)
 	}
 	var times []float64
 	var pos [][]float64
