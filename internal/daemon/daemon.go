@@ -520,6 +520,9 @@ func (d *Daemon) printCredentials(b *broker.Broker) {
 	path := filepath.Join(d.cfg.DataDir, broker.CredentialsFile)
 	fmt.Fprintf(w, "Praxis: generated MQTT credentials (shown once; kept in %s, mode 0600):\n", path)
 	for _, u := range b.Credentials().Users {
+		if u.Role == broker.RoleDaemon {
+			continue // the daemon's own password stays in the file (docs/mqtt.md)
+		}
 		fmt.Fprintf(w, "  %-14s %-9s password %s\n", u.Username, "("+u.Role+")", u.Password)
 	}
 	op, _ := b.Credentials().Get(broker.OperatorUser)

@@ -24,6 +24,9 @@ func TestEmbeddedRecordLearnRun(t *testing.T) {
 	if !strings.Contains(r.out.String(), "operator") || !strings.Contains(r.out.String(), "mosquitto_pub") {
 		t.Errorf("first start did not print the credentials: %q", r.out.String())
 	}
+	if dm, ok := d.Credentials().ByRole(broker.RoleDaemon); !ok || strings.Contains(r.out.String(), dm.Password) {
+		t.Errorf("first start printed the daemon's own password (docs/mqtt.md: operator and observer only)")
+	}
 	op := user(t, d, broker.OperatorUser)
 	cli := dial(t, d.BrokerURL(), op.Username, op.Password)
 	w := watch(t, d.BrokerURL(), op.Username, op.Password, "arm1")
