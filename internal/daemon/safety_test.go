@@ -196,13 +196,13 @@ func TestShutdownDeliversEvents(t *testing.T) {
 		id := fmt.Sprintf("sd%d", i)
 		runStarted(ctxT(t, 30*time.Second), t, cli, mqttapi.RunRequest{ID: id, Skill: "wave"})
 		r.stop(t)
-		ab := w.event(t, id, mqttapi.Aborted, 5*time.Second)
+		ab := w.event(t, id, mqttapi.Aborted, 15*time.Second)
 		if !strings.Contains(ab.Reason, "shutting down") {
 			t.Errorf("stop %d: aborted %q", i, ab.Reason)
 		}
 		select {
 		case <-offline:
-		case <-time.After(5 * time.Second):
+		case <-time.After(15 * time.Second):
 			t.Errorf("stop %d: no offline status (last %+v)", i, sw.last)
 		}
 		c.Disconnect(0)

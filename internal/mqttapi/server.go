@@ -524,6 +524,10 @@ func (s *Server) PublishSkills(list []SkillInfo) {
 	s.enqueue(outItem{kind: outSkills, skills: append([]SkillInfo{}, list...)}, true)
 }
 
+// offlineBudget bounds how long Close waits for the broker to acknowledge the events
+// published so far and the offline status.
+const offlineBudget = 5 * time.Second
+
 // Close publishes the offline status, disconnects and stops the server's goroutines.
 // It is safe to call more than once.
 func (s *Server) Close() error {
@@ -533,7 +537,7 @@ func (s *Server) Close() error {
 			s.enqueue(outItem{kind: outOffline, done: done}, true)
 			select {
 			case <-done:
-			case <-time.After(4 * time.Second):
+			case <-time.After(offlineBudget + time.Second):
 			}
 		}
 		s.cancel()
@@ -625,8 +629,11 @@ func (p *publisher) handle(it outItem) {
 		p.skills, p.haveSkills = it.skills, true
 		p.publishSkills()
 	case outOffline:
-		// Every event published so far reaches the broker before the offline status.
-		deadline := time.Now().Add(2 * time.Second)
+		// Every event published so far reaches the broker before the offline status;
+		// the status itself gets what is left of offlineBudget (at least half of it: on a
+		// busy machine the broker's acknowledgement of the status alone can take a second).
+		start := time.Now()
+		deadline := start.Add(offlineBudget / 2)
 		for _, tok := range p.pending {
 			if !tok.WaitTimeout(time.Until(deadline)) {
 				p.s.cfg.Logger.Warn("mqttapi: shutting down with events not acknowledged by the broker")
@@ -638,7 +645,9 @@ func (p *publisher) handle(it outItem) {
 		st.Online, st.Activity, st.Time = false, Offline, time.Now()
 		b, _ := json.Marshal(st)
 		tok := p.s.cli.Publish(p.s.topics.Status, 1, true, b)
-		tok.WaitTimeout(time.Second)
+		if !tok.WaitTimeout(time.Until(start.Add(offlineBudget))) {
+			p.s.cfg.Logger.Warn("mqttapi: shutting down before the broker acknowledged the offline status")
+		}
 		close(it.done)
 	}
 }
