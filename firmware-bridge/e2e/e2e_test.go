@@ -53,10 +53,9 @@ func startRig(t *testing.T) *rig {
 	cfg := daemon.Config{DataDir: t.TempDir(), Seed: &seed, LogLevel: "warn",
 		// Each tick is two exchanges (HEARTBEAT+STATE, COMMAND+STATE): under 1 ms of wire
 		// at 1 Mbit/s, but the simulated board may run slower than real time on a loaded
-		// machine, so the rate is low. Open loop: the pots see a command only after the
-		// next 20 ms servo frame, which the closed-loop phase stopping reads as a
-		// disturbance at this rate.
-		Executor: daemon.ExecutorConfig{RateHz: 20, GoalTolerance: 0.05, OpenLoop: true},
+		// machine, so the rate is low. Closed loop, as the daemon runs by default: the pots
+		// see a command only after the next 20 ms servo frame, a lag the feedback rides.
+		Executor: daemon.ExecutorConfig{RateHz: 20, GoalTolerance: 0.05},
 		Recorder: daemon.RecorderConfig{RateHz: 20},
 		MQTT:     daemon.MQTTConfig{Listen: "127.0.0.1:0"},
 		Arm: daemon.ArmConfig{Driver: "firmware", Port: b.Port, Baud: baud,
