@@ -9,9 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/praxis-robotics/praxis/demos"
 	fwarm "github.com/praxis-robotics/praxis/firmware-bridge/driver"
 	"github.com/praxis-robotics/praxis/firmware-bridge/fwsim"
 	"github.com/praxis-robotics/praxis/internal/broker"
@@ -20,18 +22,23 @@ import (
 	"github.com/praxis-robotics/praxis/sim"
 )
 
-// rig is a simulated board with the daemon on it and an operator MQTT client.
+// rig is a simulated board with the daemon on it and an operator MQTT client; with a
+// leader, a second board is the daemon's leader arm.
 type rig struct {
-	b   *fwsim.Board
-	d   *daemon.Daemon
-	cli *mqttapi.Client
-	ctx context.Context
+	b      *fwsim.Board
+	leader *fwsim.Board
+	d      *daemon.Daemon
+	cli    *mqttapi.Client
+	ctx    context.Context
 }
 
-func startRig(t *testing.T) *rig {
+const rigBaud = 1000000
+
+// startBoard runs the firmware under simavr tied to a simulated SO-101 (skips the test
+// when the toolchain is missing).
+func startBoard(t *testing.T, initial []float64) *fwsim.Board {
 	t.Helper()
-	const baud = 1000000
-	b, err := fwsim.Start(fwsim.Config{Baud: baud})
+	b, err := fwsim.Start(fwsim.Config{Baud: rigBaud, Initial: initial})
 	if errors.Is(err, fwsim.ErrToolchain) {
 		t.Skipf("cannot run the firmware: %v", err)
 	}
@@ -39,6 +46,13 @@ func startRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// boardArm is the daemon's configuration of a board on port: every SO-101 joint with the
+// simulated board's calibration.
+func boardArm(t *testing.T, port string) daemon.ArmConfig {
+	t.Helper()
 	m, err := sim.LoadBuiltin("so101")
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +63,24 @@ func startRig(t *testing.T) *rig {
 		joints = append(joints, daemon.FirmwareJoint{Name: c.Name, Min: c.Min, Max: c.Max,
 			PulseMin: c.PulseMin, PulseMax: c.PulseMax, AdcMin: c.AdcMin, AdcMax: c.AdcMax})
 	}
+	return daemon.ArmConfig{Driver: "firmware", Port: port, Baud: rigBaud,
+		Firmware: daemon.FirmwareConfig{Joints: joints, Timeout: time.Second, ReplyTimeout: 2 * time.Second}}
+}
+
+func startRig(t *testing.T) *rig { return startRigWith(t, false) }
+
+// startRigWith starts the board, with withLeader a second board as the leader arm, and
+// the daemon on them.
+func startRigWith(t *testing.T, withLeader bool) *rig {
+	t.Helper()
+	b := startBoard(t, nil)
+	var lb *fwsim.Board
+	var leader *daemon.ArmConfig
+	if withLeader {
+		lb = startBoard(t, nil)
+		lc := boardArm(t, lb.Port)
+		leader = &lc
+	}
 	seed := true
 	cfg := daemon.Config{DataDir: t.TempDir(), Seed: &seed, LogLevel: "warn",
 		// Each tick is two exchanges (HEARTBEAT+STATE, COMMAND+STATE): under 1 ms of wire
@@ -58,8 +90,7 @@ func startRig(t *testing.T) *rig {
 		Executor: daemon.ExecutorConfig{RateHz: 20, GoalTolerance: 0.05},
 		Recorder: daemon.RecorderConfig{RateHz: 20},
 		MQTT:     daemon.MQTTConfig{Listen: "127.0.0.1:0"},
-		Arm: daemon.ArmConfig{Driver: "firmware", Port: b.Port, Baud: baud,
-			Firmware: daemon.FirmwareConfig{Joints: joints, Timeout: time.Second, ReplyTimeout: 2 * time.Second}}}
+		Arm:      boardArm(t, b.Port), Leader: leader}
 	d, err := daemon.New(cfg, daemon.Options{Stdout: io.Discard,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
@@ -92,7 +123,7 @@ func startRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	return &rig{b: b, d: d, cli: cli, ctx: rctx}
+	return &rig{b: b, leader: lb, d: d, cli: cli, ctx: rctx}
 }
 
 func TestSeededSkillOverMQTT(t *testing.T) {
@@ -197,5 +228,81 @@ func TestRecordLearnRun(t *testing.T) {
 	t.Logf("run: %+v; arm at %v", ev, q)
 	if math.Abs(q[0]-goal["shoulder_pan"]) > 0.06 || math.Abs(q[1]-q1[1]) > 0.06 || math.Abs(q[3]-q1[3]) > 0.06 {
 		t.Fatalf("arm ended at %v, want shoulder_pan %.3f and the taught pose %v elsewhere", q, goal["shoulder_pan"], q1)
+	}
+}
+
+// TestLeaderBoard teleoperates: a second board is the daemon's leader (leader.driver
+// firmware: its servos detached, its potentiometers read), a scripted hand moves it, and
+// the recording (cmd/record with leader) drives the first board's arm after it: the demo
+// holds the follower's measured trajectory, ending at the leader's pose.
+func TestLeaderBoard(t *testing.T) {
+	r := startRigWith(t, true)
+	b, lb, cli, ctx := r.b, r.leader, r.cli, r.ctx
+	if _, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "tele", Action: mqttapi.RecordStart, Demo: "teleop", Leader: true}); err != nil {
+		t.Fatal(err)
+	}
+	q0 := lb.Truth()
+	q1 := append([]float64(nil), q0...)
+	js := r.d.Arm().Joints()
+	for j, d := range []float64{0.4, 0.3, -0.3, 0.2, 0, 0} {
+		l := js[j].Limits
+		q1[j] = min(max(q1[j]+d, l.Min+0.1), l.Max-0.1)
+	}
+	var times []float64
+	var pos [][]float64
+	for k := 0; k <= 40; k++ {
+		s := float64(k) / 40
+		mj := s * s * s * (10 - 15*s + 6*s*s)
+		q := make([]float64, 6)
+		for j := range q {
+			q[j] = q0[j] + (q1[j]-q0[j])*mj
+		}
+		times = append(times, 2*s)
+		pos = append(pos, q)
+	}
+	h, err := sim.NewHand(times, pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lb.Guide(h); err != nil {
+		t.Fatal(err)
+	}
+	start := lb.Now()
+	if _, err := lb.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > start+4*fwsim.CPUHz }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "teles", Action: mqttapi.RecordStop}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := cli.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Activity != mqttapi.Recording {
+			break
+		}
+		now := b.Now()
+		if _, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > now+fwsim.CPUHz/100 }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	demo, err := demos.ReadCSV(filepath.Join(r.d.Config().DataDir, daemon.DemosDir, "teleop.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := demo.Y[demo.Len()-1]
+	follower := b.Truth()
+	t.Logf("leader from %v to %v; demo of %d samples ends at %v; follower at %v", q0, q1, demo.Len(), last, follower)
+	// The follower reads its pots (10 bits over each joint's range) and tracks at the
+	// daemon's goal tolerance (0.05 rad) plus a pot count.
+	const tol = 0.06
+	for j := range 4 {
+		if math.Abs(last[j]-q1[j]) > tol || math.Abs(follower[j]-q1[j]) > tol {
+			t.Errorf("joint %d: demo ends at %.3f, follower at %.3f, leader held at %.3f (tolerance %.2f)", j, last[j], follower[j], q1[j], tol)
+		}
+	}
+	if d := math.Abs(demo.Y[0][0] - q1[0]); d < 0.2 {
+		t.Errorf("demo starts at shoulder_pan %.3f, only %.3f from the end: the follower did not follow a motion", demo.Y[0][0], d)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/drivers"
+	fwarm "github.com/praxis-robotics/praxis/firmware-bridge/driver"
 	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/internal/core"
 	"github.com/praxis-robotics/praxis/motion"
@@ -31,10 +32,31 @@ var errTeleopHalted = errors.New("daemon: teleop: follower halted (e-stop or sto
 // isBusDriver reports whether driver names a servo-bus arm.
 func isBusDriver(driver string) bool { return driver == "dynamixel" || driver == "feetech" }
 
-// leaderDefaults fills the leader section's defaults as arm's are filled (a bus driver
-// only: any other is reported by validateLeader).
+// isLeaderDriver reports whether driver can be a leader: a servo bus, or a firmware-bridge
+// board whose potentiometers read the joints (firmware-bridge/PROTOCOL.md).
+func isLeaderDriver(driver string) bool { return isBusDriver(driver) || driver == "firmware" }
+
+// portJoints are the joint names an arm section declares, for drivers configured by
+// joint (bus servos, firmware channels); nil for the others.
+func portJoints(a ArmConfig) []string {
+	var names []string
+	switch {
+	case isBusDriver(a.Driver):
+		for _, s := range a.Servos {
+			names = append(names, s.Joint)
+		}
+	case a.Driver == "firmware":
+		for _, j := range a.Firmware.Joints {
+			names = append(names, j.Name)
+		}
+	}
+	return names
+}
+
+// leaderDefaults fills the leader section's defaults as arm's are filled (a bus or
+// firmware driver only: any other is reported by validateLeader).
 func (c *Config) leaderDefaults() {
-	if c.Leader == nil || !isBusDriver(c.Leader.Driver) {
+	if c.Leader == nil || !isLeaderDriver(c.Leader.Driver) {
 		return
 	}
 	tmp := Config{Arm: *c.Leader}
@@ -49,8 +71,8 @@ func (c *Config) validateLeader() error {
 	if l == nil {
 		return nil
 	}
-	if !isBusDriver(l.Driver) {
-		return fmt.Errorf("leader.driver: %q is not one of dynamixel, feetech (a leader is a servo-bus arm)", l.Driver)
+	if !isLeaderDriver(l.Driver) {
+		return fmt.Errorf("leader.driver: %q is not one of dynamixel, feetech, firmware (a leader is a servo-bus arm or a firmware-bridge board with potentiometers)", l.Driver)
 	}
 	tmp := *c
 	tmp.Arm, tmp.Leader = *l, nil
@@ -61,47 +83,67 @@ func (c *Config) validateLeader() error {
 		}
 		return fmt.Errorf("leader: %s", msg)
 	}
-	if isBusDriver(c.Arm.Driver) && l.Port == c.Arm.Port {
-		return fmt.Errorf("leader.port: %s is arm.port too (the leader is a second bus)", l.Port)
+	armJoints := portJoints(c.Arm)
+	if armJoints != nil && l.Port == c.Arm.Port {
+		return fmt.Errorf("leader.port: %s is arm.port too (the leader is a second bus or board)", l.Port)
 	}
-	if isBusDriver(c.Arm.Driver) {
-		have := map[string]bool{}
-		for _, s := range l.Servos {
-			have[s.Joint] = true
-		}
-		for _, s := range c.Arm.Servos {
-			if !have[s.Joint] {
-				return fmt.Errorf("leader.servos: no servo for arm joint %q (the leader needs every joint of the arm)", s.Joint)
-			}
+	have := map[string]bool{}
+	for _, n := range portJoints(*l) {
+		have[n] = true
+	}
+	field := "leader.servos"
+	if l.Driver == "firmware" {
+		field = "leader.firmware.joints"
+	}
+	for _, n := range armJoints {
+		if !have[n] {
+			return fmt.Errorf("%s: no joint %q of the arm (the leader needs every joint of the arm)", field, n)
 		}
 	}
 	return nil
 }
 
-// openLeader opens the leader bus arm, sets it up (every servo pinged, return delay 0)
-// and switches its torque off, so that a person can move it.
+// openLeader opens the leader (a bus arm or a firmware board), sets it up (every servo
+// pinged, return delay 0; the board's handshake) and switches its torque off, so that a
+// person can move it.
 func (d *Daemon) openLeader(ctx context.Context) (busarm.Arm, error) {
 	lc := *d.cfg.Leader
-	bc, err := lc.BusConfig()
-	if err != nil {
-		return nil, fmt.Errorf("daemon: leader: %s", strings.TrimPrefix(err.Error(), "arm: "))
-	}
-	a, err := busarm.Open(bc.Port, bc)
-	if err != nil {
-		return nil, fmt.Errorf("daemon: leader.port: %w", err)
-	}
 	sctx, cancel := context.WithTimeout(ctx, SetupTimeout)
 	defer cancel()
-	if err := a.Setup(sctx); err != nil {
-		a.Close()
-		return nil, fmt.Errorf("daemon: leader: %s servos on %s at %d bit/s did not set up (check power, wiring, leader.baud and each servo's id): %w",
-			lc.Driver, lc.Port, bc.Baud, err)
+	var a busarm.Arm
+	baud := lc.Baud
+	if lc.Driver == "firmware" {
+		fa, err := fwarm.Open(lc.Port, lc.Baud, lc.fwarmConfig())
+		if err != nil {
+			return nil, fmt.Errorf("daemon: leader.port: %w", err)
+		}
+		if err := fa.Setup(sctx); err != nil {
+			fa.Close()
+			return nil, fmt.Errorf("daemon: leader: firmware board on %s at %d bit/s did not set up (check the port, leader.baud and that the board runs the firmware-bridge firmware): %w",
+				lc.Port, lc.Baud, err)
+		}
+		a = fa
+	} else {
+		bc, err := lc.BusConfig()
+		if err != nil {
+			return nil, fmt.Errorf("daemon: leader: %s", strings.TrimPrefix(err.Error(), "arm: "))
+		}
+		ba, err := busarm.Open(bc.Port, bc)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: leader.port: %w", err)
+		}
+		if err := ba.Setup(sctx); err != nil {
+			ba.Close()
+			return nil, fmt.Errorf("daemon: leader: %s servos on %s at %d bit/s did not set up (check power, wiring, leader.baud and each servo's id): %w",
+				lc.Driver, lc.Port, bc.Baud, err)
+		}
+		a, baud = ba, bc.Baud
 	}
 	if err := drivers.SetTorque(sctx, a, false); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("daemon: leader: torque off: %w", err)
 	}
-	d.log.Info("leader arm ready, torque off", "driver", lc.Driver, "port", lc.Port, "baud", bc.Baud, "servos", len(bc.Servos))
+	d.log.Info("leader arm ready, torque off", "driver", lc.Driver, "port", lc.Port, "baud", baud, "joints", len(a.Joints()))
 	return a, nil
 }
 

@@ -69,3 +69,26 @@ func TestLeaderConfigErrorsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaderConfigFirmware: a firmware-bridge board (potentiometers) may lead; its joints
+// are checked against a bus arm's servos, and its defaults are the arm's firmware ones.
+func TestLeaderConfigFirmware(t *testing.T) {
+	c, err := ParseConfig(strings.NewReader(leaderYAML("driver: firmware, port: /dev/y, firmware: {joints: [{name: a, min: -1, max: 1}]}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Leader
+	if l.Driver != "firmware" || l.Firmware.Timeout != 250*time.Millisecond || l.Firmware.Joints[0].AdcMax != 1023 || l.Firmware.Joints[0].PulseMax != 2500 {
+		t.Fatalf("firmware leader defaults: %+v", l.Firmware)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{leaderYAML("driver: firmware, port: /dev/y, firmware: {joints: [{name: b, min: -1, max: 1}]}"), "leader.firmware.joints"},
+		{leaderYAML("driver: firmware, port: /dev/x, firmware: {joints: [{name: a, min: -1, max: 1}]}"), "leader.port"},
+		{leaderYAML("driver: firmware, port: /dev/y"), "leader.firmware.joints"},
+		{leaderYAML("driver: firmware, port: /dev/y, firmware: {on_timeout: stop, joints: [{name: a, min: -1, max: 1}]}"), "leader.firmware.on_timeout"},
+	} {
+		if _, err := ParseConfig(strings.NewReader(tc.yaml)); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: err %v, want it to start with %q", tc.yaml, err, tc.want)
+		}
+	}
+}
