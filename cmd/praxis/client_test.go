@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/praxis-robotics/praxis/internal/broker"
+	"github.com/praxis-robotics/praxis/internal/daemon"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/internal/mqtttest"
 )
@@ -184,10 +186,14 @@ func (tb *testBed) conn() []string {
 }
 
 // newBed starts a broker and writes its credentials file; with daemon, a fake daemon too.
-func newBed(t *testing.T, daemon bool) *testBed {
+func newBed(t *testing.T, withDaemon bool) *testBed {
 	t.Helper()
 	t.Setenv(envMQTTUser, "")
 	t.Setenv(envMQTTPassword, "")
+	t.Setenv(envBroker, "")
+	t.Setenv(daemon.EnvData, "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir()) // no daemon of the developer's is found
+	t.Setenv("XDG_DATA_HOME", t.TempDir())   // nor its default data directory
 	tb := &testBed{b: mqtttest.Embedded(t), data: t.TempDir()}
 	tb.creds = tb.b.Credentials()
 	y, err := yaml.Marshal(tb.creds)
@@ -197,7 +203,7 @@ func newBed(t *testing.T, daemon bool) *testBed {
 	if err := os.WriteFile(filepath.Join(tb.data, broker.CredentialsFile), y, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if !daemon {
+	if !withDaemon {
 		return tb
 	}
 	du, _ := tb.creds.ByRole(broker.RoleDaemon)
@@ -559,7 +565,56 @@ func TestClientCredentials(t *testing.T) {
 	empty := t.TempDir()
 	stdout, stderr, status = offlineRun(t, "estop", "--broker", tb.b.URL(), "--data", empty)
 	wantStatus(t, status, 1, stdout, stderr)
-	wantContains(t, "stderr", stderr, `refused user "operator"`, filepath.Join(empty, broker.CredentialsFile))
+	wantContains(t, "stderr", stderr, `refused user "operator"`,
+		"no credentials file at "+filepath.Join(empty, broker.CredentialsFile)+": pass --data DIR (the daemon's data directory) or set $PRAXIS_DATA")
+	if strings.Contains(stderr, "wrong password") {
+		t.Errorf("a missing credentials file is reported as a wrong password:\n%s", stderr)
+	}
+}
+
+// Without --data, the commands find the credentials through $PRAXIS_DATA, else the
+// runtime file of the daemon this user runs (and its broker without --broker); a file
+// whose process is gone is ignored.
+func TestClientDataDirResolution(t *testing.T) {
+	tb := newBed(t, true)
+	stdout, stderr, status := offlineRun(t, "skills", "--broker", tb.b.URL(), "--timeout", "3s")
+	wantStatus(t, status, 1, stdout, stderr) // the default data dir of the test user has no credentials
+	wantContains(t, "stderr", stderr, "no credentials file at", "pass --data DIR")
+
+	t.Setenv(daemon.EnvData, tb.data)
+	stdout, stderr, status = offlineRun(t, "skills", "--broker", tb.b.URL(), "--timeout", "3s")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "skills via $PRAXIS_DATA", stdout, "wave")
+	t.Setenv(daemon.EnvData, "")
+
+	// A daemon of this user that was killed: its runtime file is ignored.
+	remove, err := daemon.WriteRuntime(daemon.Runtime{PID: 1 << 30, RobotID: "arm1", DataDir: tb.data, Broker: tb.b.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := daemon.ReadRuntime("arm1"); !errors.Is(err, daemon.ErrNoRuntime) {
+		t.Fatalf("runtime file of a dead process: %v, want ErrNoRuntime", err)
+	}
+	remove()
+	// A live one (this process stands for it): data directory and broker come from it.
+	remove, err = daemon.WriteRuntime(daemon.Runtime{PID: os.Getpid(), RobotID: "arm1", DataDir: tb.data, Broker: tb.b.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, status = offlineRun(t, "skills", "--timeout", "3s")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "skills via the runtime file", stdout, "wave")
+	// The library commands resolve --data the same way.
+	stdout, stderr, status = offlineRun(t, "demos", "list")
+	wantStatus(t, status, 0, stdout, stderr)
+	// Another robot's commands do not take arm1's daemon.
+	stdout, stderr, status = offlineRun(t, "skills", "--robot", "arm2", "--broker", tb.b.URL(), "--timeout", "3s")
+	wantStatus(t, status, 1, stdout, stderr)
+	wantContains(t, "arm2 stderr", stderr, "no credentials file at")
+	remove()
+	if _, err := os.Stat(daemon.RuntimeFile("arm1")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("runtime file left after remove: %v", err)
+	}
 }
 
 func TestProgressBar(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/internal/daemon"
+	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/skilllib"
 )
 
@@ -23,9 +24,20 @@ import (
 // every write is atomic and versions are never overwritten, so they are safe while the
 // daemon runs; its retained skill list refreshes on the next `praxis skills`.
 
-// dataDirFlag adds --data (default: the daemon's default data directory) to c.
+// dataDirFlag adds --data to c. When it is not given, the command uses $PRAXIS_DATA,
+// else the data directory of the daemon this user runs for the default robot, else the
+// daemon's default (resolveDataDir).
 func dataDirFlag(c *cobra.Command, dir *string) {
-	c.Flags().StringVar(dir, "data", daemon.DefaultDataDir(), "the daemon's data directory")
+	c.Flags().StringVar(dir, "data", "", "the daemon's data directory (default: $"+daemon.EnvData+
+		", else that of the running daemon of robot "+mqttapi.DefaultRobotID+", else "+daemon.DefaultDataDir()+")")
+	prev := c.PreRunE
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		*dir = resolveDataDir(*dir, mqttapi.DefaultRobotID)
+		if prev != nil {
+			return prev(cmd, args)
+		}
+		return nil
+	}
 }
 
 func openLibrary(dir string) (*skilllib.Store, error) {

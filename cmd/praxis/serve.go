@@ -1,13 +1,17 @@
 package main
 
 import (
-	"github.com/praxis-robotics/praxis/motion/clock"
+	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/praxis-robotics/praxis/internal/daemon"
-	"github.com/spf13/cobra"
+	"github.com/praxis-robotics/praxis/motion/clock"
 )
 
 // newServeCmd is `praxis serve [--config FILE] [--data DIR]`: the daemon. SIGINT and
@@ -43,7 +47,30 @@ func newServeCmd() *cobra.Command {
 			clock.TuneRuntime()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return d.Run(ctx)
+			// While serving, the runtime file tells this user's operator commands where the
+			// data directory (credentials) and the broker are (docs/cli.md).
+			written := make(chan func(), 1)
+			go func() {
+				select {
+				case <-d.Ready():
+				case <-ctx.Done():
+					written <- nil
+					return
+				}
+				data, _ := filepath.Abs(d.Config().DataDir)
+				remove, err := daemon.WriteRuntime(daemon.Runtime{PID: os.Getpid(), RobotID: d.Config().RobotID,
+					DataDir: data, Broker: d.BrokerURL(), Started: time.Now()})
+				if err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "praxis serve: %v (operator commands then need --data)\n", err)
+				}
+				written <- remove
+			}()
+			err = d.Run(ctx)
+			stop()
+			if remove := <-written; remove != nil {
+				remove()
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "", "YAML configuration file (docs/config.md); default: built-in defaults")
