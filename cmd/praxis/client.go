@@ -261,10 +261,17 @@ func (s *session) cmdError(what string, err error) error {
 // rejectionText formats a rejection as "reason (field F)", without repeating the field
 // when the reason already starts with it.
 func rejectionText(r *mqttapi.Rejection) string {
-	if r.Field == "" || strings.HasPrefix(r.Reason, r.Field) {
-		return r.Reason
+	reason := cliWording(r.Reason)
+	if r.Field == "" || strings.HasPrefix(reason, r.Field) {
+		return reason
 	}
-	return r.Reason + " (field " + r.Field + ")"
+	return reason + " (field " + r.Field + ")"
+}
+
+// cliWording rewrites the MQTT wording of a daemon's reason for the command line: the
+// daemon says which topic to publish ("send cmd/reset first"); the CLI user runs a command.
+func cliWording(reason string) string {
+	return strings.ReplaceAll(reason, "send cmd/reset first", "run `praxis reset` first")
 }
 
 // newCmdID returns a fresh random command id (12 hex digits).
@@ -387,7 +394,11 @@ func newResetCmd() *cobra.Command {
 		if err != nil {
 			return s.cmdError("reset", err)
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "reset %s: %s: e-stop cleared on robot %s\n", e.ID, e.Type, s.cfg.RobotID)
+		what := "e-stop cleared"
+		if e.Reason != "" { // the daemon's note, e.g. "nothing to reset (e-stop not latched)"
+			what = e.Reason
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "reset %s: %s: %s on robot %s\n", e.ID, e.Type, what, s.cfg.RobotID)
 		if e.Recovered {
 			fmt.Fprintf(cmd.OutOrStdout(), "reset %s: the arm had faulted; its servos answer again and hold their position\n", e.ID)
 		}

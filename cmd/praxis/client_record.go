@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -211,7 +212,7 @@ func printRecordResult(w io.Writer, te tapEvent, name string) error {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(&b, ", %s %v", k, te.extra[k])
+			fmt.Fprintf(&b, ", %s %s", k, humanValue(te.extra[k]))
 		}
 		if te.Reason != "" {
 			b.WriteString(": " + te.Reason)
@@ -225,6 +226,15 @@ func printRecordResult(w io.Writer, te tapEvent, name string) error {
 		return fmt.Errorf("recording %s %s: %s (%s%s)", name, te.Type, te.Reason, recordFigures(te.Event), keptAs(te.Event))
 	}
 	return fmt.Errorf("recording %s %s: %s", name, te.Type, te.Reason)
+}
+
+// humanValue formats a JSON value for a person: numbers with at most 6 significant
+// digits (1.6099999999999999 prints as 1.61).
+func humanValue(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'g', 6, 64)
+	}
+	return fmt.Sprint(v)
 }
 
 // tapEvent is an event with the JSON fields that mqttapi.Event does not know.

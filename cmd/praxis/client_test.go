@@ -39,6 +39,7 @@ type fakeService struct {
 	resets    int
 	reset     []error           // answers of the next resets: nil accepts recovering the arm, an error rejects; none left: plain accept
 	recording map[string]string // demo name → id of its start command
+	latched   bool              // e-stop latched: runs are rejected as the daemon does
 }
 
 var fakeSkills = []mqttapi.SkillInfo{
@@ -49,7 +50,11 @@ var fakeSkills = []mqttapi.SkillInfo{
 func (f *fakeService) Run(r mqttapi.RunRequest) error {
 	f.mu.Lock()
 	f.runs = append(f.runs, r)
+	latched := f.latched
 	f.mu.Unlock()
+	if latched {
+		return mqttapi.Reject("", "e-stop latched: send cmd/reset first")
+	}
 	for j, q := range r.Goal {
 		if j != "j1" && j != "j2" && j != "j3" {
 			return mqttapi.Reject("goal."+j, "unknown joint %q", j)
@@ -97,14 +102,17 @@ func (f *fakeService) EStop() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.estops++
+	f.latched = true
 }
 
 func (f *fakeService) Reset() (mqttapi.ResetResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.resets++
+	was := f.latched
+	f.latched = false
 	if len(f.reset) == 0 {
-		return mqttapi.ResetResult{}, nil
+		return mqttapi.ResetResult{NotLatched: !was}, nil
 	}
 	err := f.reset[0]
 	f.reset = f.reset[1:]
@@ -400,6 +408,13 @@ func TestClientEStopResetCancel(t *testing.T) {
 	stdout, stderr, status := tb.praxis(t, "estop")
 	wantStatus(t, status, 0, stdout, stderr)
 	wantContains(t, "estop", stdout, "accepted: e-stop latched on robot arm1")
+	// The daemon's MQTT wording ("send cmd/reset first") reads as a command for CLI users.
+	stdout, stderr, status = tb.praxis(t, "run", "wave")
+	wantStatus(t, status, 2, stdout, stderr)
+	wantContains(t, "run while latched", stderr, "e-stop latched: run `praxis reset` first")
+	if strings.Contains(stderr, "cmd/reset") {
+		t.Errorf("CLI user told to send cmd/reset:\n%s", stderr)
+	}
 	stdout, stderr, status = tb.praxis(t, "reset")
 	wantStatus(t, status, 0, stdout, stderr)
 	wantContains(t, "reset", stdout, "accepted: e-stop cleared")
@@ -415,6 +430,12 @@ func TestClientEStopResetCancel(t *testing.T) {
 	stdout, stderr, status = tb.praxis(t, "reset")
 	wantStatus(t, status, 2, stdout, stderr)
 	wantContains(t, "reset that did not recover", stderr, "reset rejected by the daemon: arm faulted and did not recover: servo 4 (wrist_flex): no reply; e-stop still latched")
+	stdout, stderr, status = tb.praxis(t, "reset")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "reset with nothing latched", stdout, "accepted: nothing to reset (e-stop not latched) on robot arm1")
+	if strings.Contains(stdout, "cleared") {
+		t.Errorf("reset with nothing latched says cleared:\n%s", stdout)
+	}
 	stdout, stderr, status = tb.praxis(t, "cancel", "r1")
 	wantStatus(t, status, 0, stdout, stderr)
 	wantContains(t, "cancel", stdout, "cancel r1: accepted")
@@ -423,8 +444,8 @@ func TestClientEStopResetCancel(t *testing.T) {
 	wantContains(t, "cancel r2", stderr, `rejected by the daemon: id: no run "r2"`)
 
 	s := tb.svc.snapshot()
-	if s.estops != 1 || s.resets != 3 || !reflect.DeepEqual(s.cancels, []string{"r1"}) {
-		t.Fatalf("service saw %d estops, %d resets, cancels %v; want 1, 3, [r1]", s.estops, s.resets, s.cancels)
+	if s.estops != 1 || s.resets != 4 || !reflect.DeepEqual(s.cancels, []string{"r1"}) {
+		t.Fatalf("service saw %d estops, %d resets, cancels %v; want 1, 4, [r1]", s.estops, s.resets, s.cancels)
 	}
 }
 

@@ -137,8 +137,13 @@ type LearnRequest struct {
 
 // ResetResult is what a reset did besides clearing the e-stop.
 type ResetResult struct {
-	Recovered bool // the arm had faulted (a servo went silent) and was set up again
+	Recovered  bool // the arm had faulted (a servo went silent) and was set up again
+	NotLatched bool // the e-stop was not latched: there was nothing to clear
 }
+
+// NothingToReset is the reason of an accepted reset that found the e-stop not latched
+// (and no faulted arm to recover).
+const NothingToReset = "nothing to reset (e-stop not latched)"
 
 // SkillInfo describes one skill of the library.
 type SkillInfo struct {
@@ -227,17 +232,27 @@ type eventJSON struct {
 func (e Event) MarshalJSON() ([]byte, error) {
 	j := eventJSON{ID: e.ID, Cmd: e.Cmd, Type: e.Type, Time: e.Time, Skill: e.Skill,
 		Version: e.Version, Reason: e.Reason, Field: e.Field, Demo: e.Demo,
-		Samples: e.Samples, Seconds: e.Seconds, Path: e.Path, FitError: e.FitError,
+		Samples: e.Samples, Seconds: round9(e.Seconds), Path: e.Path, FitError: e.FitError,
 		Recovered: e.Recovered, Skills: e.Skills}
 	if e.Type == Progress && e.Cmd != CmdRecord {
-		p := e.Progress
+		p := round9(e.Progress)
 		j.Progress = &p
 	}
 	if e.Type == Succeeded && e.Cmd != CmdLearn && e.Cmd != CmdRecord {
-		f := e.FinalError
+		f := round9(e.FinalError)
 		j.FinalError = &f
 	}
 	return json.Marshal(j)
+}
+
+// round9 rounds x to 1e-9 (s, rad, or a fraction): far below what the figures measure,
+// and "seconds": 1.61 instead of 1.6099999999999999 on the wire. Fit errors, which can be
+// smaller, keep full precision.
+func round9(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) > 1e9 {
+		return x
+	}
+	return math.Round(x*1e9) / 1e9
 }
 
 // UnmarshalJSON decodes an event.

@@ -151,8 +151,12 @@ func TestEmbeddedRecordLearnRun(t *testing.T) {
 	if rj := rejection(err); rj == nil || !strings.Contains(rj.Reason, "e-stop") {
 		t.Fatalf("record while e-stopped: %v", err)
 	}
-	if _, err := cli.Reset(ctx); err != nil {
-		t.Fatal(err)
+	if ev, err := cli.Reset(ctx); err != nil || ev.Reason != "" {
+		t.Fatalf("reset of a latched e-stop: %+v, %v (want accepted with no reason)", ev, err)
+	}
+	// Nothing latched now: the answer says so rather than "cleared".
+	if ev, err := cli.Reset(ctx); err != nil || ev.Reason != mqttapi.NothingToReset {
+		t.Fatalf("reset with nothing latched: %+v, %v (want reason %q)", ev, err, mqttapi.NothingToReset)
 	}
 
 	// Cancel.
