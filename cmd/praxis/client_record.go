@@ -87,20 +87,34 @@ func recordCommand(c *cobra.Command, action string, noFollow, leader *bool) *cob
 			return nil
 		}
 		if action == mqttapi.RecordStart {
-			return followRecording(cmd, tap, req.ID, name)
+			fmt.Fprintf(out, "recording demo %s; move the arm through the whole motion, rest to rest (usually %s); "+
+				"Ctrl-C or `praxis record stop %s` to stop; --no-follow returns at once\n", name, typicalTeach, name)
+			return followRecording(cmd, s, tap, req.ID, name)
 		}
 		return recordResult(cmd, s, tap, req.ID, name)
 	}
 	return c
 }
 
-// followRecording prints the recording's progress until its terminal event or Ctrl-C.
-func followRecording(cmd *cobra.Command, tap *eventTap, id, name string) error {
-	out := cmd.OutOrStdout()
-	sig := make(chan os.Signal, 1)
+// typicalTeach is how long a demonstration usually takes (docs/cli.md, demos.Check).
+const typicalTeach = "2-10 s"
+
+// interrupts returns the channel of Ctrl-C and a function that stops it (a test hook).
+var interrupts = func() (<-chan os.Signal, func()) {
+	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt)
-	defer signal.Stop(sig)
+	return sig, func() { signal.Stop(sig) }
+}
+
+// followRecording prints the recording's progress until its terminal event. The first
+// Ctrl-C stops the recording (cmd/record stop over a second connection) and waits for
+// its result; a second one stops waiting.
+func followRecording(cmd *cobra.Command, s *session, tap *eventTap, id, name string) error {
+	out := cmd.OutOrStdout()
+	sig, stopSig := interrupts()
+	defer stopSig()
 	bar := &recordIndicator{w: out, label: "recording " + name, tty: isTerminal(out), lastSec: -1}
+	interrupted := false
 	for {
 		var te tapEvent
 		select {
@@ -110,8 +124,14 @@ func followRecording(cmd *cobra.Command, tap *eventTap, id, name string) error {
 			return fmt.Errorf("record start %s: connection to the broker lost while following; the recording may go on: check `praxis status`", name)
 		case <-sig:
 			bar.done()
-			fmt.Fprintf(out, "stopped following; the recording goes on: `praxis record stop %s` ends it\n", name)
-			return nil
+			if interrupted {
+				fmt.Fprintf(out, "stopped waiting; check `praxis status` (`praxis record stop %s` ends a recording that goes on)\n", name)
+				return nil
+			}
+			interrupted = true
+			fmt.Fprintf(out, "interrupted: stopping recording %s (Ctrl-C again to stop waiting)\n", name)
+			go s.stopRecordingElsewhere(cmd.Context(), cmd.ErrOrStderr(), name)
+			continue
 		case <-cmd.Context().Done():
 			bar.done()
 			return cmd.Context().Err()
@@ -128,9 +148,23 @@ func followRecording(cmd *cobra.Command, tap *eventTap, id, name string) error {
 		}
 		bar.done()
 		if te.Type.Terminal() {
-			return printRecordResult(out, te, name)
+			return printRecordResult(out, cmd.ErrOrStderr(), te, name)
 		}
 		printEvent(out, "record", te.Event)
+	}
+}
+
+// stopRecordingElsewhere sends record stop for name over a fresh connection (the
+// session's follows the recording) and reports a failure on w.
+func (s *session) stopRecordingElsewhere(ctx context.Context, w io.Writer, name string) {
+	c, err := mqttapi.Dial(ctx, s.cfg)
+	if err != nil {
+		fmt.Fprintf(w, "record stop %s: %v\n", name, s.opts.dialError(s.cfg, err))
+		return
+	}
+	defer c.Close()
+	if _, err := c.Record(ctx, mqttapi.RecordRequest{ID: newCmdID(), Action: mqttapi.RecordStop, Demo: name}); err != nil {
+		fmt.Fprintf(w, "record stop %s: %v\n", name, s.cmdError("record stop", err))
 	}
 }
 
@@ -173,7 +207,7 @@ func recordResult(cmd *cobra.Command, s *session, tap *eventTap, id, name string
 		select {
 		case te := <-tap.events:
 			if te.Type.Terminal() && (te.ID == id || (te.Demo == name && te.Type != mqttapi.Rejected)) {
-				return printRecordResult(cmd.OutOrStdout(), te, name)
+				return printRecordResult(cmd.OutOrStdout(), cmd.ErrOrStderr(), te, name)
 			}
 		case <-tap.lost:
 			return fmt.Errorf("record stop %s: connection to the broker lost before the result", name)
@@ -200,8 +234,12 @@ func keptAs(e mqttapi.Event) string {
 }
 
 // printRecordResult prints the terminal event of a recording: on success the samples,
-// seconds and path (and any event fields this CLI does not know), an error otherwise.
-func printRecordResult(w io.Writer, te tapEvent, name string) error {
+// seconds and path (and any event fields this CLI does not know), an error otherwise; the
+// event's warning (a demo too short, with little motion, cut mid-motion) goes to errw.
+func printRecordResult(w, errw io.Writer, te tapEvent, name string) error {
+	if te.Warning != "" && te.Type != mqttapi.Rejected {
+		defer fmt.Fprintf(errw, "warning: demo %s: %s\n", name, te.Warning)
+	}
 	switch te.Type {
 	case mqttapi.Succeeded:
 		var b strings.Builder
@@ -246,7 +284,8 @@ type tapEvent struct {
 // knownEventFields are the JSON fields of mqttapi.Event.
 var knownEventFields = map[string]bool{"id": true, "cmd": true, "type": true, "time": true, "skill": true,
 	"version": true, "reason": true, "field": true, "progress": true, "final_error": true, "demo": true,
-	"samples": true, "seconds": true, "path": true, "fit_error": true, "recovered": true, "skills": true}
+	"samples": true, "seconds": true, "path": true, "fit_error": true, "recovered": true, "skills": true,
+	"warning": true}
 
 // eventTap is a second connection that queues every event of the robot, for commands
 // whose events outlive the Client's call (a recording).

@@ -137,6 +137,9 @@ func (f *fakeService) Record(r mqttapi.RecordRequest) error {
 		if strings.HasPrefix(r.Demo, "auto") {
 			e := ev(r.ID, mqttapi.Succeeded)
 			e.Samples, e.Seconds, e.Path = 100, 0.99, "demos/"+r.Demo+".csv"
+			if strings.HasPrefix(r.Demo, "auto-short") {
+				e.Warning = "short: 0.99 s (a whole motion, rest to rest, usually takes 2-10 s)"
+			}
 			f.srv.Publish(e)
 			return nil
 		}
@@ -365,8 +368,42 @@ func TestClientRecord(t *testing.T) {
 	// A recording that ends by itself: start follows it to the end.
 	stdout, stderr, status := tb.praxis(t, "record", "start", "auto-1")
 	wantStatus(t, status, 0, stdout, stderr)
-	wantContains(t, "start stdout", stdout, "record start auto-1: accepted", "recording auto-1: 50 samples, 0.50 s\nrecording auto-1: 120 samples, 1.20 s\n",
+	wantContains(t, "start stdout", stdout, "record start auto-1: accepted",
+		"recording demo auto-1; move the arm through the whole motion, rest to rest (usually 2-10 s); Ctrl-C or `praxis record stop auto-1` to stop; --no-follow returns at once\n",
+		"recording auto-1: 50 samples, 0.50 s\nrecording auto-1: 120 samples, 1.20 s\n",
 		"recorded auto-1: 100 samples, 0.99 s, saved as demos/auto-1.csv in the daemon's data directory\n")
+	if stderr != "" {
+		t.Errorf("a recording with no warning wrote to stderr: %q", stderr)
+	}
+	// The daemon's warning (demos.Check) reaches the user on stderr.
+	stdout, stderr, status = tb.praxis(t, "record", "start", "auto-short")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "short recording stderr", stderr, "warning: demo auto-short: short: 0.99 s (a whole motion, rest to rest, usually takes 2-10 s)\n")
+	if strings.Contains(stdout, "warning") {
+		t.Errorf("the warning went to stdout (and as an unknown field?):\n%s", stdout)
+	}
+
+	// Ctrl-C while following stops the recording and prints its result.
+	intr := make(chan os.Signal, 1)
+	old := interrupts
+	interrupts = func() (<-chan os.Signal, func()) { return intr, func() {} }
+	defer func() { interrupts = old }()
+	go func() {
+		for {
+			tb.svc.mu.Lock()
+			_, started := tb.svc.recording["manual-1"]
+			tb.svc.mu.Unlock()
+			if started {
+				intr <- os.Interrupt
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	stdout, stderr, status = tb.praxis(t, "record", "start", "manual-1")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "Ctrl-C stdout", stdout, "interrupted: stopping recording manual-1 (Ctrl-C again to stop waiting)\n",
+		"recorded manual-1: 250 samples, 2.49 s, saved as demos/manual-1.csv")
 
 	stdout, stderr, status = tb.praxis(t, "record", "start", "pick-1", "--no-follow")
 	wantStatus(t, status, 0, stdout, stderr)
@@ -390,7 +427,8 @@ func TestClientRecord(t *testing.T) {
 	wantStatus(t, status, 2, "", stderr)
 
 	recs := tb.svc.snapshot().records
-	want := []mqttapi.RecordRequest{{Action: "start", Demo: "auto-1"}, {Action: "start", Demo: "pick-1"},
+	want := []mqttapi.RecordRequest{{Action: "start", Demo: "auto-1"}, {Action: "start", Demo: "auto-short"},
+		{Action: "start", Demo: "manual-1"}, {Action: "stop", Demo: "manual-1"}, {Action: "start", Demo: "pick-1"},
 		{Action: "stop", Demo: "pick-1"}, {Action: "stop", Demo: "pick-1"}, {Action: "start", Demo: "tele-1", Leader: true}}
 	for i := range recs {
 		recs[i].ID = ""

@@ -196,6 +196,7 @@ type Event struct {
 	Path       string          // for a recording that kept its demo: the CSV, relative to the daemon's data directory
 	FitError   []JointFitError // for succeeded learns: reproduction error per joint, in the skill's joint order
 	Recovered  bool            // for an accepted cmd/reset: a faulted arm was set up again
+	Warning    string          // for a recording's or learn's end: why the demo may not teach a whole motion (demos.Check)
 	Skills     []SkillInfo     // for accepted cmd/skills: the skill list
 }
 
@@ -225,6 +226,7 @@ type eventJSON struct {
 	Path       string          `json:"path,omitempty"`
 	FitError   []JointFitError `json:"fit_error,omitempty"`
 	Recovered  bool            `json:"recovered,omitempty"`
+	Warning    string          `json:"warning,omitempty"`
 	Skills     []SkillInfo     `json:"skills,omitempty"`
 }
 
@@ -233,7 +235,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	j := eventJSON{ID: e.ID, Cmd: e.Cmd, Type: e.Type, Time: e.Time, Skill: e.Skill,
 		Version: e.Version, Reason: e.Reason, Field: e.Field, Demo: e.Demo,
 		Samples: e.Samples, Seconds: round9(e.Seconds), Path: e.Path, FitError: e.FitError,
-		Recovered: e.Recovered, Skills: e.Skills}
+		Recovered: e.Recovered, Skills: e.Skills, Warning: e.Warning}
 	if e.Type == Progress && e.Cmd != CmdRecord {
 		p := round9(e.Progress)
 		j.Progress = &p
@@ -264,7 +266,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	*e = Event{ID: j.ID, Cmd: j.Cmd, Type: j.Type, Time: j.Time, Skill: j.Skill,
 		Version: j.Version, Reason: j.Reason, Field: j.Field, Demo: j.Demo,
 		Samples: j.Samples, Seconds: j.Seconds, Path: j.Path, FitError: j.FitError,
-		Recovered: j.Recovered, Skills: j.Skills}
+		Recovered: j.Recovered, Skills: j.Skills, Warning: j.Warning}
 	if j.Progress != nil {
 		e.Progress = *j.Progress
 	}

@@ -75,6 +75,20 @@ type recResult struct {
 	res      demos.Result
 	err      error
 	estop    bool
+	warning  string // demos.Check of the kept demo
+}
+
+// demoWarning reads the demo CSV at path and returns demos.Check's warnings ("" when the
+// file cannot be read: the recording's own error says why).
+func demoWarning(path string) string {
+	if path == "" || !strings.HasSuffix(path, ".csv") {
+		return ""
+	}
+	d, err := demos.ReadCSV(path)
+	if err != nil {
+		return ""
+	}
+	return demos.Check(d)
 }
 
 // learnResult is the end of a learn: the loop marks it done, then publishes its terminal
@@ -426,7 +440,7 @@ func (s *state) record(r core.RecordRequest) error {
 		}
 		if err := s.rec.Start(context.Background(), r.Demo, demos.Sidecar{}); err != nil {
 			if errors.Is(err, demos.ErrExists) {
-				return core.Reject("demo", "demo %q already exists", r.Demo)
+				return core.Reject("demo", "demo %q already exists: choose another name, or delete or rename it first (praxis demos delete %s, praxis demos rename %s NEW)", r.Demo, r.Demo, r.Demo)
 			}
 			return core.Reject("", "record: %v", err)
 		}
@@ -471,13 +485,13 @@ func (s *state) stopRecording(estop bool) {
 		if g, ok := arm.(guider); ok && hand != nil {
 			_ = g.Guide(nil)
 		}
-		s.recDone <- recResult{id: id, demo: demo, res: res, err: err, estop: estop}
+		s.recDone <- recResult{id: id, demo: demo, res: res, err: err, estop: estop, warning: demoWarning(res.Path)}
 	}()
 }
 
 func (s *state) onRecordingStopped(r recResult) {
 	e := core.Event{ID: r.id, Cmd: core.CmdRecord, Demo: r.demo,
-		Samples: r.res.Samples, Seconds: r.res.Duration.Seconds(), Path: s.dataRel(r.res.Path)}
+		Samples: r.res.Samples, Seconds: r.res.Duration.Seconds(), Path: s.dataRel(r.res.Path), Warning: r.warning}
 	switch {
 	case r.err != nil:
 		e.Type, e.Reason = core.Failed, r.err.Error()
@@ -510,6 +524,9 @@ func recEndAttrs(e core.Event, r recResult) []any {
 	attrs := []any{"demo", r.demo, "outcome", e.Type, "samples", r.res.Samples, "seconds", roundLog(e.Seconds)}
 	if e.Path != "" {
 		attrs = append(attrs, "path", e.Path)
+	}
+	if e.Warning != "" {
+		attrs = append(attrs, "warning", e.Warning)
 	}
 	if r.err != nil {
 		attrs = append(attrs, "err", r.err)
@@ -612,12 +629,22 @@ func (s *state) fit(ctx context.Context, r core.LearnRequest, paths []string) {
 		end(core.Event{Type: core.Failed, Reason: learnReason(err)}, err)
 		return
 	}
+	var warns []string
+	for i, p := range paths {
+		if w := demoWarning(p); w != "" {
+			warns = append(warns, fmt.Sprintf("demo %s: %s", r.Demos[i], w))
+		}
+	}
 	fit := make([]core.JointFitError, len(sk.Provenance.FitError))
 	for i, f := range sk.Provenance.FitError {
 		fit[i] = core.JointFitError{Joint: f.Joint, RMSE: f.RMSE, Max: f.Max, End: f.End}
 	}
-	s.d.log.Info("learned", "skill", r.Skill, "version", v, "demos", r.Demos)
-	end(core.Event{Type: core.Succeeded, Version: v, FitError: fit}, nil)
+	attrs := []any{"skill", r.Skill, "version", v, "demos", r.Demos}
+	if len(warns) > 0 {
+		attrs = append(attrs, "warning", strings.Join(warns, "; "))
+	}
+	s.d.log.Info("learned", attrs...)
+	end(core.Event{Type: core.Succeeded, Version: v, FitError: fit, Warning: strings.Join(warns, "; ")}, nil)
 }
 
 // endLearn marks the learn done, publishes the new skill list, then its terminal event.
