@@ -271,7 +271,8 @@ func rejectionText(r *mqttapi.Rejection) string {
 // cliWording rewrites the MQTT wording of a daemon's reason for the command line: the
 // daemon says which topic to publish ("send cmd/reset first"); the CLI user runs a command.
 func cliWording(reason string) string {
-	return strings.ReplaceAll(reason, "send cmd/reset first", "run `praxis reset` first")
+	reason = strings.ReplaceAll(reason, "send cmd/reset first", "run `praxis reset` first")
+	return strings.ReplaceAll(reason, "cmd/reset is setting the arm up again", "a reset (`praxis reset`) is setting the arm up again")
 }
 
 // newCmdID returns a fresh random command id (12 hex digits).

@@ -24,6 +24,8 @@ func newServeCmd() *cobra.Command {
 		Short: "Run the daemon: arm, skill library and MQTT API (default: simulated SO-101, embedded broker)",
 		Long: "Run the Praxis daemon. With no config it drives a simulated SO-101 in real time, serves an\n" +
 			"embedded MQTT broker on 127.0.0.1:1883 and keeps skills and demos in $XDG_DATA_HOME/praxis.\n" +
+			"While it serves, $XDG_RUNTIME_DIR/praxis/<robot_id>.json names its data directory and broker,\n" +
+			"so that this user's operator commands find them without --data (docs/cli.md).\n" +
 			"Configuration fields: docs/config.md. MQTT API: docs/mqtt.md.",
 		Args: argsBad(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -234,23 +234,23 @@ type eventJSON struct {
 func (e Event) MarshalJSON() ([]byte, error) {
 	j := eventJSON{ID: e.ID, Cmd: e.Cmd, Type: e.Type, Time: e.Time, Skill: e.Skill,
 		Version: e.Version, Reason: e.Reason, Field: e.Field, Demo: e.Demo,
-		Samples: e.Samples, Seconds: round9(e.Seconds), Path: e.Path, FitError: e.FitError,
+		Samples: e.Samples, Seconds: Round9(e.Seconds), Path: e.Path, FitError: e.FitError,
 		Recovered: e.Recovered, Skills: e.Skills, Warning: e.Warning}
 	if e.Type == Progress && e.Cmd != CmdRecord {
-		p := round9(e.Progress)
+		p := Round9(e.Progress)
 		j.Progress = &p
 	}
 	if e.Type == Succeeded && e.Cmd != CmdLearn && e.Cmd != CmdRecord {
-		f := round9(e.FinalError)
+		f := Round9(e.FinalError)
 		j.FinalError = &f
 	}
 	return json.Marshal(j)
 }
 
-// round9 rounds x to 1e-9 (s, rad, or a fraction): far below what the figures measure,
+// Round9 rounds x to 1e-9 (s, rad, or a fraction): far below what the figures measure,
 // and "seconds": 1.61 instead of 1.6099999999999999 on the wire. Fit errors, which can be
 // smaller, keep full precision.
-func round9(x float64) float64 {
+func Round9(x float64) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) > 1e9 {
 		return x
 	}

@@ -674,7 +674,7 @@ func (s *state) skills() ([]core.SkillInfo, error) {
 	out := make([]core.SkillInfo, 0, len(list))
 	for _, in := range list {
 		out = append(out, core.SkillInfo{Name: in.Name, Version: in.Latest, Versions: in.Versions,
-			Joints: in.Joints, Duration: in.Duration})
+			Joints: in.Joints, Duration: core.Round9(in.Duration)})
 	}
 	return out, nil
 }
