@@ -87,8 +87,12 @@ func recordCommand(c *cobra.Command, action string, noFollow, leader *bool) *cob
 			return nil
 		}
 		if action == mqttapi.RecordStart {
-			fmt.Fprintf(out, "recording demo %s; move the arm through the whole motion, rest to rest (usually %s); "+
-				"Ctrl-C or `praxis record stop %s` to stop; --no-follow returns at once\n", name, typicalTeach, name)
+			what := "the arm"
+			if req.Leader {
+				what = "the leader arm (the arm follows)"
+			}
+			fmt.Fprintf(out, "recording demo %s; move %s through the whole motion, rest to rest (usually %s); "+
+				"Ctrl-C or `praxis record stop %s` to stop; --no-follow returns at once\n", name, what, typicalTeach, name)
 			return followRecording(cmd, s, tap, req.ID, name)
 		}
 		return recordResult(cmd, s, tap, req.ID, name)
