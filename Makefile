@@ -10,8 +10,14 @@ DATA     ?= $(CURDIR)/.praxis-data
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# The first build downloads the modules and compiles every dependency: minutes on a slow
+# board, so it says so and lists each package as it is compiled (go build -v); later
+# builds are quick and quiet.
 build: ## build bin/praxis for this machine
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o $(BIN) ./cmd/praxis
+	@echo "building $(BIN) (the first build downloads modules and compiles dependencies: it may take a few minutes; packages are listed as they compile)"
+	@$(GO) mod download -x 2>&1 | sed -n 's|^# get \(https://.*\.zip\)$$|  download \1|p'
+	CGO_ENABLED=0 $(GO) build -v -trimpath -ldflags="$(LDFLAGS)" -o $(BIN) ./cmd/praxis
+	@echo "built $(BIN)"
 
 run: build ## the daemon on the simulated SO-101 with the embedded broker and seeded skills
 	./scripts/run.sh $(BIN) $(DATA)
@@ -52,7 +58,7 @@ release: ## static stamped binaries for linux/amd64, arm64, armv7 in dist/, with
 	done
 	cd $(DIST) && sha256sum praxis-linux-* > SHA256SUMS
 
-cross: release ## alias of release
+cross: release ## alias of release: linux/amd64 too, not only the arm boards
 
 deb: release ## Debian packages (amd64, arm64, armhf) from the release binaries, in dist/
 	rm -f $(DIST)/praxis_*.deb

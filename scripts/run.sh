@@ -4,4 +4,5 @@
 set -euo pipefail
 bin=$1 data=$2
 mkdir -p "$data"
+echo "starting $bin serve --data $data --config scripts/run.yaml (Ctrl-C stops it)"
 exec "$bin" serve --data "$data" --config scripts/run.yaml

@@ -35,6 +35,7 @@ const (
 	defaultTimeout     = 5 * time.Second
 	envMQTTUser        = "PRAXIS_MQTT_USER"
 	envMQTTPassword    = "PRAXIS_MQTT_PASSWORD"
+	envBroker          = "PRAXIS_BROKER"
 	clientCmdGroupNote = "Connection flags: --broker, --robot, --user, --password, --data, --ca, --timeout."
 )
 
@@ -56,31 +57,64 @@ func newClientCmds() []*cobra.Command {
 type connOpts struct {
 	broker, robot, user, password, data, ca string
 	timeout                                 time.Duration
+	flags                                   *pflag.FlagSet
+
+	// Set by config: the credentials file was missing (a refusal then says so).
+	noCreds bool
 }
 
 // register adds the connection flags to fs.
 func (o *connOpts) register(fs *pflag.FlagSet) {
-	fs.StringVar(&o.broker, "broker", defaultBrokerURL, "MQTT broker URL: tcp://host:port, or ssl://host:port for TLS")
+	o.flags = fs
+	fs.StringVar(&o.broker, "broker", defaultBrokerURL, "MQTT broker URL: tcp://host:port, or ssl://host:port for TLS (when not given: $"+envBroker+", else the broker of the daemon this user runs for --robot, else this default)")
 	fs.StringVar(&o.robot, "robot", mqttapi.DefaultRobotID, "robot id (topics praxis/<id>/...)")
 	fs.StringVar(&o.user, "user", "", "MQTT user (default: $"+envMQTTUser+", else the operator user of <data>/"+broker.CredentialsFile+")")
 	fs.StringVar(&o.password, "password", "", "MQTT password (default: $"+envMQTTPassword+", else the user's password in <data>/"+broker.CredentialsFile+")")
-	fs.StringVar(&o.data, "data", "", "daemon data directory holding "+broker.CredentialsFile+" (default "+daemon.DefaultDataDir()+")")
+	fs.StringVar(&o.data, "data", "", "daemon data directory holding "+broker.CredentialsFile+" (default: $"+daemon.EnvData+", else that of the daemon this user runs for --robot, else "+daemon.DefaultDataDir()+")")
 	fs.StringVar(&o.ca, "ca", "", "PEM file of the CA certificate(s) to trust for ssl:// brokers (default: system roots)")
 	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "how long to wait for the broker and for the daemon's answer")
 }
 
-// credsHint says where credentials come from, for error messages.
+// credsPath is the credentials file the command reads.
 func (o *connOpts) credsPath() string {
-	dir := o.data
-	if dir == "" {
-		dir = daemon.DefaultDataDir()
+	return filepath.Join(resolveDataDir(o.data, o.robot), broker.CredentialsFile)
+}
+
+// resolveDataDir finds the daemon's data directory: flag (when not ""), else
+// $PRAXIS_DATA, else the data directory of the daemon this user runs for robot (its
+// runtime file, daemon.RuntimeFile), else the daemon's default.
+func resolveDataDir(flag, robot string) string {
+	if flag != "" {
+		return flag
 	}
-	return filepath.Join(dir, broker.CredentialsFile)
+	if d := os.Getenv(daemon.EnvData); d != "" {
+		return d
+	}
+	if r, err := daemon.ReadRuntime(robot); err == nil {
+		return r.DataDir
+	}
+	return daemon.DefaultDataDir()
+}
+
+// resolveBroker returns the broker URL: --broker when given, else $PRAXIS_BROKER, else
+// the broker of the daemon this user runs for the robot, else the default.
+func (o *connOpts) resolveBroker() string {
+	if o.flags != nil && o.flags.Changed("broker") {
+		return o.broker
+	}
+	if b := os.Getenv(envBroker); b != "" {
+		return b
+	}
+	if r, err := daemon.ReadRuntime(o.robot); err == nil && r.Broker != "" {
+		return r.Broker
+	}
+	return o.broker
 }
 
 // config checks the flags and resolves the credentials: flags win over the environment,
 // which wins over the credentials file. Bad flags are bad input.
 func (o *connOpts) config() (mqttapi.ClientConfig, error) {
+	o.broker, o.noCreds = o.resolveBroker(), false
 	u, err := url.Parse(o.broker)
 	if err != nil || u.Host == "" {
 		return mqttapi.ClientConfig{}, inputErrf("--broker %q: want a URL such as %s or ssl://host:8883", o.broker, defaultBrokerURL)
@@ -133,7 +167,8 @@ func (o *connOpts) config() (mqttapi.ClientConfig, error) {
 		if cfg.Username == "" {
 			cfg.Username = broker.OperatorUser
 		}
-		return cfg, nil // the broker will refuse; the error then names the file
+		o.noCreds = true
+		return cfg, nil // an anonymous broker may take it; a refusal names the missing file
 	case err != nil:
 		return cfg, inputErr(err)
 	}
@@ -192,6 +227,9 @@ func (s *session) Close() { s.cli.Close() }
 // dialError turns a connection error into one an operator can act on.
 func (o *connOpts) dialError(cfg mqttapi.ClientConfig, err error) error {
 	switch {
+	case (errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword) || errors.Is(err, packets.ErrorRefusedNotAuthorised)) && o.noCreds && cfg.Password == "":
+		return fmt.Errorf("not authorised: the broker at %s refused user %q without a password: no credentials file at %s: pass --data DIR (the daemon's data directory) or set $%s (or give --user/--password, $%s/$%s)",
+			cfg.Broker, cfg.Username, o.credsPath(), daemon.EnvData, envMQTTUser, envMQTTPassword)
 	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword), errors.Is(err, packets.ErrorRefusedNotAuthorised):
 		return fmt.Errorf("not authorised: the broker at %s refused user %q (wrong password? the credentials are in %s; or use --user/--password, $%s/$%s)",
 			cfg.Broker, cfg.Username, o.credsPath(), envMQTTUser, envMQTTPassword)
@@ -223,10 +261,18 @@ func (s *session) cmdError(what string, err error) error {
 // rejectionText formats a rejection as "reason (field F)", without repeating the field
 // when the reason already starts with it.
 func rejectionText(r *mqttapi.Rejection) string {
-	if r.Field == "" || strings.HasPrefix(r.Reason, r.Field) {
-		return r.Reason
+	reason := cliWording(r.Reason)
+	if r.Field == "" || strings.HasPrefix(reason, r.Field) {
+		return reason
 	}
-	return r.Reason + " (field " + r.Field + ")"
+	return reason + " (field " + r.Field + ")"
+}
+
+// cliWording rewrites the MQTT wording of a daemon's reason for the command line: the
+// daemon says which topic to publish ("send cmd/reset first"); the CLI user runs a command.
+func cliWording(reason string) string {
+	reason = strings.ReplaceAll(reason, "send cmd/reset first", "run `praxis reset` first")
+	return strings.ReplaceAll(reason, "cmd/reset is setting the arm up again", "a reset (`praxis reset`) is setting the arm up again")
 }
 
 // newCmdID returns a fresh random command id (12 hex digits).
@@ -349,7 +395,11 @@ func newResetCmd() *cobra.Command {
 		if err != nil {
 			return s.cmdError("reset", err)
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "reset %s: %s: e-stop cleared on robot %s\n", e.ID, e.Type, s.cfg.RobotID)
+		what := "e-stop cleared"
+		if e.Reason != "" { // the daemon's note, e.g. "nothing to reset (e-stop not latched)"
+			what = e.Reason
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "reset %s: %s: %s on robot %s\n", e.ID, e.Type, what, s.cfg.RobotID)
 		if e.Recovered {
 			fmt.Fprintf(cmd.OutOrStdout(), "reset %s: the arm had faulted; its servos answer again and hold their position\n", e.ID)
 		}

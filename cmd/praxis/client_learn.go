@@ -54,6 +54,9 @@ func learnFromDaemon(cmd *cobra.Command, o *connOpts, name string, demoNames []s
 			fmt.Fprintf(out, "learned skill %s on the daemon\n", skill)
 		}
 		printFitErrors(out, final.FitError)
+		if final.Warning != "" {
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", final.Warning)
+		}
 		return nil
 	}
 	switch final.Type {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -86,20 +87,38 @@ func recordCommand(c *cobra.Command, action string, noFollow, leader *bool) *cob
 			return nil
 		}
 		if action == mqttapi.RecordStart {
-			return followRecording(cmd, tap, req.ID, name)
+			what := "the arm"
+			if req.Leader {
+				what = "the leader arm (the arm follows)"
+			}
+			fmt.Fprintf(out, "recording demo %s; move %s through the whole motion, rest to rest (usually %s); "+
+				"Ctrl-C or `praxis record stop %s` to stop; --no-follow returns at once\n", name, what, typicalTeach, name)
+			return followRecording(cmd, s, tap, req.ID, name)
 		}
 		return recordResult(cmd, s, tap, req.ID, name)
 	}
 	return c
 }
 
-// followRecording prints the recording's progress until its terminal event or Ctrl-C.
-func followRecording(cmd *cobra.Command, tap *eventTap, id, name string) error {
-	out := cmd.OutOrStdout()
-	sig := make(chan os.Signal, 1)
+// typicalTeach is how long a demonstration usually takes (docs/cli.md, demos.Check).
+const typicalTeach = "2-10 s"
+
+// interrupts returns the channel of Ctrl-C and a function that stops it (a test hook).
+var interrupts = func() (<-chan os.Signal, func()) {
+	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt)
-	defer signal.Stop(sig)
+	return sig, func() { signal.Stop(sig) }
+}
+
+// followRecording prints the recording's progress until its terminal event. The first
+// Ctrl-C stops the recording (cmd/record stop over a second connection) and waits for
+// its result; a second one stops waiting.
+func followRecording(cmd *cobra.Command, s *session, tap *eventTap, id, name string) error {
+	out := cmd.OutOrStdout()
+	sig, stopSig := interrupts()
+	defer stopSig()
 	bar := &recordIndicator{w: out, label: "recording " + name, tty: isTerminal(out), lastSec: -1}
+	interrupted := false
 	for {
 		var te tapEvent
 		select {
@@ -109,8 +128,14 @@ func followRecording(cmd *cobra.Command, tap *eventTap, id, name string) error {
 			return fmt.Errorf("record start %s: connection to the broker lost while following; the recording may go on: check `praxis status`", name)
 		case <-sig:
 			bar.done()
-			fmt.Fprintf(out, "stopped following; the recording goes on: `praxis record stop %s` ends it\n", name)
-			return nil
+			if interrupted {
+				fmt.Fprintf(out, "stopped waiting; check `praxis status` (`praxis record stop %s` ends a recording that goes on)\n", name)
+				return nil
+			}
+			interrupted = true
+			fmt.Fprintf(out, "interrupted: stopping recording %s (Ctrl-C again to stop waiting)\n", name)
+			go s.stopRecordingElsewhere(cmd.Context(), cmd.ErrOrStderr(), name)
+			continue
 		case <-cmd.Context().Done():
 			bar.done()
 			return cmd.Context().Err()
@@ -127,9 +152,23 @@ func followRecording(cmd *cobra.Command, tap *eventTap, id, name string) error {
 		}
 		bar.done()
 		if te.Type.Terminal() {
-			return printRecordResult(out, te, name)
+			return printRecordResult(out, cmd.ErrOrStderr(), te, name)
 		}
 		printEvent(out, "record", te.Event)
+	}
+}
+
+// stopRecordingElsewhere sends record stop for name over a fresh connection (the
+// session's follows the recording) and reports a failure on w.
+func (s *session) stopRecordingElsewhere(ctx context.Context, w io.Writer, name string) {
+	c, err := mqttapi.Dial(ctx, s.cfg)
+	if err != nil {
+		fmt.Fprintf(w, "record stop %s: %v\n", name, s.opts.dialError(s.cfg, err))
+		return
+	}
+	defer c.Close()
+	if _, err := c.Record(ctx, mqttapi.RecordRequest{ID: newCmdID(), Action: mqttapi.RecordStop, Demo: name}); err != nil {
+		fmt.Fprintf(w, "record stop %s: %v\n", name, s.cmdError("record stop", err))
 	}
 }
 
@@ -172,7 +211,7 @@ func recordResult(cmd *cobra.Command, s *session, tap *eventTap, id, name string
 		select {
 		case te := <-tap.events:
 			if te.Type.Terminal() && (te.ID == id || (te.Demo == name && te.Type != mqttapi.Rejected)) {
-				return printRecordResult(cmd.OutOrStdout(), te, name)
+				return printRecordResult(cmd.OutOrStdout(), cmd.ErrOrStderr(), te, name)
 			}
 		case <-tap.lost:
 			return fmt.Errorf("record stop %s: connection to the broker lost before the result", name)
@@ -199,8 +238,12 @@ func keptAs(e mqttapi.Event) string {
 }
 
 // printRecordResult prints the terminal event of a recording: on success the samples,
-// seconds and path (and any event fields this CLI does not know), an error otherwise.
-func printRecordResult(w io.Writer, te tapEvent, name string) error {
+// seconds and path (and any event fields this CLI does not know), an error otherwise; the
+// event's warning (a demo too short, with little motion, cut mid-motion) goes to errw.
+func printRecordResult(w, errw io.Writer, te tapEvent, name string) error {
+	if te.Warning != "" && te.Type != mqttapi.Rejected {
+		defer fmt.Fprintf(errw, "warning: demo %s: %s\n", name, te.Warning)
+	}
 	switch te.Type {
 	case mqttapi.Succeeded:
 		var b strings.Builder
@@ -211,7 +254,7 @@ func printRecordResult(w io.Writer, te tapEvent, name string) error {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(&b, ", %s %v", k, te.extra[k])
+			fmt.Fprintf(&b, ", %s %s", k, humanValue(te.extra[k]))
 		}
 		if te.Reason != "" {
 			b.WriteString(": " + te.Reason)
@@ -227,6 +270,15 @@ func printRecordResult(w io.Writer, te tapEvent, name string) error {
 	return fmt.Errorf("recording %s %s: %s", name, te.Type, te.Reason)
 }
 
+// humanValue formats a JSON value for a person: numbers with at most 6 significant
+// digits (1.6099999999999999 prints as 1.61).
+func humanValue(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'g', 6, 64)
+	}
+	return fmt.Sprint(v)
+}
+
 // tapEvent is an event with the JSON fields that mqttapi.Event does not know.
 type tapEvent struct {
 	mqttapi.Event
@@ -236,7 +288,8 @@ type tapEvent struct {
 // knownEventFields are the JSON fields of mqttapi.Event.
 var knownEventFields = map[string]bool{"id": true, "cmd": true, "type": true, "time": true, "skill": true,
 	"version": true, "reason": true, "field": true, "progress": true, "final_error": true, "demo": true,
-	"samples": true, "seconds": true, "path": true, "fit_error": true, "recovered": true, "skills": true}
+	"samples": true, "seconds": true, "path": true, "fit_error": true, "recovered": true, "skills": true,
+	"warning": true}
 
 // eventTap is a second connection that queues every event of the robot, for commands
 // whose events outlive the Client's call (a recording).

@@ -201,9 +201,9 @@ func (s *session) run(cmd *cobra.Command, req mqttapi.RunRequest) error {
 	}
 	switch final.Type {
 	case mqttapi.Failed:
-		return fmt.Errorf("run %s failed: %s", req.ID, final.Reason)
+		return fmt.Errorf("run %s failed: %s", req.ID, cliWording(final.Reason))
 	case mqttapi.Aborted:
-		return fmt.Errorf("run %s aborted: %s", req.ID, final.Reason)
+		return fmt.Errorf("run %s aborted: %s", req.ID, cliWording(final.Reason))
 	}
 	return s.cmdError("run "+req.Skill, err)
 }
@@ -269,7 +269,7 @@ func printEvent(w io.Writer, what string, e mqttapi.Event) {
 		fmt.Fprintf(&b, ", final error %.4g rad", e.FinalError)
 	}
 	if e.Reason != "" {
-		b.WriteString(": " + e.Reason)
+		b.WriteString(": " + cliWording(e.Reason))
 	}
 	fmt.Fprintln(w, b.String())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/praxis-robotics/praxis/internal/broker"
+	"github.com/praxis-robotics/praxis/internal/daemon"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/internal/mqtttest"
 )
@@ -37,6 +39,7 @@ type fakeService struct {
 	resets    int
 	reset     []error           // answers of the next resets: nil accepts recovering the arm, an error rejects; none left: plain accept
 	recording map[string]string // demo name → id of its start command
+	latched   bool              // e-stop latched: runs are rejected as the daemon does
 }
 
 var fakeSkills = []mqttapi.SkillInfo{
@@ -47,7 +50,11 @@ var fakeSkills = []mqttapi.SkillInfo{
 func (f *fakeService) Run(r mqttapi.RunRequest) error {
 	f.mu.Lock()
 	f.runs = append(f.runs, r)
+	latched := f.latched
 	f.mu.Unlock()
+	if latched {
+		return mqttapi.Reject("", "e-stop latched: send cmd/reset first")
+	}
 	for j, q := range r.Goal {
 		if j != "j1" && j != "j2" && j != "j3" {
 			return mqttapi.Reject("goal."+j, "unknown joint %q", j)
@@ -95,14 +102,17 @@ func (f *fakeService) EStop() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.estops++
+	f.latched = true
 }
 
 func (f *fakeService) Reset() (mqttapi.ResetResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.resets++
+	was := f.latched
+	f.latched = false
 	if len(f.reset) == 0 {
-		return mqttapi.ResetResult{}, nil
+		return mqttapi.ResetResult{NotLatched: !was}, nil
 	}
 	err := f.reset[0]
 	f.reset = f.reset[1:]
@@ -127,6 +137,9 @@ func (f *fakeService) Record(r mqttapi.RecordRequest) error {
 		if strings.HasPrefix(r.Demo, "auto") {
 			e := ev(r.ID, mqttapi.Succeeded)
 			e.Samples, e.Seconds, e.Path = 100, 0.99, "demos/"+r.Demo+".csv"
+			if strings.HasPrefix(r.Demo, "auto-short") {
+				e.Warning = "short: 0.99 s (a whole motion, rest to rest, usually takes 2-10 s)"
+			}
 			f.srv.Publish(e)
 			return nil
 		}
@@ -184,10 +197,14 @@ func (tb *testBed) conn() []string {
 }
 
 // newBed starts a broker and writes its credentials file; with daemon, a fake daemon too.
-func newBed(t *testing.T, daemon bool) *testBed {
+func newBed(t *testing.T, withDaemon bool) *testBed {
 	t.Helper()
 	t.Setenv(envMQTTUser, "")
 	t.Setenv(envMQTTPassword, "")
+	t.Setenv(envBroker, "")
+	t.Setenv(daemon.EnvData, "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir()) // no daemon of the developer's is found
+	t.Setenv("XDG_DATA_HOME", t.TempDir())   // nor its default data directory
 	tb := &testBed{b: mqtttest.Embedded(t), data: t.TempDir()}
 	tb.creds = tb.b.Credentials()
 	y, err := yaml.Marshal(tb.creds)
@@ -197,7 +214,7 @@ func newBed(t *testing.T, daemon bool) *testBed {
 	if err := os.WriteFile(filepath.Join(tb.data, broker.CredentialsFile), y, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if !daemon {
+	if !withDaemon {
 		return tb
 	}
 	du, _ := tb.creds.ByRole(broker.RoleDaemon)
@@ -351,8 +368,42 @@ func TestClientRecord(t *testing.T) {
 	// A recording that ends by itself: start follows it to the end.
 	stdout, stderr, status := tb.praxis(t, "record", "start", "auto-1")
 	wantStatus(t, status, 0, stdout, stderr)
-	wantContains(t, "start stdout", stdout, "record start auto-1: accepted", "recording auto-1: 50 samples, 0.50 s\nrecording auto-1: 120 samples, 1.20 s\n",
+	wantContains(t, "start stdout", stdout, "record start auto-1: accepted",
+		"recording demo auto-1; move the arm through the whole motion, rest to rest (usually 2-10 s); Ctrl-C or `praxis record stop auto-1` to stop; --no-follow returns at once\n",
+		"recording auto-1: 50 samples, 0.50 s\nrecording auto-1: 120 samples, 1.20 s\n",
 		"recorded auto-1: 100 samples, 0.99 s, saved as demos/auto-1.csv in the daemon's data directory\n")
+	if stderr != "" {
+		t.Errorf("a recording with no warning wrote to stderr: %q", stderr)
+	}
+	// The daemon's warning (demos.Check) reaches the user on stderr.
+	stdout, stderr, status = tb.praxis(t, "record", "start", "auto-short")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "short recording stderr", stderr, "warning: demo auto-short: short: 0.99 s (a whole motion, rest to rest, usually takes 2-10 s)\n")
+	if strings.Contains(stdout, "warning") {
+		t.Errorf("the warning went to stdout (and as an unknown field?):\n%s", stdout)
+	}
+
+	// Ctrl-C while following stops the recording and prints its result.
+	intr := make(chan os.Signal, 1)
+	old := interrupts
+	interrupts = func() (<-chan os.Signal, func()) { return intr, func() {} }
+	defer func() { interrupts = old }()
+	go func() {
+		for {
+			tb.svc.mu.Lock()
+			_, started := tb.svc.recording["manual-1"]
+			tb.svc.mu.Unlock()
+			if started {
+				intr <- os.Interrupt
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	stdout, stderr, status = tb.praxis(t, "record", "start", "manual-1")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "Ctrl-C stdout", stdout, "interrupted: stopping recording manual-1 (Ctrl-C again to stop waiting)\n",
+		"recorded manual-1: 250 samples, 2.49 s, saved as demos/manual-1.csv")
 
 	stdout, stderr, status = tb.praxis(t, "record", "start", "pick-1", "--no-follow")
 	wantStatus(t, status, 0, stdout, stderr)
@@ -376,7 +427,8 @@ func TestClientRecord(t *testing.T) {
 	wantStatus(t, status, 2, "", stderr)
 
 	recs := tb.svc.snapshot().records
-	want := []mqttapi.RecordRequest{{Action: "start", Demo: "auto-1"}, {Action: "start", Demo: "pick-1"},
+	want := []mqttapi.RecordRequest{{Action: "start", Demo: "auto-1"}, {Action: "start", Demo: "auto-short"},
+		{Action: "start", Demo: "manual-1"}, {Action: "stop", Demo: "manual-1"}, {Action: "start", Demo: "pick-1"},
 		{Action: "stop", Demo: "pick-1"}, {Action: "stop", Demo: "pick-1"}, {Action: "start", Demo: "tele-1", Leader: true}}
 	for i := range recs {
 		recs[i].ID = ""
@@ -394,6 +446,13 @@ func TestClientEStopResetCancel(t *testing.T) {
 	stdout, stderr, status := tb.praxis(t, "estop")
 	wantStatus(t, status, 0, stdout, stderr)
 	wantContains(t, "estop", stdout, "accepted: e-stop latched on robot arm1")
+	// The daemon's MQTT wording ("send cmd/reset first") reads as a command for CLI users.
+	stdout, stderr, status = tb.praxis(t, "run", "wave")
+	wantStatus(t, status, 2, stdout, stderr)
+	wantContains(t, "run while latched", stderr, "e-stop latched: run `praxis reset` first")
+	if strings.Contains(stderr, "cmd/reset") {
+		t.Errorf("CLI user told to send cmd/reset:\n%s", stderr)
+	}
 	stdout, stderr, status = tb.praxis(t, "reset")
 	wantStatus(t, status, 0, stdout, stderr)
 	wantContains(t, "reset", stdout, "accepted: e-stop cleared")
@@ -409,6 +468,12 @@ func TestClientEStopResetCancel(t *testing.T) {
 	stdout, stderr, status = tb.praxis(t, "reset")
 	wantStatus(t, status, 2, stdout, stderr)
 	wantContains(t, "reset that did not recover", stderr, "reset rejected by the daemon: arm faulted and did not recover: servo 4 (wrist_flex): no reply; e-stop still latched")
+	stdout, stderr, status = tb.praxis(t, "reset")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "reset with nothing latched", stdout, "accepted: nothing to reset (e-stop not latched) on robot arm1")
+	if strings.Contains(stdout, "cleared") {
+		t.Errorf("reset with nothing latched says cleared:\n%s", stdout)
+	}
 	stdout, stderr, status = tb.praxis(t, "cancel", "r1")
 	wantStatus(t, status, 0, stdout, stderr)
 	wantContains(t, "cancel", stdout, "cancel r1: accepted")
@@ -417,8 +482,8 @@ func TestClientEStopResetCancel(t *testing.T) {
 	wantContains(t, "cancel r2", stderr, `rejected by the daemon: id: no run "r2"`)
 
 	s := tb.svc.snapshot()
-	if s.estops != 1 || s.resets != 3 || !reflect.DeepEqual(s.cancels, []string{"r1"}) {
-		t.Fatalf("service saw %d estops, %d resets, cancels %v; want 1, 3, [r1]", s.estops, s.resets, s.cancels)
+	if s.estops != 1 || s.resets != 4 || !reflect.DeepEqual(s.cancels, []string{"r1"}) {
+		t.Fatalf("service saw %d estops, %d resets, cancels %v; want 1, 4, [r1]", s.estops, s.resets, s.cancels)
 	}
 }
 
@@ -559,7 +624,56 @@ func TestClientCredentials(t *testing.T) {
 	empty := t.TempDir()
 	stdout, stderr, status = offlineRun(t, "estop", "--broker", tb.b.URL(), "--data", empty)
 	wantStatus(t, status, 1, stdout, stderr)
-	wantContains(t, "stderr", stderr, `refused user "operator"`, filepath.Join(empty, broker.CredentialsFile))
+	wantContains(t, "stderr", stderr, `refused user "operator"`,
+		"no credentials file at "+filepath.Join(empty, broker.CredentialsFile)+": pass --data DIR (the daemon's data directory) or set $PRAXIS_DATA")
+	if strings.Contains(stderr, "wrong password") {
+		t.Errorf("a missing credentials file is reported as a wrong password:\n%s", stderr)
+	}
+}
+
+// Without --data, the commands find the credentials through $PRAXIS_DATA, else the
+// runtime file of the daemon this user runs (and its broker without --broker); a file
+// whose process is gone is ignored.
+func TestClientDataDirResolution(t *testing.T) {
+	tb := newBed(t, true)
+	stdout, stderr, status := offlineRun(t, "skills", "--broker", tb.b.URL(), "--timeout", "3s")
+	wantStatus(t, status, 1, stdout, stderr) // the default data dir of the test user has no credentials
+	wantContains(t, "stderr", stderr, "no credentials file at", "pass --data DIR")
+
+	t.Setenv(daemon.EnvData, tb.data)
+	stdout, stderr, status = offlineRun(t, "skills", "--broker", tb.b.URL(), "--timeout", "3s")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "skills via $PRAXIS_DATA", stdout, "wave")
+	t.Setenv(daemon.EnvData, "")
+
+	// A daemon of this user that was killed: its runtime file is ignored.
+	remove, err := daemon.WriteRuntime(daemon.Runtime{PID: 1 << 30, RobotID: "arm1", DataDir: tb.data, Broker: tb.b.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := daemon.ReadRuntime("arm1"); !errors.Is(err, daemon.ErrNoRuntime) {
+		t.Fatalf("runtime file of a dead process: %v, want ErrNoRuntime", err)
+	}
+	remove()
+	// A live one (this process stands for it): data directory and broker come from it.
+	remove, err = daemon.WriteRuntime(daemon.Runtime{PID: os.Getpid(), RobotID: "arm1", DataDir: tb.data, Broker: tb.b.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, status = offlineRun(t, "skills", "--timeout", "3s")
+	wantStatus(t, status, 0, stdout, stderr)
+	wantContains(t, "skills via the runtime file", stdout, "wave")
+	// The library commands resolve --data the same way.
+	stdout, stderr, status = offlineRun(t, "demos", "list")
+	wantStatus(t, status, 0, stdout, stderr)
+	// Another robot's commands do not take arm1's daemon.
+	stdout, stderr, status = offlineRun(t, "skills", "--robot", "arm2", "--broker", tb.b.URL(), "--timeout", "3s")
+	wantStatus(t, status, 1, stdout, stderr)
+	wantContains(t, "arm2 stderr", stderr, "no credentials file at")
+	remove()
+	if _, err := os.Stat(daemon.RuntimeFile("arm1")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("runtime file left after remove: %v", err)
+	}
 }
 
 func TestProgressBar(t *testing.T) {

@@ -92,6 +92,13 @@ func newLearnCmd() *cobra.Command {
 				return err
 			}
 			printFitSummary(cmd.ErrOrStderr(), s)
+			for _, a := range args { // read again only to warn: learning succeeded
+				if d, err := demos.ReadCSV(a); err == nil {
+					if w := demos.Check(d); w != "" {
+						fmt.Fprintf(cmd.ErrOrStderr(), "warning: demo %s: %s\n", a, w)
+					}
+				}
+			}
 			return nil
 		},
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/internal/daemon"
+	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/skilllib"
 )
 
@@ -23,9 +24,20 @@ import (
 // every write is atomic and versions are never overwritten, so they are safe while the
 // daemon runs; its retained skill list refreshes on the next `praxis skills`.
 
-// dataDirFlag adds --data (default: the daemon's default data directory) to c.
+// dataDirFlag adds --data to c. When it is not given, the command uses $PRAXIS_DATA,
+// else the data directory of the daemon this user runs for the default robot, else the
+// daemon's default (resolveDataDir).
 func dataDirFlag(c *cobra.Command, dir *string) {
-	c.Flags().StringVar(dir, "data", daemon.DefaultDataDir(), "the daemon's data directory")
+	c.Flags().StringVar(dir, "data", "", "the daemon's data directory (default: $"+daemon.EnvData+
+		", else that of the running daemon of robot "+mqttapi.DefaultRobotID+", else "+daemon.DefaultDataDir()+")")
+	prev := c.PreRunE
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		*dir = resolveDataDir(*dir, mqttapi.DefaultRobotID)
+		if prev != nil {
+			return prev(cmd, args)
+		}
+		return nil
+	}
 }
 
 func openLibrary(dir string) (*skilllib.Store, error) {
@@ -203,9 +215,57 @@ func newSkillsCheckCmd() *cobra.Command {
 func newDemosCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "demos",
-		Short: "List the daemon's demonstrations; import CSV demos or LeRobot datasets; export to LeRobot",
+		Short: "List, delete and rename the daemon's demonstrations; import CSV demos or LeRobot datasets; export to LeRobot",
 	}
-	c.AddCommand(newDemosListCmd(), newDemosImportCmd(), newDemosExportCmd())
+	c.AddCommand(newDemosListCmd(), newDemosDeleteCmd(), newDemosRenameCmd(), newDemosImportCmd(), newDemosExportCmd())
+	return c
+}
+
+// demosErr maps the demo sentinels to exit statuses: a missing, taken or busy name is
+// the caller's input.
+func demosErr(err error) error {
+	if errors.Is(err, demos.ErrNotFound) || errors.Is(err, demos.ErrExists) || errors.Is(err, demos.ErrBeingRecorded) {
+		return inputErr(err)
+	}
+	if err != nil && strings.Contains(err.Error(), "demo name") { // checkName's errors
+		return inputErr(err)
+	}
+	return err
+}
+
+func newDemosDeleteCmd() *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a stored demonstration (its CSV and sidecar); refused while it is being recorded",
+		Args:  argsBad(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := demos.Delete(filepath.Join(dir, daemon.DemosDir), args[0]); err != nil {
+				return demosErr(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted demo %s\n", args[0])
+			return nil
+		},
+	}
+	dataDirFlag(c, &dir)
+	return c
+}
+
+func newDemosRenameCmd() *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "rename OLD NEW",
+		Short: "Rename a stored demonstration; refused when NEW exists or either is being recorded",
+		Args:  argsBad(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := demos.Rename(filepath.Join(dir, daemon.DemosDir), args[0], args[1]); err != nil {
+				return demosErr(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "renamed demo %s to %s\n", args[0], args[1])
+			return nil
+		},
+	}
+	dataDirFlag(c, &dir)
 	return c
 }
 

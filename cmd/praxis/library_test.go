@@ -93,3 +93,46 @@ func TestDemosImportAndList(t *testing.T) {
 		t.Fatalf("list: %d %q", st, out)
 	}
 }
+
+// demos rename and delete work on the data directory, never replace a demo, and refuse
+// one being recorded; the README's teach section can then run twice.
+func TestDemosDeleteRename(t *testing.T) {
+	dir := seededDataDir(t)
+	for _, n := range []string{"a", "b"} {
+		if _, errs, st := offlineRun(t, "demos", "import", "../../testdata/masterarm_wiggling/d02209.csv", "--name", n, "--data", dir); st != 0 {
+			t.Fatalf("import %s: %s", n, errs)
+		}
+	}
+	out, errs, st := offlineRun(t, "demos", "rename", "a", "b", "--data", dir)
+	if st != 2 || !strings.Contains(errs, "already exists") {
+		t.Fatalf("rename onto an existing demo: %d %q %q", st, out, errs)
+	}
+	out, errs, st = offlineRun(t, "demos", "rename", "a", "c", "--data", dir)
+	if st != 0 || out != "renamed demo a to c\n" {
+		t.Fatalf("rename: %d %q %q", st, out, errs)
+	}
+	out, _, _ = offlineRun(t, "demos", "list", "--data", dir)
+	if !strings.Contains(out, "\nc ") || strings.Contains(out, "\na ") {
+		t.Fatalf("list after rename:\n%s", out)
+	}
+	ddir := filepath.Join(dir, "demos")
+	if err := os.WriteFile(filepath.Join(ddir, "b.csv.part"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, st = offlineRun(t, "demos", "delete", "b", "--data", dir); st != 2 || !strings.Contains(errs, "being recorded") {
+		t.Fatalf("delete while recording: %d %q", st, errs)
+	}
+	os.Remove(filepath.Join(ddir, "b.csv.part"))
+	out, errs, st = offlineRun(t, "demos", "delete", "b", "--data", dir)
+	if st != 0 || out != "deleted demo b\n" {
+		t.Fatalf("delete: %d %q %q", st, out, errs)
+	}
+	for _, f := range []string{"b.csv", "b.json"} {
+		if _, err := os.Stat(filepath.Join(ddir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s left after delete: %v", f, err)
+		}
+	}
+	if _, errs, st = offlineRun(t, "demos", "delete", "b", "--data", dir); st != 2 || !strings.Contains(errs, "no such demo") {
+		t.Fatalf("delete twice: %d %q", st, errs)
+	}
+}

@@ -1,13 +1,17 @@
 package main
 
 import (
-	"github.com/praxis-robotics/praxis/motion/clock"
+	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/praxis-robotics/praxis/internal/daemon"
-	"github.com/spf13/cobra"
+	"github.com/praxis-robotics/praxis/motion/clock"
 )
 
 // newServeCmd is `praxis serve [--config FILE] [--data DIR]`: the daemon. SIGINT and
@@ -20,6 +24,8 @@ func newServeCmd() *cobra.Command {
 		Short: "Run the daemon: arm, skill library and MQTT API (default: simulated SO-101, embedded broker)",
 		Long: "Run the Praxis daemon. With no config it drives a simulated SO-101 in real time, serves an\n" +
 			"embedded MQTT broker on 127.0.0.1:1883 and keeps skills and demos in $XDG_DATA_HOME/praxis.\n" +
+			"While it serves, $XDG_RUNTIME_DIR/praxis/<robot_id>.json names its data directory and broker,\n" +
+			"so that this user's operator commands find them without --data (docs/cli.md).\n" +
 			"Configuration fields: docs/config.md. MQTT API: docs/mqtt.md.",
 		Args: argsBad(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -43,7 +49,30 @@ func newServeCmd() *cobra.Command {
 			clock.TuneRuntime()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return d.Run(ctx)
+			// While serving, the runtime file tells this user's operator commands where the
+			// data directory (credentials) and the broker are (docs/cli.md).
+			written := make(chan func(), 1)
+			go func() {
+				select {
+				case <-d.Ready():
+				case <-ctx.Done():
+					written <- nil
+					return
+				}
+				data, _ := filepath.Abs(d.Config().DataDir)
+				remove, err := daemon.WriteRuntime(daemon.Runtime{PID: os.Getpid(), RobotID: d.Config().RobotID,
+					DataDir: data, Broker: d.BrokerURL(), Started: time.Now()})
+				if err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "praxis serve: %v (operator commands then need --data)\n", err)
+				}
+				written <- remove
+			}()
+			err = d.Run(ctx)
+			stop()
+			if remove := <-written; remove != nil {
+				remove()
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "", "YAML configuration file (docs/config.md); default: built-in defaults")

@@ -137,8 +137,13 @@ type LearnRequest struct {
 
 // ResetResult is what a reset did besides clearing the e-stop.
 type ResetResult struct {
-	Recovered bool // the arm had faulted (a servo went silent) and was set up again
+	Recovered  bool // the arm had faulted (a servo went silent) and was set up again
+	NotLatched bool // the e-stop was not latched: there was nothing to clear
 }
+
+// NothingToReset is the reason of an accepted reset that found the e-stop not latched
+// (and no faulted arm to recover).
+const NothingToReset = "nothing to reset (e-stop not latched)"
 
 // SkillInfo describes one skill of the library.
 type SkillInfo struct {
@@ -191,6 +196,7 @@ type Event struct {
 	Path       string          // for a recording that kept its demo: the CSV, relative to the daemon's data directory
 	FitError   []JointFitError // for succeeded learns: reproduction error per joint, in the skill's joint order
 	Recovered  bool            // for an accepted cmd/reset: a faulted arm was set up again
+	Warning    string          // for a recording's or learn's end: why the demo may not teach a whole motion (demos.Check)
 	Skills     []SkillInfo     // for accepted cmd/skills: the skill list
 }
 
@@ -220,6 +226,7 @@ type eventJSON struct {
 	Path       string          `json:"path,omitempty"`
 	FitError   []JointFitError `json:"fit_error,omitempty"`
 	Recovered  bool            `json:"recovered,omitempty"`
+	Warning    string          `json:"warning,omitempty"`
 	Skills     []SkillInfo     `json:"skills,omitempty"`
 }
 
@@ -227,17 +234,27 @@ type eventJSON struct {
 func (e Event) MarshalJSON() ([]byte, error) {
 	j := eventJSON{ID: e.ID, Cmd: e.Cmd, Type: e.Type, Time: e.Time, Skill: e.Skill,
 		Version: e.Version, Reason: e.Reason, Field: e.Field, Demo: e.Demo,
-		Samples: e.Samples, Seconds: e.Seconds, Path: e.Path, FitError: e.FitError,
-		Recovered: e.Recovered, Skills: e.Skills}
+		Samples: e.Samples, Seconds: Round9(e.Seconds), Path: e.Path, FitError: e.FitError,
+		Recovered: e.Recovered, Skills: e.Skills, Warning: e.Warning}
 	if e.Type == Progress && e.Cmd != CmdRecord {
-		p := e.Progress
+		p := Round9(e.Progress)
 		j.Progress = &p
 	}
 	if e.Type == Succeeded && e.Cmd != CmdLearn && e.Cmd != CmdRecord {
-		f := e.FinalError
+		f := Round9(e.FinalError)
 		j.FinalError = &f
 	}
 	return json.Marshal(j)
+}
+
+// Round9 rounds x to 1e-9 (s, rad, or a fraction): far below what the figures measure,
+// and "seconds": 1.61 instead of 1.6099999999999999 on the wire. Fit errors, which can be
+// smaller, keep full precision.
+func Round9(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) > 1e9 {
+		return x
+	}
+	return math.Round(x*1e9) / 1e9
 }
 
 // UnmarshalJSON decodes an event.
@@ -249,7 +266,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	*e = Event{ID: j.ID, Cmd: j.Cmd, Type: j.Type, Time: j.Time, Skill: j.Skill,
 		Version: j.Version, Reason: j.Reason, Field: j.Field, Demo: j.Demo,
 		Samples: j.Samples, Seconds: j.Seconds, Path: j.Path, FitError: j.FitError,
-		Recovered: j.Recovered, Skills: j.Skills}
+		Recovered: j.Recovered, Skills: j.Skills, Warning: j.Warning}
 	if j.Progress != nil {
 		e.Progress = *j.Progress
 	}

@@ -590,7 +590,11 @@ func (s *service) Reset() (core.ResetResult, error) {
 	if su != nil {
 		res.Recovered, setupErr = d.recoverArm(su, failed)
 	}
-	if err := d.call(func(st *state) error { return st.reset(res.Recovered, setupErr) }); err != nil {
+	if err := d.call(func(st *state) error {
+		was, err := st.reset(res.Recovered, setupErr)
+		res.NotLatched = !was
+		return err
+	}); err != nil {
 		return core.ResetResult{}, err
 	}
 	return res, nil

@@ -333,6 +333,6 @@ func (s *state) stopLeader(estop bool) {
 		p50, p99, ticks := lead.tel.Latency()
 		s.d.log.Info("teleoperation ended", "demo", demo, "ticks", ticks,
 			"leader_read_to_follower_command_p50", p50, "p99", p99)
-		s.recDone <- recResult{id: id, demo: demo, res: res, err: err, estop: estop}
+		s.recDone <- recResult{id: id, demo: demo, res: res, err: err, estop: estop, warning: demoWarning(res.Path)}
 	}()
 }

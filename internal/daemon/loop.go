@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,6 +75,20 @@ type recResult struct {
 	res      demos.Result
 	err      error
 	estop    bool
+	warning  string // demos.Check of the kept demo
+}
+
+// demoWarning reads the demo CSV at path and returns demos.Check's warnings ("" when the
+// file cannot be read: the recording's own error says why).
+func demoWarning(path string) string {
+	if path == "" || !strings.HasSuffix(path, ".csv") {
+		return ""
+	}
+	d, err := demos.ReadCSV(path)
+	if err != nil {
+		return ""
+	}
+	return demos.Check(d)
 }
 
 // learnResult is the end of a learn: the loop marks it done, then publishes its terminal
@@ -355,8 +370,7 @@ func (s *state) finishRun() {
 		e.Type = core.Failed
 		s.armFailed(fmt.Errorf("run %s failed: %s", s.run.id, res.Reason))
 	}
-	s.d.log.Info("run ended", "id", s.run.id, "outcome", res.Outcome, "reason", e.Reason,
-		"final_error", res.FinalError, "duration_s", res.Duration)
+	s.d.log.Info("run ended", runEndAttrs(e, res)...)
 	s.run = nil
 	s.publishStatus() // first: whoever sees the terminal event then reads the new status
 	s.srv.Publish(e)
@@ -384,8 +398,8 @@ func (s *state) beginReset() (setupper, error) {
 
 // reset ends a reset: setupErr, the failure of setting the arm up again, refuses it and
 // leaves the e-stop as it was; otherwise the e-stop is cleared (and, when recovered, the
-// arm's past read failures forgotten).
-func (s *state) reset(recovered bool, setupErr error) error {
+// arm's past read failures forgotten). It reports whether the e-stop was latched.
+func (s *state) reset(recovered bool, setupErr error) (wasLatched bool, err error) {
 	s.recovering = false
 	if recovered {
 		s.armErr = nil
@@ -396,13 +410,17 @@ func (s *state) reset(recovered bool, setupErr error) error {
 		if s.d.estopped.Load() {
 			still = "; e-stop still latched"
 		}
-		return core.Reject("", "arm faulted and did not recover: %v%s", setupErr, still)
+		return s.d.estopped.Load(), core.Reject("", "arm faulted and did not recover: %v%s", setupErr, still)
 	}
-	s.d.estopped.Store(false)
+	wasLatched = s.d.estopped.Swap(false)
 	s.ex.Reset()
-	s.d.log.Info("e-stop reset")
+	if wasLatched {
+		s.d.log.Info("e-stop reset")
+	} else {
+		s.d.log.Info("reset: e-stop was not latched")
+	}
 	s.publishStatus()
-	return nil
+	return wasLatched, nil
 }
 
 func (s *state) record(r core.RecordRequest) error {
@@ -422,7 +440,7 @@ func (s *state) record(r core.RecordRequest) error {
 		}
 		if err := s.rec.Start(context.Background(), r.Demo, demos.Sidecar{}); err != nil {
 			if errors.Is(err, demos.ErrExists) {
-				return core.Reject("demo", "demo %q already exists", r.Demo)
+				return core.Reject("demo", "demo %q already exists: choose another name, or delete or rename it first (praxis demos delete %s, praxis demos rename %s NEW)", r.Demo, r.Demo, r.Demo)
 			}
 			return core.Reject("", "record: %v", err)
 		}
@@ -467,13 +485,13 @@ func (s *state) stopRecording(estop bool) {
 		if g, ok := arm.(guider); ok && hand != nil {
 			_ = g.Guide(nil)
 		}
-		s.recDone <- recResult{id: id, demo: demo, res: res, err: err, estop: estop}
+		s.recDone <- recResult{id: id, demo: demo, res: res, err: err, estop: estop, warning: demoWarning(res.Path)}
 	}()
 }
 
 func (s *state) onRecordingStopped(r recResult) {
 	e := core.Event{ID: r.id, Cmd: core.CmdRecord, Demo: r.demo,
-		Samples: r.res.Samples, Seconds: r.res.Duration.Seconds(), Path: s.dataRel(r.res.Path)}
+		Samples: r.res.Samples, Seconds: r.res.Duration.Seconds(), Path: s.dataRel(r.res.Path), Warning: r.warning}
 	switch {
 	case r.err != nil:
 		e.Type, e.Reason = core.Failed, r.err.Error()
@@ -482,10 +500,41 @@ func (s *state) onRecordingStopped(r recResult) {
 	default:
 		e.Type = core.Succeeded
 	}
-	s.d.log.Info("recording ended", "demo", r.demo, "samples", r.res.Samples, "err", r.err, "torque_note", r.res.TorqueNote)
+	s.d.log.Info("recording ended", recEndAttrs(e, r)...)
 	s.recID, s.recDemo, s.recStopping, s.recLeader = "", "", false, false
 	s.publishStatus() // first, as for runs
 	s.srv.Publish(e)
+}
+
+// runEndAttrs are the fields of a "run ended" log line: final_error only for a run that
+// succeeded (an aborted or failed run has a reason instead), figures rounded.
+func runEndAttrs(e core.Event, res motion.Result) []any {
+	attrs := []any{"id", e.ID, "outcome", res.Outcome}
+	if e.Type == core.Succeeded {
+		attrs = append(attrs, "final_error", roundLog(res.FinalError))
+	} else {
+		attrs = append(attrs, "reason", e.Reason)
+	}
+	return append(attrs, "duration_s", roundLog(res.Duration))
+}
+
+// recEndAttrs are the fields of a "recording ended" log line: only those that are set
+// (no err=<nil>, no empty torque_note).
+func recEndAttrs(e core.Event, r recResult) []any {
+	attrs := []any{"demo", r.demo, "outcome", e.Type, "samples", r.res.Samples, "seconds", roundLog(e.Seconds)}
+	if e.Path != "" {
+		attrs = append(attrs, "path", e.Path)
+	}
+	if e.Warning != "" {
+		attrs = append(attrs, "warning", e.Warning)
+	}
+	if r.err != nil {
+		attrs = append(attrs, "err", r.err)
+	}
+	if r.res.TorqueNote != "" {
+		attrs = append(attrs, "torque_note", r.res.TorqueNote)
+	}
+	return attrs
 }
 
 // dataRel returns path relative to the data directory, with forward slashes ("" stays "").
@@ -580,12 +629,22 @@ func (s *state) fit(ctx context.Context, r core.LearnRequest, paths []string) {
 		end(core.Event{Type: core.Failed, Reason: learnReason(err)}, err)
 		return
 	}
+	var warns []string
+	for i, p := range paths {
+		if w := demoWarning(p); w != "" {
+			warns = append(warns, fmt.Sprintf("demo %s: %s", r.Demos[i], w))
+		}
+	}
 	fit := make([]core.JointFitError, len(sk.Provenance.FitError))
 	for i, f := range sk.Provenance.FitError {
 		fit[i] = core.JointFitError{Joint: f.Joint, RMSE: f.RMSE, Max: f.Max, End: f.End}
 	}
-	s.d.log.Info("learned", "skill", r.Skill, "version", v, "demos", r.Demos)
-	end(core.Event{Type: core.Succeeded, Version: v, FitError: fit}, nil)
+	attrs := []any{"skill", r.Skill, "version", v, "demos", r.Demos}
+	if len(warns) > 0 {
+		attrs = append(attrs, "warning", strings.Join(warns, "; "))
+	}
+	s.d.log.Info("learned", attrs...)
+	end(core.Event{Type: core.Succeeded, Version: v, FitError: fit, Warning: strings.Join(warns, "; ")}, nil)
 }
 
 // endLearn marks the learn done, publishes the new skill list, then its terminal event.
@@ -615,7 +674,7 @@ func (s *state) skills() ([]core.SkillInfo, error) {
 	out := make([]core.SkillInfo, 0, len(list))
 	for _, in := range list {
 		out = append(out, core.SkillInfo{Name: in.Name, Version: in.Latest, Versions: in.Versions,
-			Joints: in.Joints, Duration: in.Duration})
+			Joints: in.Joints, Duration: core.Round9(in.Duration)})
 	}
 	return out, nil
 }
@@ -624,4 +683,14 @@ func (s *state) publishSkills() {
 	if list, err := s.skills(); err == nil {
 		s.srv.PublishSkills(list)
 	}
+}
+
+// roundLog rounds x to 4 significant digits for a log line (3.400392735 logs as 3.4,
+// 0.0021608760373402758 as 0.002161); events keep full precision.
+func roundLog(x float64) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 4, 64), 64)
+	if err != nil {
+		return x
+	}
+	return r
 }

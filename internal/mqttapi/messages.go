@@ -50,6 +50,8 @@ const (
 	Recording = core.Recording
 	Stopped   = core.Stopped
 	Offline   = core.Offline
+
+	NothingToReset = core.NothingToReset
 )
 
 // Reject returns a Rejection of field with a formatted reason.

@@ -404,7 +404,9 @@ func (s *Server) runCommands() {
 
 // handle decodes one command, calls the Service and answers with exactly one event.
 func (s *Server) handle(m inMsg) {
-	ev := Event{Cmd: m.cmd, Type: Accepted}
+	// The answer is stamped when the daemon takes the command, before the Service runs
+	// it: events the Service publishes meanwhile (a run's started) are never earlier.
+	ev := Event{Cmd: m.cmd, Type: Accepted, Time: time.Now()}
 	var err error
 	call := func(id string, f func() error) {
 		ev.ID = id
@@ -429,6 +431,9 @@ func (s *Server) handle(m inMsg) {
 			call(r.ID, func() error {
 				res, err := s.svc.Reset()
 				ev.Recovered = res.Recovered && err == nil
+				if err == nil && res.NotLatched && !res.Recovered {
+					ev.Reason = NothingToReset
+				}
 				return err
 			})
 		}
@@ -470,7 +475,6 @@ func (s *Server) handle(m inMsg) {
 		ev.Field, ev.Reason = asRejection(err)
 		ev.Skills = nil
 	}
-	ev.Time = time.Now()
 	s.enqueue(outItem{kind: outAnswer, event: ev}, true)
 }
 

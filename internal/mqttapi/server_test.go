@@ -69,6 +69,11 @@ func TestRunEventsCarryID(t *testing.T) {
 		if got[0].Skill != "wave" || got[0].Cmd != mqttapi.CmdRun {
 			t.Errorf("accepted = %+v", got[0])
 		}
+		// Started was published inside Run, after the daemon took the command: its time is
+		// not earlier than accepted's (the answer is stamped when the command is taken).
+		if got[1].Time.Before(got[0].Time) {
+			t.Errorf("started at %v, before accepted at %v", got[1].Time, got[0].Time)
+		}
 		if n := len(types) - 3; n > 2 { // 200 progress events in well under 100 ms
 			t.Errorf("%d progress events passed the 10 Hz limit", n)
 		}
@@ -605,6 +610,7 @@ func TestResetRecovered(t *testing.T) {
 		func() (mqttapi.ResetResult, error) {
 			return mqttapi.ResetResult{Recovered: true}, mqttapi.Reject("", "arm faulted and did not recover: servo 4 (wrist_flex): no reply")
 		},
+		func() (mqttapi.ResetResult, error) { return mqttapi.ResetResult{NotLatched: true}, nil },
 	}
 	n := 0
 	f.reset = func() (mqttapi.ResetResult, error) { n++; return answers[n-1]() }
@@ -627,11 +633,20 @@ func TestResetRecovered(t *testing.T) {
 	if !errors.As(err, &rej) || ev.Type != mqttapi.Rejected || ev.Recovered || !strings.Contains(rej.Reason, "servo 4 (wrist_flex)") {
 		t.Fatalf("reset that did not recover: %+v, %v", ev, err)
 	}
+	// With nothing latched, the answer says so in its reason.
+	ev, err = c.Reset(ctx)
+	if err != nil || ev.Type != mqttapi.Accepted || ev.Reason != "nothing to reset (e-stop not latched)" {
+		t.Fatalf("reset with nothing latched: %+v, %v", ev, err)
+	}
 	// On the wire: "recovered" only where true.
-	for i, want := range []string{`"type":"accepted"`, `"type":"accepted","time":`, `"type":"rejected"`} {
+	for i, want := range []string{`"type":"accepted"`, `"type":"accepted","time":`, `"type":"rejected"`,
+		`"reason":"nothing to reset (e-stop not latched)"`} {
 		p := string(r.next(t).Payload())
 		if !strings.Contains(p, want) || strings.Contains(p, `"recovered"`) != (i == 1) {
 			t.Errorf("event %d %s: want %s, and recovered:true only in the second", i, p, want)
+		}
+		if i < 2 && strings.Contains(p, `"reason"`) {
+			t.Errorf("event %d %s: a reset that cleared the e-stop has no reason", i, p)
 		}
 	}
 }
