@@ -86,10 +86,13 @@ func New(src Sources) *Metrics {
 		m.reg.MustRegister(&loopCollector{c: src.Loop})
 	}
 	if src.Bus != nil {
-		m.reg.MustRegister(&busCollector{bus: src.Bus})
+		m.AddBus(src.Bus)
 	}
 	return m
 }
+
+// AddBus adds the per-servo bus metrics of bus (once, when the bus arm is opened).
+func (m *Metrics) AddBus(bus servo.StatsReporter) { m.reg.MustRegister(&busCollector{bus: bus}) }
 
 // Registry returns the registry, for tests and for mounting elsewhere.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

@@ -1,0 +1,194 @@
+package daemon
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/praxis-robotics/praxis/internal/broker"
+	"github.com/praxis-robotics/praxis/internal/core"
+	"github.com/praxis-robotics/praxis/internal/flight"
+	"github.com/praxis-robotics/praxis/internal/metrics"
+	"github.com/praxis-robotics/praxis/internal/mqttapi"
+	"github.com/praxis-robotics/praxis/motion/joint"
+)
+
+// TestMetricsAndFlightRecorder runs a daemon on the simulated arm with its own metrics
+// listener: a run that succeeds, a rejected run, a skills listing, then a run stopped by
+// the e-stop and a reset. The scrape over HTTP must show exactly those commands and runs,
+// a period histogram consistent with the flight recording's samples, and the e-stop must
+// leave a flight recording of the arm's joints.
+func TestMetricsAndFlightRecorder(t *testing.T) {
+	cfg := testConfig(t)
+	tr := true
+	cfg.Seed = &tr
+	cfg.Metrics.Listen = "127.0.0.1:0"
+	r := startDaemon(t, cfg, Options{})
+	url := "http://" + r.d.MetricsAddr() + "/metrics"
+	before, err := metrics.Scrape(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := user(t, r.d, broker.OperatorUser)
+	cli := dial(t, r.d.BrokerURL(), op.Username, op.Password)
+	ctx := ctxT(t, 60*time.Second)
+
+	if _, err := cli.Run(ctx, mqttapi.RunRequest{ID: "ok1", Skill: "reach", Duration: 1}, nil); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if _, err := cli.Run(ctx, mqttapi.RunRequest{ID: "bad1", Skill: "no_such_skill"}, nil); rejection(err) == nil {
+		t.Fatalf("run of an unknown skill: %v, want a rejection", err)
+	}
+	if _, err := cli.Skills(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A run stopped by the e-stop once it is under way (a progress event: 100 ms in).
+	progressed := make(chan struct{}, 1)
+	ended := make(chan error, 1)
+	go func() {
+		_, err := cli.Run(ctx, mqttapi.RunRequest{ID: "stop1", Skill: "wave", Duration: 4}, func(e mqttapi.Event) {
+			if e.Type == mqttapi.Progress {
+				select {
+				case progressed <- struct{}{}:
+				default:
+				}
+			}
+		})
+		ended <- err
+	}()
+	select {
+	case <-progressed:
+	case err := <-ended:
+		t.Fatalf("run stop1 ended before any progress: %v", err)
+	case <-ctx.Done():
+		t.Fatal("no progress from run stop1")
+	}
+	if _, err := cli.EStop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ended; err == nil || !strings.Contains(err.Error(), "e-stop") {
+		t.Fatalf("run stop1 under e-stop ended with %v", err)
+	}
+	if _, err := cli.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// The e-stop's flight recording is written off the control thread: wait for it.
+	var list []core.FlightInfo
+	deadline := time.Now().Add(20 * time.Second)
+	for len(list) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no flight recording 20 s after the e-stop")
+		}
+		if list, err = r.d.Flights().Flights(); err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 0 {
+			time.Sleep(20 * time.Millisecond) // polling the directory, not synchronising
+		}
+	}
+	if len(list) != 1 || list[0].Reason != "e-stop" || !strings.HasSuffix(list[0].Name, "-estop"+flight.Ext) {
+		t.Fatalf("flight recordings %+v, want one e-stop", list)
+	}
+	fd, err := r.d.Flights().Flight(list[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := joint.Names(r.d.Arm().Joints())
+	if strings.Join(fd.Joints, ",") != strings.Join(names, ",") || len(fd.T) != fd.Samples || len(fd.Measured) != fd.Samples {
+		t.Fatalf("flight data joints %v (arm %v), %d samples, %d times", fd.Joints, names, fd.Samples, len(fd.T))
+	}
+	// Both runs lasted well under the ring's 10 s, so it holds every tick that reached
+	// the arm: run ok1's 1 s of plan at 250 Hz takes at least 63 ticks (a tick integrates
+	// at most MaxDt, 4 periods).
+	if fd.Samples < 63 || fd.Samples > 2501 || fd.T[len(fd.T)-1] > 0 {
+		t.Fatalf("flight recording: %d samples ending at %v s", fd.Samples, fd.T[len(fd.T)-1])
+	}
+	if _, err := r.d.Flights().Flight("../x" + flight.Ext); err == nil {
+		t.Fatal("a path outside the flight directory was read")
+	}
+	var rej *core.Rejection
+	if _, err := r.d.Flights().Flight("none" + flight.Ext); !errors.As(err, &rej) || rej.Field != "name" {
+		t.Fatalf("unknown recording: %v", err)
+	}
+
+	after, err := metrics.Scrape(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delta := func(name string, labels ...string) float64 {
+		return after.Sum(name, labels...) - before.Sum(name, labels...)
+	}
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"praxis_runs_total", []string{`outcome="succeeded"`}, 1},
+		{"praxis_runs_total", []string{`outcome="aborted"`}, 1},
+		{"praxis_runs_total", []string{`outcome="failed"`}, 0},
+		{"praxis_commands_total", []string{`cmd="run"`, `outcome="accepted"`}, 2},
+		{"praxis_commands_total", []string{`cmd="run"`, `outcome="rejected"`}, 1},
+		{"praxis_commands_total", []string{`cmd="skills"`, `outcome="accepted"`}, 1},
+		{"praxis_commands_total", []string{`cmd="estop"`, `outcome="accepted"`}, 1},
+		{"praxis_commands_total", []string{`cmd="reset"`, `outcome="accepted"`}, 1},
+		{"praxis_commands_total", []string{`outcome="shed"`}, 0},
+		{"praxis_commands_total", nil, 6},
+		{"praxis_run_tracking_error_max_radians_count", nil, 2},
+		{"praxis_flight_recordings_total", []string{`trigger="estop"`, `result="written"`}, 1},
+	} {
+		if got := delta(c.name, c.labels...); got != c.want {
+			t.Errorf("%s%v moved by %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	// Every tick of both runs reached the arm (into the ring) but the last of stop1, which
+	// saw the e-stop; the first tick of each run is unpaced (not in the histogram).
+	if got, want := delta("praxis_control_period_error_seconds_count"), float64(fd.Samples-1); got != want {
+		t.Errorf("period histogram: %v observations; the flight recording holds %d samples (want samples − 1)", got, fd.Samples)
+	}
+	if inf := after.Sum("praxis_control_period_error_seconds_bucket", `le="+Inf"`); inf != after.Sum("praxis_control_period_error_seconds_count") {
+		t.Errorf("+Inf bucket %v != count", inf)
+	}
+	for _, name := range []string{"praxis_tracking_error_radians", "go_goroutines", "process_cpu_seconds_total", "praxis_control_overruns_total"} {
+		if _, ok := after[name]; !ok {
+			t.Errorf("scrape lacks %s", name)
+		}
+	}
+	// The handler the dashboard mounts serves the same registry.
+	rec := &bytesResponse{h: http.Header{}}
+	r.d.MetricsHandler().ServeHTTP(rec, httpGet(t))
+	if !strings.Contains(rec.b.String(), "praxis_runs_total") {
+		t.Errorf("MetricsHandler output lacks praxis_runs_total")
+	}
+	// On demand.
+	in, err := r.d.Flights().DumpFlight("")
+	if err != nil || in.Reason != "on request" || in.Samples != fd.Samples {
+		t.Fatalf("DumpFlight: %+v, %v; want %d samples", in, err, fd.Samples)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, FlightDir, in.Name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type bytesResponse struct {
+	h    http.Header
+	b    bytes.Buffer
+	code int
+}
+
+func (b *bytesResponse) Header() http.Header         { return b.h }
+func (b *bytesResponse) Write(p []byte) (int, error) { return b.b.Write(p) }
+func (b *bytesResponse) WriteHeader(c int)           { b.code = c }
+
+func httpGet(t *testing.T) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, "/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
