@@ -2,14 +2,18 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/praxis-robotics/praxis/drivers/simarm"
 	"github.com/praxis-robotics/praxis/internal/broker"
 	"github.com/praxis-robotics/praxis/internal/core"
 	"github.com/praxis-robotics/praxis/internal/flight"
@@ -191,4 +195,133 @@ func httpGet(t *testing.T) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// TestMetricsRecordingAndLearn: a recording guided by the simulated hand adds exactly its
+// samples to praxis_recording_samples_total; a learn and a failed learn each add one
+// observation to praxis_learn_duration_seconds under their outcome. Scraped through
+// MetricsHandler, as the dashboard serves it.
+func TestMetricsRecordingAndLearn(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Arm.SimHand = writeHandCSV(t, t.TempDir())
+	r := startDaemon(t, cfg, Options{})
+	srv := httptest.NewServer(r.d.MetricsHandler())
+	defer srv.Close()
+	before, err := metrics.Scrape(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := user(t, r.d, broker.OperatorUser)
+	cli := dial(t, r.d.BrokerURL(), op.Username, op.Password)
+	w := watch(t, r.d.BrokerURL(), op.Username, op.Password, "arm1")
+	ctx := ctxT(t, 60*time.Second)
+	if _, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "rec1", Action: mqttapi.RecordStart, Demo: "demo1"}); err != nil {
+		t.Fatal(err)
+	}
+	w.waitAt(t, handQ1, 0.02, 15*time.Second)
+	if _, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "rec1s", Action: mqttapi.RecordStop}); err != nil {
+		t.Fatal(err)
+	}
+	done := w.event(t, "rec1", mqttapi.Succeeded, 10*time.Second)
+	if _, err := cli.Learn(ctx, mqttapi.LearnRequest{ID: "l1", Skill: "reach2", Demos: []string{"demo1"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A demo that is not a CSV: accepted, then the fit fails.
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, DemosDir, "junk.csv"), []byte("t,a\nx,y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Learn(ctx, mqttapi.LearnRequest{ID: "l2", Skill: "junk", Demos: []string{"junk"}}, nil); err == nil {
+		t.Fatal("learn from a corrupt demo succeeded")
+	}
+	after, err := metrics.Scrape(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delta := func(name string, labels ...string) float64 {
+		return after.Sum(name, labels...) - before.Sum(name, labels...)
+	}
+	if got := delta("praxis_recording_samples_total"); got != float64(done.Samples) || got == 0 {
+		t.Errorf("recording samples moved by %v; the recording has %d", got, done.Samples)
+	}
+	if ok, bad := delta("praxis_learn_duration_seconds_count", `outcome="succeeded"`), delta("praxis_learn_duration_seconds_count", `outcome="failed"`); ok != 1 || bad != 1 {
+		t.Errorf("learn durations: %v succeeded, %v failed; want 1 and 1", ok, bad)
+	}
+	if s := delta("praxis_learn_duration_seconds_sum"); !(s > 0) {
+		t.Errorf("learn durations sum to %v s", s)
+	}
+	if got := delta("praxis_commands_total", `cmd="record"`, `outcome="accepted"`); got != 2 {
+		t.Errorf("record commands accepted moved by %v, want 2", got)
+	}
+	if got := delta("praxis_commands_total", `cmd="learn"`, `outcome="accepted"`); got != 2 {
+		t.Errorf("learn commands accepted moved by %v, want 2", got)
+	}
+}
+
+// failingArm is the simulated arm whose reads fail once told to.
+type failingArm struct {
+	*simarm.Arm
+	fail atomic.Bool
+}
+
+func (a *failingArm) Read(ctx context.Context, s *joint.State) error {
+	if a.fail.Load() {
+		return errors.New("test: read failed")
+	}
+	return a.Arm.Read(ctx, s)
+}
+
+// TestFlightRecordingOnFault: a run failed by the read watchdog leaves a flight recording
+// with trigger fault and the run's reason, and counts as a failed run.
+func TestFlightRecordingOnFault(t *testing.T) {
+	cfg := testConfig(t)
+	tr := true
+	cfg.Seed = &tr
+	sa, err := simarm.New(simarm.Config{Model: "so101"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arm := &failingArm{Arm: sa}
+	r := startDaemon(t, cfg, Options{ArmOverride: arm})
+	op := user(t, r.d, broker.OperatorUser)
+	cli := dial(t, r.d.BrokerURL(), op.Username, op.Password)
+	ctx := ctxT(t, 60*time.Second)
+	progressed := make(chan struct{}, 1)
+	ended := make(chan error, 1)
+	go func() {
+		_, err := cli.Run(ctx, mqttapi.RunRequest{ID: "f1", Skill: "wave", Duration: 4}, func(e mqttapi.Event) {
+			if e.Type == mqttapi.Progress {
+				select {
+				case progressed <- struct{}{}:
+				default:
+				}
+			}
+		})
+		ended <- err
+	}()
+	select {
+	case <-progressed:
+	case err := <-ended:
+		t.Fatalf("run ended before any progress: %v", err)
+	}
+	arm.fail.Store(true)
+	if err := <-ended; err == nil || !strings.Contains(err.Error(), "watchdog") {
+		t.Fatalf("run with failing reads ended with %v", err)
+	}
+	var list []core.FlightInfo
+	for deadline := time.Now().Add(20 * time.Second); len(list) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no flight recording 20 s after the fault")
+		}
+		list, _ = r.d.Flights().Flights()
+		if len(list) == 0 {
+			time.Sleep(20 * time.Millisecond) // polling the directory, not synchronising
+		}
+	}
+	if !strings.HasSuffix(list[0].Name, "-fault"+flight.Ext) || !strings.Contains(list[0].Reason, "watchdog") || list[0].Samples == 0 {
+		t.Fatalf("flight recordings after the fault: %+v", list)
+	}
+	h, err := flight.ReadHeader(filepath.Join(cfg.DataDir, FlightDir, list[0].Name))
+	if err != nil || h.RunID != "f1" || h.Skill != "wave" || h.Trigger != flight.TriggerFault {
+		t.Fatalf("header %+v, %v", h, err)
+	}
 }
