@@ -29,10 +29,14 @@ type flightLog struct {
 	keep int
 
 	armed atomic.Pointer[flightSource] // set by Run once the executor exists
-	mu    sync.Mutex                   // serialises writes (names, retention)
-	jobs  chan flightJob
-	done  chan struct{}
-	once  sync.Once
+	// dumped is the ring's sample count at the last triggered dump (loop goroutine only):
+	// a trigger with no sample since (a repeated idle e-stop, a run that never ticked)
+	// writes nothing, so that it cannot rotate the recordings that matter out.
+	dumped uint64
+	mu     sync.Mutex // serialises writes (names, retention)
+	jobs   chan flightJob
+	done   chan struct{}
+	once   sync.Once
 }
 
 // flightSource is the ring and the clock its samples are timed by.
@@ -103,9 +107,20 @@ func (f *flightLog) snapshot(trigger, reason, runID, skill string) *flight.Recor
 	return r
 }
 
-// trigger queues a dump of the ring (loop goroutine); it never blocks: when the writer is
-// behind by 8 dumps, this one is dropped and logged.
+// trigger queues a dump of the ring (loop goroutine) unless nothing was recorded since the
+// last; it never blocks: when the writer is behind by 8 dumps, this one is dropped and
+// logged.
 func (f *flightLog) trigger(trigger, reason, runID, skill string) {
+	src := f.armed.Load()
+	if src == nil {
+		return
+	}
+	w := src.rec.Written()
+	if w == f.dumped {
+		f.d.log.Debug("flight recording skipped: nothing recorded since the last", "trigger", trigger, "reason", reason)
+		return
+	}
+	f.dumped = w
 	r := f.snapshot(trigger, reason, runID, skill)
 	if r == nil {
 		return

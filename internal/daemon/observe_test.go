@@ -325,3 +325,56 @@ func TestFlightRecordingOnFault(t *testing.T) {
 		t.Fatalf("header %+v, %v", h, err)
 	}
 }
+
+// TestIdleEStopsDoNotRotateRecordings: e-stops while idle write a recording only when
+// something was recorded since the last one, so a burst of them cannot push the
+// recordings that matter out of the retention.
+func TestIdleEStopsDoNotRotateRecordings(t *testing.T) {
+	cfg := testConfig(t)
+	tr := true
+	cfg.Seed = &tr
+	r := startDaemon(t, cfg, Options{})
+	op := user(t, r.d, broker.OperatorUser)
+	cli := dial(t, r.d.BrokerURL(), op.Username, op.Password)
+	ctx := ctxT(t, 60*time.Second)
+	// Nothing recorded yet: an idle e-stop writes nothing, and a request is refused.
+	if _, err := cli.EStop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rej *core.Rejection
+	if _, err := r.d.Flights().DumpFlight("x"); !errors.As(err, &rej) {
+		t.Fatalf("DumpFlight with nothing recorded: %v", err)
+	}
+	if _, err := cli.Run(ctx, mqttapi.RunRequest{ID: "ok1", Skill: "reach", Duration: 0.5}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if _, err := cli.EStop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cli.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each e-stop wakes the loop (signals may coalesce); the first it handles after the run
+	// queues a dump, the others find nothing recorded since. Wait for that one, stop the
+	// daemon (which drains the writer), then check no other came.
+	var list []core.FlightInfo
+	for deadline := time.Now().Add(20 * time.Second); len(list) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no flight recording after the idle e-stops")
+		}
+		list, _ = r.d.Flights().Flights()
+		if len(list) == 0 {
+			time.Sleep(20 * time.Millisecond) // polling the directory, not synchronising
+		}
+	}
+	r.stop(t) // drains the writer
+	list, _ = r.d.Flights().Flights()
+	if len(list) != 1 || list[0].Reason != "e-stop (no run)" {
+		t.Fatalf("after 6 idle e-stops around one run: %+v, want one recording", list)
+	}
+}
