@@ -11,7 +11,7 @@ import (
 )
 
 // Samples are the values of one scrape in the Prometheus text format, keyed by series as
-// exposed: `name` or `name{label="value",...}` (labels in the order the daemon writes them).
+// exposed: `name` or `name{label="value",...}` (labels sorted by name, as the client library writes them).
 type Samples map[string]float64
 
 // Scrape GETs url (a /metrics endpoint) and parses the text exposition format. For tests
