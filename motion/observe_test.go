@@ -229,3 +229,17 @@ func BenchmarkObservedTick(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFlightSnapshot is the cost of copying a full 10 s ring at 500 Hz of a 6-joint
+// arm (done by the daemon's loop goroutine, never the control thread).
+func BenchmarkFlightSnapshot(b *testing.B) {
+	f, _ := NewFlightRecorder([]string{"a", "b", "c", "d", "e", "f"}, 500, 10)
+	v := []float64{1, 2, 3, 4, 5, 6}
+	for i := range f.Capacity() {
+		f.Record(time.Duration(i), v, v, v, v)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Snapshot(-1)
+	}
+}
