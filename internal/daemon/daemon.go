@@ -249,6 +249,13 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 					d.estopLatch()
 				}
 			},
+			// Commands the broker drops beyond a client's rate never reach the daemon:
+			// count them here, as shed.
+			Dropped: func(topic string) {
+				if cmd, ok := strings.CutPrefix(topic, "praxis/"+d.cfg.RobotID+"/cmd/"); ok {
+					d.refused(cmd, true)
+				}
+			},
 			Logger: d.log.With("component", "broker")})
 		if err != nil {
 			return fmt.Errorf("daemon: mqtt.listen: %w", err)

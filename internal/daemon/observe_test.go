@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -376,5 +377,37 @@ func TestIdleEStopsDoNotRotateRecordings(t *testing.T) {
 	list, _ = r.d.Flights().Flights()
 	if len(list) != 1 || list[0].Reason != "e-stop (no run)" {
 		t.Fatalf("after 6 idle e-stops around one run: %+v, want one recording", list)
+	}
+}
+
+// TestBrokerDropsCountedShed: commands the embedded broker drops beyond a client's rate
+// never reach the daemon, yet count as shed: every command published is counted once.
+func TestBrokerDropsCountedShed(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MQTT.ClientCommandRate, cfg.MQTT.ClientCommandBurst = 1, 5
+	r := startDaemon(t, cfg, Options{})
+	srv := httptest.NewServer(r.d.MetricsHandler())
+	defer srv.Close()
+	op := user(t, r.d, broker.OperatorUser)
+	w := watch(t, r.d.BrokerURL(), op.Username, op.Password, "arm1")
+	const n = 20
+	for i := range n {
+		w.publish(t, "skills", fmt.Sprintf(`{"id":"s%d"}`, i)) // QoS 1: acknowledged, dropped or not
+	}
+	var s metrics.Samples
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var err error
+		if s, err = metrics.Scrape(srv.URL); err != nil {
+			t.Fatal(err)
+		}
+		if s.Sum("praxis_commands_total", `cmd="skills"`) >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // polling the counters, not synchronising
+	}
+	acc, shed := s.Sum("praxis_commands_total", `cmd="skills"`, `outcome="accepted"`), s.Sum("praxis_commands_total", `cmd="skills"`, `outcome="shed"`)
+	if acc+shed != n || shed < n-5-2 || s.Sum("praxis_commands_total", `outcome="rejected"`) != 0 {
+		t.Fatalf("%d skills commands published: %v accepted, %v shed (burst 5 at 1/s)", n, acc, shed)
 	}
 }
