@@ -243,3 +243,27 @@ func BenchmarkFlightSnapshot(b *testing.B) {
 		f.Snapshot(-1)
 	}
 }
+
+// TestFlightRingHoldsTheLastTenSeconds: after a 12 s run on the fake clock, the ring holds
+// exactly its capacity, the last 10 s at the control rate, ending with the run's last tick.
+func TestFlightRingHoldsTheLastTenSeconds(t *testing.T) {
+	r, _, f := observedRig(t, 10)
+	skill := fitSkill(t, sStart, sGoal, 12, 0.2)
+	res := r.run(Request{ID: "long", Skill: skill, Joints: skillJoints})
+	if res.Outcome != Succeeded || res.Timing.Ticks < 6000 {
+		t.Fatalf("run: %s %s after %d ticks", res.Outcome, res.Reason, res.Timing.Ticks)
+	}
+	s := f.Snapshot(-1)
+	period := r.ex.cfg.period()
+	if len(s.T) != 5001 || s.T[len(s.T)-1]-s.T[0] != 5000*period || f.Written() != res.Timing.Ticks {
+		t.Fatalf("ring: %d samples spanning %v (want 5001 spanning 10 s); %d written of %d ticks",
+			len(s.T), s.T[len(s.T)-1]-s.T[0], f.Written(), res.Timing.Ticks)
+	}
+	// The last sample is the run's last tick: the arm was measured at the goal.
+	last := s.Measured[len(s.Measured)-1]
+	for j, g := range sGoal {
+		if d := last[j] - g; d > 0.01 || d < -0.01 {
+			t.Errorf("joint %d last measured %v, goal %v", j, last[j], g)
+		}
+	}
+}
