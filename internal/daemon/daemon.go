@@ -384,7 +384,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		hub.Add(fan)
 		rc := d.cfg.ROS
 		rc.Robot, rc.Logger = d.cfg.RobotID, d.log.With("component", "ros")
-		rc.Core = &rosCore{svc: (*service)(d), names: joint.Names(arm.Joints()), tap: tap, events: fan}
+		rc.Core = &rosCore{svc: (*service)(d), refused: d.refused, names: joint.Names(arm.Joints()), tap: tap, events: fan}
 		node, err := rosnode.New(rc)
 		if err != nil {
 			return fmt.Errorf("daemon: ros: %w", err)
