@@ -643,8 +643,13 @@ func (s *service) count(cmd string, err error) error {
 	return err
 }
 
+// CommandRefused counts, in praxis_commands_total, a command a front end refused without
+// calling the Service: shed under a flood, or rejected as undecodable. The Service counts
+// every command it is called for; a front end (the web dashboard) calls this for the rest.
+func (d *Daemon) CommandRefused(cmd string, shed bool) { d.refused(cmd, shed) }
+
 // refused counts a command a front end refused without calling the service
-// (mqttapi.ServerConfig.Refused).
+// (mqttapi.ServerConfig.Refused, broker.Config.Dropped, the ROS front end).
 func (d *Daemon) refused(cmd string, shed bool) {
 	d.metric(func(m *metricsT) {
 		if shed {
