@@ -135,6 +135,13 @@ type Config struct {
 	// approach), not counting paused time, before it fails with "goal not reached";
 	// defaults 2 and 1.
 	TimeoutFactor, TimeoutExtra float64
+
+	// Observability (observe.go), both optional: the control thread writes them without
+	// allocating or locking. Counters receives the loop figures (period error, overruns,
+	// tracking error); Flight records every tick's sample and must be made for the arm's
+	// joints.
+	Counters *Counters
+	Flight   *FlightRecorder
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -110,6 +110,9 @@ func New(arm Arm, cfg Config) (*Executor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f := c.Flight; f != nil && len(f.Joints()) != len(arm.Joints()) {
+		return nil, fmt.Errorf("%w: Flight recorder made for %d joints, the arm has %d", ErrInvalidConfig, len(f.Joints()), len(arm.Joints()))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Executor{
 		arm: arm, cfg: c, ctx: ctx, cancel: cancel,

@@ -256,6 +256,9 @@ func (e *Executor) iterate(r *runner, rate *clock.Rate, prev *time.Duration) (ne
 	*prev = tk.Woke
 	r.ticks++
 	r.hist.add(dtRaw - period)
+	if c := e.cfg.Counters; c != nil {
+		c.paced(dtRaw-period, tk.Overrun())
+	}
 	r.lateMax = max(r.lateMax, tk.Late)
 	r.now = tk.Woke
 	for done := false; !done; {
@@ -561,6 +564,7 @@ func (r *runner) tick(dt float64) {
 		r.wd.command(nil)
 		r.filt.Accept(r.cmd)
 	}
+	r.observeTick()
 	r.checkDone(emax)
 	if r.trace != nil {
 		r.trace(r)
@@ -784,6 +788,9 @@ func (e *Executor) report(r *runner) {
 	t.JitterMax = r.hist.max.Seconds()
 	t.LateMax = r.lateMax.Seconds()
 	t.RealTime = e.realtime.Load()
+	if c := e.cfg.Counters; c != nil {
+		c.runEnded()
+	}
 	r.job.res = *res
 	out := r.job.res
 	// The terminal event is queued before Done closes, so whoever waits on Done finds it.

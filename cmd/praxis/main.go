@@ -52,6 +52,7 @@ func newRootCmd() *cobra.Command {
 	)
 	root.AddCommand(newClientCmds()...)
 	root.AddCommand(newDemosCmd())
+	root.AddCommand(newFlightCmd())
 	root.AddCommand(newVersionCmd())
 	return root
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/drivers"
 	dxlproto "github.com/praxis-robotics/praxis/drivers/dynamixel/proto"
+	"github.com/praxis-robotics/praxis/drivers/servo"
 	"github.com/praxis-robotics/praxis/motion/clock"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
@@ -138,6 +139,8 @@ type Arm struct {
 	// PositionOnly: the previous read's positions and time, for the velocity estimate.
 	prevPos  []float64
 	prevTime time.Duration
+
+	stats *servo.Counters // per-servo traffic of Read and Command
 }
 
 // New returns an Arm on rw (a serial port or a test fake) after validating cfg; errors
@@ -170,8 +173,12 @@ func newArm(rw io.ReadWriteCloser, cfg Config, m dxlproto.Model) *Arm {
 		a.index[s.ID] = int16(i)
 		a.joints = append(a.joints, joint.Joint{Name: s.Joint, Type: joint.Revolute, Limits: s.Limits})
 	}
+	a.stats = servo.NewCounters(a.ids, joint.Names(a.joints))
 	return a
 }
+
+// ServoStats implements servo.StatsReporter: the traffic of Read and Command per servo.
+func (a *Arm) ServoStats() []servo.Stats { return a.stats.Stats() }
 
 // Open validates cfg, opens the serial port (8N1 at cfg.Baud) and returns an Arm on it.
 // Call Setup next.
@@ -402,7 +409,14 @@ func (a *Arm) Command(ctx context.Context, c joint.Command) error {
 		}
 		put32(a.data[4*i:], s.Cal.Ticks(q))
 	}
-	return a.syncWrite(a.model.GoalPosition, 4, a.data)
+	err := a.syncWrite(a.model.GoalPosition, 4, a.data)
+	for i := range a.ids {
+		a.stats.Transaction(i)
+		if err != nil {
+			a.stats.Error(i)
+		}
+	}
+	return err
 }
 
 // Read fills s (resized to the joint count) with present positions (rad) and velocities
@@ -448,6 +462,13 @@ func (a *Arm) readLocked(ctx context.Context, op string) error {
 		if len(a.pending) == 0 {
 			break
 		}
+		for _, id := range a.pending {
+			i := int(a.index[id])
+			a.stats.Transaction(i)
+			if attempt > 0 {
+				a.stats.Retry(i)
+			}
+		}
 		var err error
 		if a.cfg.FastSyncRead && attempt == 0 {
 			err = a.fastSyncRead(ctx)
@@ -455,6 +476,9 @@ func (a *Arm) readLocked(ctx context.Context, op string) error {
 			err = a.syncRead(ctx)
 		}
 		if err != nil {
+			for _, id := range a.pending {
+				a.stats.Error(int(a.index[id]))
+			}
 			return err // transport, context or closed: not a servo's fault
 		}
 	}
@@ -469,6 +493,7 @@ func (a *Arm) readLocked(ctx context.Context, op string) error {
 			continue
 		}
 		a.misses[i]++
+		a.stats.Error(i)
 		if te == nil {
 			te = &TickError{Op: op}
 		}
@@ -483,6 +508,7 @@ func (a *Arm) readLocked(ctx context.Context, op string) error {
 			if !a.got[i] || !a.status[i].Alert() {
 				continue
 			}
+			a.stats.Error(i)
 			if te == nil {
 				te = &TickError{Op: op}
 			}

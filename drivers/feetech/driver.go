@@ -167,15 +167,16 @@ type Driver struct {
 	mu      sync.Mutex // guards everything below and the bus
 	bus     *Bus
 	closed  bool
-	fault   error   // sticky arm fault, cleared by Setup
-	raw     []int   // last present position per joint, ticks
-	got     []bool  // reply received this tick
-	silent  []int   // consecutive unreadable ticks
-	perr    []error // this tick's per-servo error
-	data    []byte  // sync write payload
-	rdLen   byte    // bytes per servo per tick read
-	tripped bool    // watchdog expired since the last Command
-	onTrip  func()  // test hook, called after the watchdog acted
+	fault   error           // sticky arm fault, cleared by Setup
+	raw     []int           // last present position per joint, ticks
+	got     []bool          // reply received this tick
+	silent  []int           // consecutive unreadable ticks
+	perr    []error         // this tick's per-servo error
+	stats   *servo.Counters // per-servo traffic of Read and Command
+	data    []byte          // sync write payload
+	rdLen   byte            // bytes per servo per tick read
+	tripped bool            // watchdog expired since the last Command
+	onTrip  func()          // test hook, called after the watchdog acted
 
 	kick   chan struct{}
 	wdSet  chan time.Duration
@@ -212,6 +213,7 @@ func New(rw io.ReadWriteCloser, cfg Config) (*Driver, error) {
 		d.idx[j.ID] = int16(i)
 		d.raw[i] = j.Offset
 	}
+	d.stats = servo.NewCounters(d.ids, joint.Names(d.joints))
 	go d.watchdog(cfg.Watchdog)
 	return d, nil
 }
@@ -318,6 +320,9 @@ func (d *Driver) Setup(ctx context.Context) error {
 	return nil
 }
 
+// ServoStats implements servo.StatsReporter: the traffic of Read and Command per servo.
+func (d *Driver) ServoStats() []servo.Stats { return d.stats.Stats() }
+
 // Read fills s with positions (rad), velocities (rad/s) and, with Config.ReadLoad and a
 // StallTorque, efforts (N·m): one sync read per call (per-servo reads on SCS, which has no
 // sync read). A missed or corrupted reply is retried up to Config.Retries times; servos
@@ -351,7 +356,13 @@ func (d *Driver) read(ctx context.Context, s *joint.State) error {
 		if err != nil {
 			return err
 		}
+		for i := range d.ids {
+			d.stats.Transaction(i)
+		}
 		if err := b.send(b.tx[:n]); err != nil {
+			for i := range d.ids {
+				d.stats.Error(i)
+			}
 			return err
 		}
 		left := len(d.ids)
@@ -390,6 +401,10 @@ func (d *Driver) read(ctx context.Context, s *joint.State) error {
 		}
 		var err error = &ServoError{ID: id, Err: missing}
 		for t := 0; t < tries; t++ {
+			d.stats.Transaction(i)
+			if d.cfg.Series == ftproto.STS || t > 0 {
+				d.stats.Retry(i)
+			}
 			err = d.bus.ReadRegister(ctx, id, ftproto.RegPresentPosition, buf[:d.rdLen])
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -418,6 +433,7 @@ func (d *Driver) read(ctx context.Context, s *joint.State) error {
 			d.silent[i] = 0
 		}
 		if d.perr[i] != nil {
+			d.stats.Error(i)
 			nerr++
 			if first == nil {
 				first = d.perr[i]
@@ -483,7 +499,14 @@ func (d *Driver) Command(ctx context.Context, c joint.Command) error {
 		}
 		d.putGoal(i, j.ticks(j.Limits.Clamp(q)))
 	}
-	if err := d.syncWrite(ftproto.RegGoalPosition, 2, d.data); err != nil {
+	err := d.syncWrite(ftproto.RegGoalPosition, 2, d.data)
+	for i := range d.ids {
+		d.stats.Transaction(i)
+		if err != nil {
+			d.stats.Error(i)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	d.tripped = false

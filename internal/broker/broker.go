@@ -75,6 +75,10 @@ type Config struct {
 	// in-process daemon latches its e-stop before the message is even queued for
 	// delivery, so no backlog of other messages can delay it. It must not block.
 	EStop func(topic string)
+	// Dropped, when set, is called for every command publish the broker drops beyond a
+	// client's CommandRate, with its topic (the daemon counts them as shed). It must not
+	// block.
+	Dropped func(topic string)
 }
 
 // withDefaults fills the zero fields and validates the limits.
@@ -175,7 +179,7 @@ func Open(cfg Config) (*Broker, error) {
 	if err := b.srv.AddHook(newPolicy(b.srv, b.creds, cfg.Anonymous, caps.MaximumPacketSize, refusals), nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	g := &gate{rate: cfg.CommandRate, burst: float64(cfg.CommandBurst), estop: cfg.EStop, log: refusals,
+	g := &gate{rate: cfg.CommandRate, burst: float64(cfg.CommandBurst), estop: cfg.EStop, dropped: cfg.Dropped, log: refusals,
 		now: time.Now, buckets: map[string]*cmdBucket{}}
 	users := map[string]string{}
 	for _, u := range b.creds.Users {

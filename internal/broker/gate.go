@@ -28,6 +28,7 @@ type gate struct {
 	rate, burst float64
 	exempt      func(cl *mqtt.Client) bool // the daemon's own connection
 	estop       func(topic string)
+	dropped     func(topic string)    // Config.Dropped
 	disconnect  func(cl *mqtt.Client) // ends a flooding client's connection
 	log         *refusalLog
 	now         func() time.Time
@@ -84,6 +85,9 @@ func (g *gate) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	g.mu.Unlock()
 	if !ok {
+		if g.dropped != nil {
+			g.dropped(pk.TopicName)
+		}
 		if flood {
 			g.log.refuse(reasonCmdFlood, string(cl.Properties.Username), cl.Net.Remote, cl.ID, pk.TopicName)
 			if g.disconnect != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -38,6 +39,33 @@ type Config struct {
 	// second servo-bus arm (driver dynamixel or feetech), shaped like arm, opened and set
 	// up at start, then left with torque off for a person to move. Default none.
 	Leader *ArmConfig `yaml:"leader"`
+	// Metrics is the Prometheus endpoint (docs/observability.md).
+	Metrics MetricsConfig `yaml:"metrics"`
+	// Flight is the flight recorder: the last seconds of full-rate state, written to
+	// <data_dir>/flight/ on every failed or aborted run and e-stop (docs/observability.md).
+	Flight FlightConfig `yaml:"flight"`
+}
+
+// MetricsConfig configures the Prometheus metrics.
+type MetricsConfig struct {
+	// Enabled collects and serves the metrics; default true.
+	Enabled *bool `yaml:"enabled"`
+	// Listen is an address (host:port) for a metrics-only HTTP listener serving /metrics,
+	// e.g. 127.0.0.1:9464; default "": no listener of its own, the web dashboard's HTTP
+	// server serves /metrics (Daemon.MetricsHandler). Plain HTTP without authentication:
+	// keep it on loopback or a trusted network.
+	Listen string `yaml:"listen"`
+}
+
+// FlightConfig configures the flight recorder.
+type FlightConfig struct {
+	// Enabled records every control tick into the ring and writes recordings; default true.
+	Enabled *bool `yaml:"enabled"`
+	// Seconds of samples kept (and written), at the executor rate; default 10, at most 60.
+	Seconds float64 `yaml:"seconds"`
+	// Keep is how many recordings <data_dir>/flight/ keeps (the oldest are removed);
+	// default 50, at most 10000.
+	Keep int `yaml:"keep"`
 }
 
 // ArmConfig selects and configures the arm.
@@ -356,6 +384,16 @@ func (c *Config) ApplyDefaults() {
 	}
 	def(&c.MQTT.Listen, "127.0.0.1:1883")
 	deff(&c.MQTT.StateRateHz, 20)
+	if c.Metrics.Enabled == nil {
+		c.Metrics.Enabled = &t
+	}
+	if c.Flight.Enabled == nil {
+		c.Flight.Enabled = &t
+	}
+	deff(&c.Flight.Seconds, 10)
+	if c.Flight.Keep == 0 {
+		c.Flight.Keep = 50
+	}
 }
 
 // validateBus checks the serial options of a dynamixel or feetech arm.
@@ -520,6 +558,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Recorder.RateHz < 1 || c.Recorder.RateHz > c.Executor.RateHz {
 		return bad("recorder.rate_hz", "%g is outside 1..executor.rate_hz (%g)", c.Recorder.RateHz, c.Executor.RateHz)
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			return bad("metrics.listen", "%q is not host:port: %v", c.Metrics.Listen, err)
+		}
+		if !*c.Metrics.Enabled {
+			return bad("metrics.listen", "set while metrics.enabled is false")
+		}
+	}
+	if !(c.Flight.Seconds > 0 && c.Flight.Seconds <= 60) {
+		return bad("flight.seconds", "%g is outside (0, 60]", c.Flight.Seconds)
+	}
+	if c.Flight.Keep < 1 || c.Flight.Keep > 10000 {
+		return bad("flight.keep", "%d is outside 1..10000", c.Flight.Keep)
 	}
 	if !*c.MQTT.Embedded && c.MQTT.Broker == "" {
 		return bad("mqtt.broker", "required when mqtt.embedded is false")

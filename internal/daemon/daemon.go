@@ -12,10 +12,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,10 +28,12 @@ import (
 	"github.com/praxis-robotics/praxis/drivers"
 	"github.com/praxis-robotics/praxis/drivers/gobot"
 	rosarm "github.com/praxis-robotics/praxis/drivers/ros"
+	"github.com/praxis-robotics/praxis/drivers/servo"
 	"github.com/praxis-robotics/praxis/drivers/simarm"
 	"github.com/praxis-robotics/praxis/internal/broker"
 	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/internal/core"
+	"github.com/praxis-robotics/praxis/internal/metrics"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/internal/rosnode"
 	"github.com/praxis-robotics/praxis/internal/seed"
@@ -91,7 +95,43 @@ type Daemon struct {
 	reqs     chan func(*state) // Service calls, run by the loop
 	estopSig chan struct{}     // e-stop: wake the loop (buffer 1)
 	loopDone chan struct{}
+
+	// Observability (docs/observability.md); made by New.
+	met         *metrics.Metrics // nil when metrics.enabled is false
+	loop        *motion.Counters // the executor's counters (read by met)
+	flights     *flightLog
+	metricsAddr string // the metrics listener's address, once listening ("" when none)
 }
+
+// metricsT is the metrics type, for the hooks below.
+type metricsT = metrics.Metrics
+
+// metric calls f with the metrics when they are enabled.
+func (d *Daemon) metric(f func(*metricsT)) {
+	if d.met != nil {
+		f(d.met)
+	}
+}
+
+// MetricsHandler serves the Prometheus metrics (the web dashboard mounts it at /metrics);
+// with metrics.enabled false it answers 404. Valid from New.
+func (d *Daemon) MetricsHandler() http.Handler {
+	if d.met == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "metrics are disabled (metrics.enabled: false)", http.StatusNotFound)
+		})
+	}
+	return d.met.Handler()
+}
+
+// MetricsAddr is the address of the metrics-only listener (metrics.listen), once it
+// listens (valid after Ready); "" when there is none.
+func (d *Daemon) MetricsAddr() string { return d.metricsAddr }
+
+// Flights is the flight log (core.FlightLog) for front ends: list, read, dump on demand.
+// Valid from New; it lists and reads <data_dir>/flight at any time, and dumps once the
+// daemon runs.
+func (d *Daemon) Flights() core.FlightLog { return d.flights }
 
 // New validates cfg (defaults applied) and returns a daemon; it touches nothing.
 func New(cfg Config, opt Options) (*Daemon, error) {
@@ -110,9 +150,14 @@ func New(cfg Config, opt Options) (*Daemon, error) {
 	if opt.Clock == nil {
 		opt.Clock = clock.NewReal()
 	}
-	return &Daemon{cfg: cfg, opt: opt, log: opt.Logger,
+	d := &Daemon{cfg: cfg, opt: opt, log: opt.Logger,
 		ready: make(chan struct{}), reqs: make(chan func(*state)),
-		estopSig: make(chan struct{}, 1), loopDone: make(chan struct{})}, nil
+		estopSig: make(chan struct{}, 1), loopDone: make(chan struct{}), loop: motion.NewCounters()}
+	if *cfg.Metrics.Enabled {
+		d.met = metrics.New(metrics.Sources{Loop: d.loop})
+	}
+	d.flights = newFlightLog(d)
+	return d, nil
 }
 
 // Config returns the validated configuration with defaults applied.
@@ -179,6 +224,16 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	closers = append(closers, func() { arm.Close() })
 	d.arm = arm
+	if rep, ok := arm.(servo.StatsReporter); ok && d.met != nil {
+		d.met.AddBus(rep)
+	}
+	if d.cfg.Metrics.Listen != "" {
+		stop, err := d.serveMetrics()
+		if err != nil {
+			return err
+		}
+		closers = append(closers, stop)
+	}
 
 	var user, pass string
 	var tlsConf *tls.Config
@@ -192,6 +247,13 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 			EStop: func(topic string) {
 				if topic == "praxis/"+d.cfg.RobotID+"/cmd/"+core.CmdEStop {
 					d.estopLatch()
+				}
+			},
+			// Commands the broker drops beyond a client's rate never reach the daemon:
+			// count them here, as shed.
+			Dropped: func(topic string) {
+				if cmd, ok := strings.CutPrefix(topic, "praxis/"+d.cfg.RobotID+"/cmd/"); ok {
+					d.refused(cmd, true)
 				}
 			},
 			Logger: d.log.With("component", "broker")})
@@ -255,11 +317,23 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	prio := *d.cfg.Executor.RealtimePriority
 	if sleeper != nil {
 		prio = 0 // a fake clock never sleeps: a SCHED_FIFO thread would starve the others
+	} else {
+		sleeper = clock.NewRealSleeper(0) // the executor's default, shared with the flight log
 	}
+	var ring *motion.FlightRecorder
+	if *d.cfg.Flight.Enabled {
+		if ring, err = motion.NewFlightRecorder(joint.Names(arm.Joints()), d.cfg.Executor.RateHz, d.cfg.Flight.Seconds); err != nil {
+			return fmt.Errorf("daemon: flight: %w", err)
+		}
+		d.flights.armed.Store(&flightSource{rec: ring, clk: sleeper})
+	}
+	d.flights.start()
+	closers = append(closers, d.flights.stop) // after the loop has stopped (closers run in reverse)
 	tap := newTapArm(arm)
 	ex, err := motion.New(tap, motion.Config{Rate: d.cfg.Executor.RateHz, Events: exEvents,
 		ClipGoal: d.cfg.Executor.ClipGoal, GoalTolerance: d.cfg.Executor.GoalTolerance, Clock: sleeper,
-		RealTimePriority: prio, WatchdogOverruns: d.cfg.Executor.WatchdogOverruns})
+		RealTimePriority: prio, WatchdogOverruns: d.cfg.Executor.WatchdogOverruns,
+		Counters: d.loop, Flight: ring})
 	if err != nil {
 		return fmt.Errorf("daemon: executor: %w", err)
 	}
@@ -298,7 +372,8 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	srv, err := mqttapi.NewServer(mqttapi.ServerConfig{Broker: d.brokerURL, Username: user, Password: pass,
 		TLS: tlsConf, RobotID: d.cfg.RobotID, StateRate: d.cfg.MQTT.StateRateHz, CheckDuplicate: !*d.cfg.MQTT.Embedded, CommandRate: d.cfg.MQTT.CommandRate,
 		ClearRetained: !*d.cfg.MQTT.Embedded,
-		Logger:        d.log.With("component", "mqtt")}, (*service)(d))
+		Logger:        d.log.With("component", "mqtt"),
+		Refused:       d.refused}, (*service)(d))
 	if err != nil {
 		return fmt.Errorf("daemon: mqtt: %w", err)
 	}
@@ -309,7 +384,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		hub.Add(fan)
 		rc := d.cfg.ROS
 		rc.Robot, rc.Logger = d.cfg.RobotID, d.log.With("component", "ros")
-		rc.Core = &rosCore{svc: (*service)(d), names: joint.Names(arm.Joints()), tap: tap, events: fan}
+		rc.Core = &rosCore{svc: (*service)(d), refused: d.refused, names: joint.Names(arm.Joints()), tap: tap, events: fan}
 		node, err := rosnode.New(rc)
 		if err != nil {
 			return fmt.Errorf("daemon: ros: %w", err)
@@ -556,17 +631,47 @@ type service Daemon
 
 func (s *service) d() *Daemon { return (*Daemon)(s) }
 
+// count counts a command the daemon answered, by its error (nil: accepted); it returns err.
+func (s *service) count(cmd string, err error) error {
+	s.d().metric(func(m *metricsT) {
+		if err != nil {
+			m.Command(cmd, metrics.Rejected)
+		} else {
+			m.Command(cmd, metrics.Accepted)
+		}
+	})
+	return err
+}
+
+// CommandRefused counts, in praxis_commands_total, a command a front end refused without
+// calling the Service: shed under a flood, or rejected as undecodable. The Service counts
+// every command it is called for; a front end (the web dashboard) calls this for the rest.
+func (d *Daemon) CommandRefused(cmd string, shed bool) { d.refused(cmd, shed) }
+
+// refused counts a command a front end refused without calling the service
+// (mqttapi.ServerConfig.Refused, broker.Config.Dropped, the ROS front end).
+func (d *Daemon) refused(cmd string, shed bool) {
+	d.metric(func(m *metricsT) {
+		if shed {
+			m.Command(cmd, metrics.Shed)
+		} else {
+			m.Command(cmd, metrics.Rejected)
+		}
+	})
+}
+
 func (s *service) Run(r core.RunRequest) error {
-	return s.d().call(func(st *state) error { return st.startRun(r) })
+	return s.count(core.CmdRun, s.d().call(func(st *state) error { return st.startRun(r) }))
 }
 
 func (s *service) Cancel(id string) error {
-	return s.d().call(func(st *state) error { return st.cancel(id) })
+	return s.count(core.CmdCancel, s.d().call(func(st *state) error { return st.cancel(id) }))
 }
 
 // EStop latches the executor's e-stop at once (it wins within one control tick) and wakes
 // the loop, which stops a recording and publishes the status. It never blocks.
 func (s *service) EStop() {
+	s.count(core.CmdEStop, nil)
 	if s.d().estopInBroker {
 		return // the embedded broker latched it as it took the message (broker.Config.EStop)
 	}
@@ -579,6 +684,11 @@ func (s *service) EStop() {
 // re-runs the arm's Setup, off the loop: on success the answer says Recovered; on failure the reset is
 // refused with the error (naming the servo) and the e-stop is left as it was.
 func (s *service) Reset() (core.ResetResult, error) {
+	res, err := s.reset()
+	return res, s.count(core.CmdReset, err)
+}
+
+func (s *service) reset() (core.ResetResult, error) {
 	d := s.d()
 	var su setupper
 	var failed error
@@ -620,14 +730,25 @@ func (d *Daemon) recoverArm(su setupper, failed error) (bool, error) {
 }
 
 func (s *service) Record(r core.RecordRequest) error {
-	return s.d().call(func(st *state) error { return st.record(r) })
+	return s.count(core.CmdRecord, s.d().call(func(st *state) error { return st.record(r) }))
 }
 
 func (s *service) Learn(r core.LearnRequest) error {
-	return s.d().call(func(st *state) error { return st.learn(r) })
+	return s.count(core.CmdLearn, s.d().call(func(st *state) error { return st.learn(r) }))
 }
 
 func (s *service) Skills() ([]core.SkillInfo, error) {
+	var out []core.SkillInfo
+	err := s.d().call(func(st *state) error {
+		var err error
+		out, err = st.skills()
+		return err
+	})
+	return out, s.count(core.CmdSkills, err)
+}
+
+// ListSkills implements mqttapi.SkillLister: Skills, not counted as a command.
+func (s *service) ListSkills() ([]core.SkillInfo, error) {
 	var out []core.SkillInfo
 	err := s.d().call(func(st *state) error {
 		var err error
@@ -648,4 +769,28 @@ func (d *Daemon) estopLatch() {
 	case d.estopSig <- struct{}{}:
 	default:
 	}
+}
+
+// serveMetrics starts the metrics-only HTTP listener (metrics.listen) serving /metrics; it
+// returns its shutdown.
+func (d *Daemon) serveMetrics() (func(), error) {
+	ln, err := net.Listen("tcp", d.cfg.Metrics.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: metrics.listen: %w", err)
+	}
+	d.metricsAddr = ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", d.MetricsHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	d.log.Info("serving metrics", "url", "http://"+d.metricsAddr+"/metrics")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }

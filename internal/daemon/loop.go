@@ -12,6 +12,7 @@ import (
 	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/drivers"
 	"github.com/praxis-robotics/praxis/internal/core"
+	"github.com/praxis-robotics/praxis/internal/flight"
 	"github.com/praxis-robotics/praxis/motion"
 	"github.com/praxis-robotics/praxis/motion/joint"
 	"github.com/praxis-robotics/praxis/sim"
@@ -43,6 +44,7 @@ type state struct {
 	recLeader      bool           // the recording is teleoperated (s.lead)
 	recDone        chan recResult // the result of a recording's Stop
 	recDoneCh      <-chan struct{}
+	recCounted     int // samples of the recording counted in the metrics so far
 
 	recovering bool  // cmd/reset is setting the arm up again (off the loop)
 	armErr     error // the arm's last failure (a read, a failed run) since it was last set up
@@ -136,6 +138,7 @@ func (s *state) loop(ctx context.Context) {
 		case <-recTick.C:
 			if s.recID != "" && !s.recStopping {
 				n, sec := s.curRec().Progress()
+				s.countSamples(n)
 				s.srv.Publish(core.Event{ID: s.recID, Cmd: core.CmdRecord, Type: core.Progress,
 					Demo: s.recDemo, Samples: n, Seconds: sec})
 			}
@@ -371,6 +374,15 @@ func (s *state) finishRun() {
 		s.armFailed(fmt.Errorf("run %s failed: %s", s.run.id, res.Reason))
 	}
 	s.d.log.Info("run ended", runEndAttrs(e, res)...)
+	s.d.metric(func(m *metricsT) { m.Run(e.Type) })
+	switch {
+	case e.Type == core.Aborted && res.Reason == motion.ReasonEStop:
+		s.d.flights.trigger(flight.TriggerEStop, e.Reason, s.run.id, s.run.skill)
+	case e.Type == core.Aborted:
+		s.d.flights.trigger(flight.TriggerAbort, e.Reason, s.run.id, s.run.skill)
+	case e.Type == core.Failed:
+		s.d.flights.trigger(flight.TriggerFault, e.Reason, s.run.id, s.run.skill)
+	}
 	s.run = nil
 	s.publishStatus() // first: whoever sees the terminal event then reads the new status
 	s.srv.Publish(e)
@@ -378,6 +390,9 @@ func (s *state) finishRun() {
 
 func (s *state) onEStop() {
 	s.d.log.Warn("e-stop latched")
+	if s.run == nil { // a run's e-stop is recorded as the run ends (finishRun)
+		s.d.flights.trigger(flight.TriggerEStop, "e-stop (no run)", "", "")
+	}
 	if s.recID != "" && !s.recStopping {
 		s.stopRecording(true)
 	}
@@ -501,6 +516,8 @@ func (s *state) onRecordingStopped(r recResult) {
 		e.Type = core.Succeeded
 	}
 	s.d.log.Info("recording ended", recEndAttrs(e, r)...)
+	s.countSamples(r.res.Samples)
+	s.recCounted = 0
 	s.recID, s.recDemo, s.recStopping, s.recLeader = "", "", false, false
 	s.publishStatus() // first, as for runs
 	s.srv.Publish(e)
@@ -535,6 +552,14 @@ func recEndAttrs(e core.Event, r recResult) []any {
 		attrs = append(attrs, "torque_note", r.res.TorqueNote)
 	}
 	return attrs
+}
+
+// countSamples counts the samples of the recording up to its n-th in the metrics.
+func (s *state) countSamples(n int) {
+	if n > s.recCounted {
+		s.d.metric(func(m *metricsT) { m.RecordingSamples(n - s.recCounted) })
+		s.recCounted = n
+	}
 }
 
 // dataRel returns path relative to the data directory, with forward slashes ("" stays "").
@@ -608,6 +633,7 @@ func (s *state) fit(ctx context.Context, r core.LearnRequest, paths []string) {
 		s.srv.Publish(e)
 	}
 	pub(core.Event{Type: core.Started})
+	began := time.Now()
 	opt := skilllib.FileOptions{LearnOptions: skilllib.LearnOptions{Name: r.Skill, PraxisVersion: s.d.opt.Version}}
 	opt.Fit.Basis = r.Basis
 	sk, err := skilllib.LearnFiles(ctx, paths, opt)
@@ -616,6 +642,7 @@ func (s *state) fit(ctx context.Context, r core.LearnRequest, paths []string) {
 		v, err = s.store.Put(sk)
 	}
 	end := func(e core.Event, err error) {
+		s.d.metric(func(m *metricsT) { m.Learn(time.Since(began), e.Type) })
 		e.ID, e.Cmd, e.Skill = r.ID, core.CmdLearn, r.Skill
 		s.learnDone <- learnResult{skill: r.Skill, err: err, end: e}
 	}

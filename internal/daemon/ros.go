@@ -16,10 +16,11 @@ import (
 // (so one run at a time, the e-stop and the limits hold alike), the tap's latest state,
 // and the daemon's events as the MQTT JSON.
 type rosCore struct {
-	svc    core.Service
-	names  []string
-	tap    *tapArm
-	events *eventFan
+	svc     core.Service
+	refused func(cmd string, shed bool) // counts a command refused before the Service (metrics); may be nil
+	names   []string
+	tap     *tapArm
+	events  *eventFan
 }
 
 var _ rosnode.Core = (*rosCore)(nil)
@@ -46,6 +47,9 @@ func (c *rosCore) Skills(context.Context) ([]rosnode.SkillSummary, error) {
 func (c *rosCore) Run(_ context.Context, r rosnode.RunRequest) error {
 	req := core.RunRequest{ID: r.ID, Skill: r.Skill, Version: r.Version, Goal: r.Goal, Duration: r.Duration}
 	if err := req.Check(); err != nil {
+		if c.refused != nil {
+			c.refused(core.CmdRun, false)
+		}
 		return rejectionText(err)
 	}
 	if err := c.svc.Run(req); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,7 +123,17 @@ func TestCommandFloodIsShed(t *testing.T) {
 	forEachBroker(t, func(t *testing.T, e env) {
 		f := newFake()
 		const rate, burst = 100, 50
-		startServerCfg(t, e, e.url, f, func(c *mqttapi.ServerConfig) { c.CommandRate, c.CommandBurst = rate, burst })
+		var shed, refused atomic.Int64
+		startServerCfg(t, e, e.url, f, func(c *mqttapi.ServerConfig) {
+			c.CommandRate, c.CommandBurst = rate, burst
+			c.Refused = func(cmd string, isShed bool) {
+				if cmd == mqttapi.CmdRun && isShed {
+					shed.Add(1)
+				} else {
+					refused.Add(1)
+				}
+			}
+		})
 		op := mustRaw(t, e, e.operator, robot+"events")
 		start := time.Now()
 		const n = 3000
@@ -151,6 +162,11 @@ func TestCommandFloodIsShed(t *testing.T) {
 		}
 		if f.estopCount() != 1 {
 			t.Errorf("e-stop reached the service %d times during the flood", f.estopCount())
+		}
+		// Every run the service did not see was reported shed (QoS 0: the broker may drop
+		// some of the flood before the server sees them).
+		if s := shed.Load(); s < int64(busy) || s+int64(runs) > n || refused.Load() != 0 {
+			t.Errorf("Refused: %d runs shed, %d other refusals; %d busy answers, %d runs taken of %d", s, refused.Load(), busy, runs, n)
 		}
 		t.Logf("%s: %d commands in %.2f s: %d taken, %d answered busy", e.name, n, elapsed, runs, busy)
 	})

@@ -48,6 +48,11 @@ type ServerConfig struct {
 	ClearRetained  bool
 	ConnectTimeout time.Duration // first connection and subscription; default 10 s
 	Logger         *slog.Logger  // default: discard
+	// Refused, when set, is told of every command the server refuses without calling the
+	// Service (which sees, and can count, all the others): shed under a flood (answered
+	// "busy" or dropped unanswered) or rejected (undecodable payload, unknown command).
+	// It must not block.
+	Refused func(cmd string, shed bool)
 }
 
 func (c *ServerConfig) defaults() error {
@@ -321,6 +326,9 @@ func (s *Server) onCommand(_ paho.Client, m paho.Message) {
 // busy answers a command it sheds, within the busy-answer budget; beyond it the command
 // is dropped unanswered, and the drops are logged at most every 10 s.
 func (s *Server) busy(now time.Time, name string, p []byte, reason string) {
+	if s.cfg.Refused != nil {
+		s.cfg.Refused(name, true)
+	}
 	if s.busyOut.take(now) {
 		s.enqueue(outItem{kind: outAnswer, event: Event{ID: PeekID(p), Cmd: name, Type: Rejected,
 			Time: now, Reason: reason}}, false)
@@ -387,7 +395,11 @@ func (s *Server) estop(id string) {
 
 func (s *Server) runCommands() {
 	defer s.wg.Done()
-	if list, err := s.svc.Skills(); err == nil {
+	list := s.svc.Skills
+	if l, ok := s.svc.(SkillLister); ok {
+		list = l.ListSkills // the server's own listing is not a command
+	}
+	if list, err := list(); err == nil {
 		s.PublishSkills(list)
 	} else {
 		s.cfg.Logger.Warn("mqttapi: listing skills", "err", err)
@@ -402,13 +414,21 @@ func (s *Server) runCommands() {
 	}
 }
 
+// SkillLister is a Service that can list its skills without counting it as a command;
+// the server uses it for the skill list it publishes when it starts.
+type SkillLister interface {
+	ListSkills() ([]SkillInfo, error)
+}
+
 // handle decodes one command, calls the Service and answers with exactly one event.
 func (s *Server) handle(m inMsg) {
 	// The answer is stamped when the daemon takes the command, before the Service runs
 	// it: events the Service publishes meanwhile (a run's started) are never earlier.
 	ev := Event{Cmd: m.cmd, Type: Accepted, Time: time.Now()}
 	var err error
+	called := false
 	call := func(id string, f func() error) {
+		called = true
 		ev.ID = id
 		s.enqueue(outItem{kind: outHold, event: Event{ID: id}}, true)
 		err = f()
@@ -474,6 +494,9 @@ func (s *Server) handle(m inMsg) {
 		ev.Type = Rejected
 		ev.Field, ev.Reason = asRejection(err)
 		ev.Skills = nil
+		if !called && s.cfg.Refused != nil {
+			s.cfg.Refused(m.cmd, false)
+		}
 	}
 	s.enqueue(outItem{kind: outAnswer, event: ev}, true)
 }

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,7 +102,18 @@ func TestRunEventsCarryID(t *testing.T) {
 func TestMalformedRejectedNamingField(t *testing.T) {
 	forEachBroker(t, func(t *testing.T, e env) {
 		f := newFake()
-		startServer(t, e, e.url, f)
+		var mu sync.Mutex
+		refused := map[string]int{}
+		startServerCfg(t, e, e.url, f, func(c *mqttapi.ServerConfig) {
+			c.Refused = func(cmd string, shed bool) {
+				mu.Lock()
+				defer mu.Unlock()
+				if shed {
+					cmd += " shed"
+				}
+				refused[cmd]++
+			}
+		})
 		op := mustRaw(t, e, e.operator, robot+"events")
 		cases := []struct{ cmd, payload, id, field string }{
 			{"run", `not json`, "", ""},
@@ -125,6 +138,12 @@ func TestMalformedRejectedNamingField(t *testing.T) {
 		}
 		if n := f.runCount(); n != 0 {
 			t.Fatalf("service saw %d runs from malformed commands", n)
+		}
+		// Each was refused without the service, and reported so (for the metrics).
+		mu.Lock()
+		defer mu.Unlock()
+		if want := map[string]int{"run": 8, "record": 1, "learn": 1, "cancel": 1, "bogus": 1}; !maps.Equal(refused, want) {
+			t.Errorf("Refused calls %v, want %v", refused, want)
 		}
 	})
 }
