@@ -59,6 +59,7 @@ func startRig(t *testing.T) *rig {
 		Executor: daemon.ExecutorConfig{RateHz: 20, GoalTolerance: 0.05, OpenLoop: true},
 		Recorder: daemon.RecorderConfig{RateHz: 20},
 		MQTT:     daemon.MQTTConfig{Listen: "127.0.0.1:0"},
+		Web:      daemon.WebConfig{Listen: "127.0.0.1:0"},
 		Arm: daemon.ArmConfig{Driver: "firmware", Port: b.Port, Baud: baud,
 			Firmware: daemon.FirmwareConfig{Joints: joints, Timeout: time.Second, ReplyTimeout: 2 * time.Second}}}
 	d, err := daemon.New(cfg, daemon.Options{Stdout: io.Discard,
