@@ -1,5 +1,6 @@
 // Package daemon wires the Praxis daemon (`praxis serve`): configuration, the arm, the
-// executor, the recorder, the skill library, the embedded broker and the MQTT API.
+// executor, the recorder, the skill library, the embedded broker, the MQTT API and the web
+// dashboard (internal/web, fed by the read side in inspect.go).
 //
 // One goroutine (the loop) owns the daemon's mutable state: the current run, the current
 // recording, the e-stop latch as the daemon reports it. The core.Service methods (called by the front ends: mqttapi) send

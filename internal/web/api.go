@@ -215,7 +215,7 @@ func (s *Server) routes() {
 // operator, the CSRF header and a same-origin request, and are rate-limited per
 // session (the e-stop excepted).
 func (s *Server) handle(pattern string, level int, h handler) {
-	estop := strings.HasSuffix(pattern, "/api/estop")
+	estop, preview := strings.HasSuffix(pattern, "/api/estop"), strings.HasSuffix(pattern, "/api/preview")
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		sess, tok := s.sessionOf(r)
 		if sess == nil {
@@ -228,15 +228,14 @@ func (s *Server) handle(pattern string, level int, h handler) {
 				return
 			}
 		}
-		if level == command {
-			if sess.role != broker.RoleOperator {
-				httpError(w, http.StatusForbidden, "", "user %q is an observer: observers see everything and command nothing (log in as an operator)", sess.user)
-				return
-			}
-			if !estop && !s.sessions.takeCommand(sess) {
-				httpError(w, http.StatusTooManyRequests, "", "busy: more than %g commands/s from this session", s.cfg.CommandRate)
-				return
-			}
+		if level == command && sess.role != broker.RoleOperator {
+			httpError(w, http.StatusForbidden, "", "user %q is an observer: observers see everything and command nothing (log in as an operator)", sess.user)
+			return
+		}
+		// Commands and previews (a plan on the daemon's loop) are metered; the e-stop never is.
+		if (level == command || preview) && !estop && !s.sessions.takeCommand(sess) {
+			httpError(w, http.StatusTooManyRequests, "", "busy: more than %g commands/s from this session", s.cfg.CommandRate)
+			return
 		}
 		h(w, r, sess, tok)
 	})

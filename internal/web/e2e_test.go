@@ -262,10 +262,11 @@ func TestE2EDashboard(t *testing.T) {
 	shot(t, ctx, art, "05-skills.png")
 
 	// The e-stop button halts a run within the bound.
+	api := loggedIn(t, r, "operator") // the test's own session beside the page
 	estopDuringRun := func(name string, press chromedp.Action[chromedp.Void]) time.Duration {
 		t.Helper()
 		runID := "e2e-" + name
-		code, m, _ := newClientFromPage(t, r).do("POST", "/api/run", map[string]any{"id": runID, "skill": "wave"}, nil)
+		code, m, _ := api.do("POST", "/api/run", map[string]any{"id": runID, "skill": "wave"}, nil)
 		if code != 202 {
 			t.Fatalf("run %s: %d %v", runID, code, m)
 		}
@@ -339,6 +340,3 @@ func TestE2EDashboard(t *testing.T) {
 		t.Fatal(st)
 	}
 }
-
-// newClientFromPage is an operator API client beside the page (the test's own session).
-func newClientFromPage(t *testing.T, r *daemonT) *client { return loggedIn(t, r, "operator") }

@@ -37,6 +37,12 @@ func (w testLog) Write(p []byte) (int, error) {
 // startDaemon runs a daemon until the test ends. mod may adjust the config.
 func startDaemon(t testing.TB, mod func(*daemon.Config)) *daemonT {
 	t.Helper()
+	return startDaemonOpt(t, mod, daemon.Options{})
+}
+
+// startDaemonOpt is startDaemon with options (Stdout and Logger are the test's).
+func startDaemonOpt(t testing.TB, mod func(*daemon.Config), opt daemon.Options) *daemonT {
+	t.Helper()
 	seed := true
 	cfg := daemon.Config{DataDir: t.TempDir(), Seed: &seed, LogLevel: "warn",
 		Executor: daemon.ExecutorConfig{RateHz: 250},
@@ -44,8 +50,9 @@ func startDaemon(t testing.TB, mod func(*daemon.Config)) *daemonT {
 	if mod != nil {
 		mod(&cfg)
 	}
-	d, err := daemon.New(cfg, daemon.Options{Stdout: io.Discard,
-		Logger: slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	opt.Stdout = io.Discard
+	opt.Logger = slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	d, err := daemon.New(cfg, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/json"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -110,7 +111,15 @@ func TestLoginRateLimit(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
-	r := startDaemon(t, nil)
+	// The daemon serves on a listener the test opened (Options.WebListener).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startDaemonOpt(t, func(c *daemon.Config) { c.Web.Listen = "127.0.0.1:1" }, daemon.Options{WebListener: ln})
+	if r.url != "http://"+ln.Addr().String()+"/" {
+		t.Fatalf("dashboard at %s, want the listener's %s", r.url, ln.Addr())
+	}
 	op := loggedIn(t, r, "operator")
 	for _, h := range []map[string]string{
 		{"-csrf": ""},

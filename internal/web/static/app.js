@@ -140,8 +140,9 @@ function buildJoints() {
 function onState(st) {
   S.state = st; S.states++;
   const now = performance.now();
-  if (S.lastState) S.rate = 0.9 * (S.rate || 20) + 0.1 * (1000 / Math.max(1, now - S.lastState));
-  S.lastState = now;
+  S.stamps = (S.stamps || []).filter((t) => now - t < 2000);
+  S.stamps.push(now);
+  S.rate = S.stamps.length > 1 ? (S.stamps.length - 1) * 1000 / (now - S.stamps[0]) : 0;
   st.names.forEach((n, i) => {
     const p = $('pos-' + n), v = $('vel-' + n), b = $('bar-' + n);
     if (p) p.textContent = f3(st.pos[i]);

@@ -38,9 +38,9 @@ export class Arm3D {
     const x1 = cy * p[0] - sy * p[1], y1 = sy * p[0] + cy * p[1], z1 = p[2];
     const depth = y1 * cp - z1 * sp;   // away from the viewer
     const up = y1 * sp + z1 * cp;
-    const f = Math.min(w, h) * 0.75 * this.zoom / (this.scale || 1);
+    const f = Math.min(w, h) * 0.6 * this.zoom / (this.scale || 1);
     const persp = 1 / (1 + depth / (4 * (this.scale || 1)));
-    return [w / 2 + x1 * f * persp, h * 0.7 - up * f * persp, depth];
+    return [w / 2 + x1 * f * persp, h * 0.62 - up * f * persp, depth];
   }
 
   draw() {
