@@ -17,6 +17,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/praxis-robotics/praxis/internal/core"
+	"github.com/praxis-robotics/praxis/internal/daemon"
 )
 
 // EStopBound is the documented bound (docs/dashboard.md) from the e-stop button's click
@@ -87,7 +88,8 @@ func waitJS(t *testing.T, ctx context.Context, what, js string, timeout time.Dur
 	defer cancel()
 	if _, err := chromedp.Run(c, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(20*time.Millisecond),
 		chromedp.WithPollingTimeout(timeout))); err != nil {
-		t.Fatalf("waiting for %s (%s): %v", what, js, err)
+		msgs, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.msg, #log li')].map(e => e.id + ': ' + e.textContent).filter(s => !s.endsWith(': '))`))
+		t.Fatalf("waiting for %s (%s): %v; the page says %q", what, js, err, msgs)
 	}
 }
 
@@ -201,12 +203,31 @@ func armStill(t *testing.T, r *daemonT) {
 	t.Fatal("the arm did not come to rest within 10 s of the e-stop")
 }
 
+var (
+	apiMu      sync.Mutex
+	apiClients = map[*daemonT]*client{}
+)
+
+// api0 is the test's own operator session beside the page (one login per daemon: logins
+// are rate-limited).
+func api0(t *testing.T, r *daemonT) *client {
+	apiMu.Lock()
+	defer apiMu.Unlock()
+	if c := apiClients[r]; c != nil {
+		return c
+	}
+	c := loggedIn(t, r, "operator")
+	apiClients[r] = c
+	return c
+}
+
 // TestE2EDashboard drives the page in headless Chromium against a daemon on the
 // simulated SO-101: login, live state during a run, a run from the page, the e-stop by
 // button and by key, and an observer who cannot command.
 func TestE2EDashboard(t *testing.T) {
 	ctx := browser(t)
-	r := startDaemon(t, nil)
+	// A scripted hand guides the simulated arm while a recording has its torque off.
+	r := startDaemon(t, func(c *daemon.Config) { c.Arm.SimHand = "../seed/demos/wave.csv" })
 	art := artefacts(t)
 	mq := watchMQTT(t, r)
 	loginPage(t, ctx, r.url, "operator", r.password(t, "operator"))
@@ -261,8 +282,36 @@ func TestE2EDashboard(t *testing.T) {
 	waitJS(t, ctx, "the preview's plots", `document.querySelectorAll('#preview-plots canvas').length === 6`, 10*time.Second)
 	shot(t, ctx, art, "05-skills.png")
 
+	// Recording from the page: record, see the demo, trim it to a new name, learn from it.
+	do(t, ctx, "record from the Recording tab",
+		chromedp.Click(`#tabs button[data-tab="recording"]`),
+		chromedp.WaitVisible("#rec-start"),
+		chromedp.SendKeys("#rec-name", "taught"),
+		chromedp.Click("#rec-start"),
+	)
+	waitJS(t, ctx, "2 s recorded", `window.praxis.lastEvent && window.praxis.lastEvent.cmd === 'record' && window.praxis.lastEvent.seconds >= 2`, 20*time.Second)
+	do(t, ctx, "stop the recording", chromedp.Click("#rec-stop"))
+	waitJS(t, ctx, "the recording's end", `document.getElementById('rec-msg').textContent.includes('recording taught succeeded')`, 20*time.Second)
+	waitJS(t, ctx, "the demo plotted", `document.querySelectorAll('#demo-plots canvas').length === 6 && document.getElementById('demo-title').textContent.startsWith('taught')`, 10*time.Second)
+	do(t, ctx, "trim to a new name",
+		chromedp.SetValue("#trim-from", "0.2"), chromedp.SetValue("#trim-to", "1.8"),
+		chromedp.SendKeys("#trim-name", "taught_trim"), chromedp.Click("#trim-go"))
+	waitJS(t, ctx, "the trimmed demo", `document.getElementById('demo-msg').textContent.includes('as taught_trim') && document.querySelector('#demo-list tr[data-demo="taught_trim"]')`, 10*time.Second)
+	shot(t, ctx, art, "06-recording.png")
+	do(t, ctx, "learn from the trimmed demo",
+		chromedp.Click(`#demo-list input[value="taught_trim"]`),
+		chromedp.SetValue("#learn-skill", "taught"),
+		chromedp.Click("#learn-go"))
+	waitJS(t, ctx, "the learn's success", `document.getElementById('learn-msg').textContent.includes('learn taught succeeded: version 1')`, 60*time.Second)
+	waitJS(t, ctx, "the new skill listed", `document.querySelector('#skill-list li[data-skill="taught"]')`, 10*time.Second)
+	code, _, raw := api0(t, r).do("GET", "/api/demos/taught_trim", nil, nil)
+	var dt core.Trajectory
+	if err := json.Unmarshal(raw, &dt); code != 200 || err != nil || len(dt.T) < 100 || math.Abs(dt.T[len(dt.T)-1]-1.6) > 0.02 {
+		t.Fatalf("trimmed demo: %d, %d samples", code, len(dt.T))
+	}
+
 	// The e-stop button halts a run within the bound.
-	api := loggedIn(t, r, "operator") // the test's own session beside the page
+	api := api0(t, r)
 	estopDuringRun := func(name string, press chromedp.Action[chromedp.Void]) time.Duration {
 		t.Helper()
 		runID := "e2e-" + name
@@ -291,7 +340,7 @@ func TestE2EDashboard(t *testing.T) {
 	}
 	do(t, ctx, "live tab", chromedp.Click(`#tabs button[data-tab="live"]`))
 	estopDuringRun("button", chromedp.Click("#estop"))
-	shot(t, ctx, art, "06-estop.png")
+	shot(t, ctx, art, "07-estop.png")
 	do(t, ctx, "reset", chromedp.Click("#reset"))
 	waitJS(t, ctx, "the e-stop cleared", `window.praxis.status.estop === false`, 10*time.Second)
 	if r.d.EStopLatched() {
@@ -316,7 +365,7 @@ func TestE2EDashboard(t *testing.T) {
 	if !eval[bool](t, ctx, `!document.getElementById('observer-note').hidden`) {
 		t.Fatal("no observer note")
 	}
-	shot(t, ctx, art, "07-observer.png")
+	shot(t, ctx, art, "08-observer.png")
 	c, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	forged, err := chromedp.Run(c, chromedp.Evaluate[[]any](`Promise.all(['/api/run', '/api/estop', '/api/record'].map(p =>

@@ -71,7 +71,8 @@ $('estop').addEventListener('pointerdown', (e) => { if (e.button === 0) estop();
 $('estop').addEventListener('click', estop);
 document.addEventListener('keydown', (e) => {
   if ($('app').hidden) return;
-  const t = e.target, typing = t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA');
+  const t = e.target;
+  const typing = t && (t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || (t.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit'].includes(t.type)));
   if (e.key === 'Escape' || (e.code === 'Space' && !typing)) { e.preventDefault(); estop(); }
 });
 $('reset').addEventListener('click', async () => {
@@ -366,7 +367,7 @@ async function loadDemos(select) {
     tr.addEventListener('click', () => showDemo(d.name));
     return tr;
   }));
-  if (select) showDemo(select);
+  if (select) await showDemo(select);
 }
 
 async function showDemo(name) {
@@ -389,13 +390,13 @@ $('trim-go').addEventListener('click', async () => {
     const body = { from: Number($('trim-from').value), to: Number($('trim-to').value) };
     if ($('trim-name').value.trim()) body.new_name = $('trim-name').value.trim();
     const info = await api('POST', `/api/demos/${encodeURIComponent(d.name)}/trim`, body);
+    await loadDemos(info.name);
     say('demo-msg', `kept ${info.samples} samples (${info.seconds.toFixed(2)} s) as ${info.name}`, true);
-    loadDemos(info.name);
   } catch (err) { say('demo-msg', 'trim refused: ' + errText(err), false); }
 });
 $('rename-go').addEventListener('click', async () => {
   const d = S.demo, nn = $('rename-name').value.trim();
-  try { await api('POST', `/api/demos/${encodeURIComponent(d.name)}/rename`, { new_name: nn }); say('demo-msg', `renamed to ${nn}`, true); loadDemos(nn); } catch (err) { say('demo-msg', 'rename refused: ' + errText(err), false); }
+  try { await api('POST', `/api/demos/${encodeURIComponent(d.name)}/rename`, { new_name: nn }); await loadDemos(nn); say('demo-msg', `renamed to ${nn}`, true); } catch (err) { say('demo-msg', 'rename refused: ' + errText(err), false); }
 });
 $('delete-go').addEventListener('click', async () => {
   const d = S.demo;
