@@ -202,6 +202,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 
 	var user, pass string
 	var tlsConf *tls.Config
+	firstStart := false // the credentials were generated now (printed)
 	if *d.cfg.MQTT.Embedded {
 		b, err := broker.Open(broker.Config{Address: d.cfg.MQTT.Listen, DataDir: data,
 			Anonymous: d.cfg.MQTT.Anonymous, TLSCert: d.cfg.MQTT.TLSCert, TLSKey: d.cfg.MQTT.TLSKey,
@@ -247,6 +248,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		}
 		if b.CredentialsCreated() {
 			d.printCredentials(b)
+			firstStart = true
 		}
 	} else {
 		d.brokerURL = d.cfg.MQTT.Broker
@@ -367,6 +369,9 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		ws.Start()
 		closers = append(closers, func() { ws.Close() })
 		d.log.Info("dashboard", "url", d.webURL)
+		if firstStart {
+			fmt.Fprintf(d.opt.Stdout, "Dashboard: %s (log in as operator or observer with the passwords above)\n", d.webURL)
+		}
 	}
 	st.publishStatus()
 	close(d.ready)
