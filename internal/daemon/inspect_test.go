@@ -101,3 +101,26 @@ func TestRunRingBounded(t *testing.T) {
 		t.Fatal("a missing run found")
 	}
 }
+
+// TestArmModel: the 3-D view's kinematics come from arm.model, matched to the arm's
+// joints by name; no model, or one sharing no joint with the arm, means joints only.
+func TestArmModel(t *testing.T) {
+	if f, err := armModel("", nil); f != nil || err != nil {
+		t.Fatalf("no model: %v, %v", f != nil, err)
+	}
+	js := []joint.Joint{{Name: "elbow_flex"}, {Name: "shoulder_pan"}} // two of the SO-101's, out of order
+	f, err := armModel("so101", js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, err := f([]float64{0.4, 0.2})
+	if err != nil || len(sk.Points) != 8 || sk.Names[1] != "shoulder_pan" {
+		t.Fatalf("skeleton %+v, %v", sk, err)
+	}
+	if _, err := armModel("so101", []joint.Joint{{Name: "base"}}); err == nil {
+		t.Fatal("a model sharing no joint with the arm accepted")
+	}
+	if _, err := armModel("/nonexistent.urdf", js); err == nil {
+		t.Fatal("a missing URDF accepted")
+	}
+}
