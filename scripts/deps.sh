@@ -23,6 +23,8 @@ command -v avr-gcc >/dev/null 2>&1 || need+=(gcc-avr binutils-avr)
 [ -f /usr/include/simavr/sim_avr.h ] || need+=(simavr libsimavr-dev)
 [ -f /usr/include/libelf.h ] || need+=(libelf-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+# dashboard end-to-end tests: Debian's headless Chromium, driven by chromedp
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing ${need[*]}; install them (apt-get install -y ${need[*]}) or tests that need them skip" >&2

@@ -90,6 +90,7 @@ func startRigWith(t *testing.T, withLeader bool) *rig {
 		Executor: daemon.ExecutorConfig{RateHz: 20, GoalTolerance: 0.05},
 		Recorder: daemon.RecorderConfig{RateHz: 20},
 		MQTT:     daemon.MQTTConfig{Listen: "127.0.0.1:0"},
+		Web:      daemon.WebConfig{Listen: "127.0.0.1:0"},
 		Arm:      boardArm(t, b.Port), Leader: leader}
 	d, err := daemon.New(cfg, daemon.Options{Stdout: io.Discard,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})

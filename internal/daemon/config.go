@@ -35,6 +35,7 @@ type Config struct {
 	ROS      rosnode.Config `yaml:"ros"`
 	Recorder RecorderConfig `yaml:"recorder"`
 	MQTT     MQTTConfig     `yaml:"mqtt"`
+	Web      WebConfig      `yaml:"web"`
 	// Leader is the leader arm of teleoperated recordings (cmd/record with leader): a
 	// second servo-bus arm (driver dynamixel or feetech), shaped like arm, opened and set
 	// up at start, then left with torque off for a person to move. Default none.
@@ -278,6 +279,22 @@ type MQTTConfig struct {
 	ClientCommandBurst int     `yaml:"client_command_burst"`
 }
 
+// WebConfig configures the web dashboard (docs/dashboard.md): same users and roles as the
+// embedded broker's credentials file.
+type WebConfig struct {
+	Enabled *bool  `yaml:"enabled"`  // serve the dashboard; default true
+	Listen  string `yaml:"listen"`   // address; default 127.0.0.1:8080 (":0" picks a free port)
+	TLSCert string `yaml:"tls_cert"` // serve HTTPS with this PEM certificate; default mqtt.tls_cert
+	TLSKey  string `yaml:"tls_key"`  // and this PEM key; default mqtt.tls_key
+
+	// listenDefault: Listen was not configured; when that default port is taken the
+	// daemon logs it and serves without the dashboard instead of failing.
+	listenDefault bool
+}
+
+// DefaultWebListen is the dashboard's default address.
+const DefaultWebListen = "127.0.0.1:8080"
+
 // DefaultDataDir returns $XDG_DATA_HOME/praxis, or ~/.local/share/praxis.
 func DefaultDataDir() string {
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
@@ -393,6 +410,15 @@ func (c *Config) ApplyDefaults() {
 	deff(&c.Flight.Seconds, 10)
 	if c.Flight.Keep == 0 {
 		c.Flight.Keep = 50
+	}
+	if c.Web.Enabled == nil {
+		c.Web.Enabled = &t
+	}
+	if c.Web.Listen == "" {
+		c.Web.Listen, c.Web.listenDefault = DefaultWebListen, true
+	}
+	if c.Web.TLSCert == "" && c.Web.TLSKey == "" && c.MQTT.TLSCert != "" && c.MQTT.TLSKey != "" {
+		c.Web.TLSCert, c.Web.TLSKey = c.MQTT.TLSCert, c.MQTT.TLSKey
 	}
 }
 
@@ -599,6 +625,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MQTT.StateRateHz <= 0 || c.MQTT.StateRateHz > 200 {
 		return bad("mqtt.state_rate_hz", "%g is outside (0, 200]", c.MQTT.StateRateHz)
+	}
+	if (c.Web.TLSCert == "") != (c.Web.TLSKey == "") {
+		return bad("web.tls_cert", "tls_cert and tls_key go together")
+	}
+	if _, _, err := net.SplitHostPort(c.Web.Listen); err != nil {
+		return bad("web.listen", "%q is not host:port: %v", c.Web.Listen, err)
 	}
 	return c.validateLeader()
 }

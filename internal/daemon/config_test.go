@@ -25,6 +25,28 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
+func TestConfigWebDefaults(t *testing.T) {
+	c, err := ParseConfig(strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !*c.Web.Enabled || c.Web.Listen != DefaultWebListen || !c.Web.listenDefault || c.Web.TLSCert != "" {
+		t.Fatalf("web defaults: %+v", c.Web)
+	}
+	// The dashboard reuses the MQTT certificate unless it has its own.
+	c, err = ParseConfig(strings.NewReader("mqtt: {tls_cert: m.pem, tls_key: m.key}\nweb: {listen: ':9443', enabled: false}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *c.Web.Enabled || c.Web.Listen != ":9443" || c.Web.listenDefault || c.Web.TLSCert != "m.pem" || c.Web.TLSKey != "m.key" {
+		t.Fatalf("web: %+v", c.Web)
+	}
+	c, err = ParseConfig(strings.NewReader("mqtt: {tls_cert: m.pem, tls_key: m.key}\nweb: {tls_cert: w.pem, tls_key: w.key}"))
+	if err != nil || c.Web.TLSCert != "w.pem" || c.Web.TLSKey != "w.key" {
+		t.Fatalf("web's own certificate: %+v, %v", c.Web, err)
+	}
+}
+
 func TestConfigErrorsNameTheField(t *testing.T) {
 	cases := []struct{ yaml, want string }{
 		{"robot_id: a/b", "robot_id"},
@@ -39,6 +61,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"mqtt: {embedded: false}", "mqtt.broker"},
 		{"mqtt: {tls_cert: a.pem}", "mqtt.tls_cert"},
 		{"log_level: loud", "log_level"},
+		{"web: {tls_key: k.pem}", "web.tls_cert"},
+		{"web: {listen: localhost}", "web.listen"},
 		{bus("feetech", "series: xl430"), "arm.series"},
 		{bus("dynamixel", "series: sts"), "arm.series"},
 		{bus("feetech", "fast_sync_read: true"), "arm.fast_sync_read"},

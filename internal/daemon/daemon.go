@@ -1,5 +1,6 @@
 // Package daemon wires the Praxis daemon (`praxis serve`): configuration, the arm, the
-// executor, the recorder, the skill library, the embedded broker and the MQTT API.
+// executor, the recorder, the skill library, the embedded broker, the MQTT API and the web
+// dashboard (internal/web, fed by the read side in inspect.go).
 //
 // One goroutine (the loop) owns the daemon's mutable state: the current run, the current
 // recording, the e-stop latch as the daemon reports it. The core.Service methods (called by the front ends: mqttapi) send
@@ -71,6 +72,11 @@ type Options struct {
 	ArmOverride drivers.Arm  // use this arm instead of building one from Config.Arm (tests)
 	Clock       clock.Clock  // clock of the simulated arm (and of the executor when it is a clock.Sleeper other than the real one); default the real clock
 	Version     string       // praxis version recorded in learned skills
+	// WebListener serves the dashboard on this listener instead of opening web.listen
+	// (tests); it is closed when the daemon stops. Ignored when web.enabled is false.
+	WebListener net.Listener
+	// FlightLog, when set, is the flight recorder the dashboard lists; nil hides its tab.
+	FlightLog core.FlightLog
 }
 
 // Daemon is `praxis serve`. Build it with New, then Run it.
@@ -85,6 +91,11 @@ type Daemon struct {
 	creds     broker.Credentials
 	sim       *simarm.Arm
 	arm       drivers.Arm
+	store     *skilllib.Store
+	demosDir  string
+	webURL    string // the dashboard's URL; "" when not served
+
+	runs runRing // the recent runs, for the dashboard
 
 	exec atomic.Pointer[motion.Executor] // for EStop, which must not wait for the loop
 	// estopInBroker: the embedded broker latches every cmd/estop as it takes it, so the
@@ -169,6 +180,14 @@ func (d *Daemon) Ready() <-chan struct{} { return d.ready }
 // BrokerURL is the URL the daemon's MQTT connection uses (valid after Ready).
 func (d *Daemon) BrokerURL() string { return d.brokerURL }
 
+// WebURL is the dashboard's base URL, e.g. http://127.0.0.1:8080/ (valid after Ready;
+// "" when the dashboard is not served).
+func (d *Daemon) WebURL() string { return d.webURL }
+
+// EStopLatched reports whether the e-stop is latched (set the moment any front end's
+// e-stop reaches the daemon, cleared by a reset).
+func (d *Daemon) EStopLatched() bool { return d.estopped.Load() }
+
 // Credentials are the embedded broker's users (valid after Ready; empty otherwise).
 func (d *Daemon) Credentials() broker.Credentials { return d.creds }
 
@@ -217,6 +236,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err := d.seed(store); err != nil {
 		return err
 	}
+	d.store, d.demosDir = store, demosDir
 
 	arm, hand, err := d.openArm(ctx)
 	if err != nil {
@@ -237,6 +257,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 
 	var user, pass string
 	var tlsConf *tls.Config
+	firstStart := false // the credentials were generated now (printed)
 	if *d.cfg.MQTT.Embedded {
 		b, err := broker.Open(broker.Config{Address: d.cfg.MQTT.Listen, DataDir: data,
 			Anonymous: d.cfg.MQTT.Anonymous, TLSCert: d.cfg.MQTT.TLSCert, TLSKey: d.cfg.MQTT.TLSKey,
@@ -289,6 +310,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		}
 		if b.CredentialsCreated() {
 			d.printCredentials(b)
+			firstStart = true
 		}
 	} else {
 		d.brokerURL = d.cfg.MQTT.Broker
@@ -399,18 +421,37 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		}()
 		closers = append(closers, func() { stopROS(); <-rosDone })
 	}
+	ws, err := d.openWeb(arm)
+	if err != nil {
+		return err
+	}
+	if ws != nil {
+		hub.Add(ws)
+	}
 	st.srv = hub
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	go st.loop(loopCtx)
 	closers = append(closers, func() { stopLoop(); <-d.loopDone })
 	if err := srv.Start(ctx); err != nil {
 		srv.Close()
+		if ws != nil {
+			ws.Close()
+		}
 		return fmt.Errorf("daemon: mqtt %s: %w", d.brokerURL, err)
+	}
+	if ws != nil {
+		// Started after MQTT; closed before the broker (closers run in reverse).
+		ws.Start()
+		closers = append(closers, func() { ws.Close() })
+		d.log.Info("dashboard", "url", d.webURL)
+		if firstStart {
+			fmt.Fprintf(d.opt.Stdout, "Dashboard: %s (log in as operator or observer with the passwords above)\n", d.webURL)
+		}
 	}
 	st.publishStatus()
 	close(d.ready)
 	d.log.Info("serving", "robot_id", d.cfg.RobotID, "broker", d.brokerURL, "data_dir", data,
-		"arm", d.cfg.Arm.Driver)
+		"arm", d.cfg.Arm.Driver, "dashboard", d.webURL)
 
 	<-ctx.Done()
 	d.log.Info("shutting down")

@@ -61,7 +61,7 @@ func testConfig(t testing.TB) Config {
 	f := false
 	// 250 Hz: the race detector slows the 1 kHz physics; 500 Hz overran now and then.
 	return Config{DataDir: t.TempDir(), Seed: &f, LogLevel: "warn", Executor: ExecutorConfig{RateHz: 250},
-		MQTT: MQTTConfig{Listen: "127.0.0.1:0"}}
+		MQTT: MQTTConfig{Listen: "127.0.0.1:0"}, Web: WebConfig{Listen: "127.0.0.1:0"}}
 }
 
 type running struct {

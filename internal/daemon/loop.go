@@ -58,6 +58,11 @@ type state struct {
 	tap        *tapArm // the arm as the executor and the recorder read it
 	tel        joint.State
 	telNames   []string
+	telAt      time.Time // when tel was last read successfully
+
+	sampler *time.Ticker     // samples the run's measured trajectory (nil when no run)
+	sampleC <-chan time.Time // sampler's channel, nil when none
+	sample  joint.State      // the sampler's buffer
 }
 
 // skill returns a version of a skill (0: the latest) from the store, shared (read-only).
@@ -135,6 +140,8 @@ func (s *state) loop(ctx context.Context) {
 			s.endLearn(r)
 		case <-tick.C:
 			s.telemetry()
+		case <-s.sampleC:
+			s.sampleRun()
 		case <-recTick.C:
 			if s.recID != "" && !s.recStopping {
 				n, sec := s.curRec().Progress()
@@ -210,6 +217,7 @@ func (s *state) publishStatus() {
 func (s *state) telemetry() {
 	// While a run or a recording reads the arm, publish what they read.
 	if s.tap != nil && s.tap.snapshot(&s.tel, 100*time.Millisecond) {
+		s.telAt = time.Now()
 		s.srv.PublishState(core.State{Names: s.telNames, Pos: s.tel.Pos, Vel: s.tel.Vel})
 		return
 	}
@@ -223,6 +231,7 @@ func (s *state) telemetry() {
 		s.d.log.Debug("telemetry read", "err", err)
 		return
 	}
+	s.telAt = time.Now()
 	s.srv.PublishState(core.State{Names: s.telNames, Pos: s.tel.Pos, Vel: s.tel.Vel})
 }
 
@@ -257,42 +266,12 @@ func (s *state) startRun(r core.RunRequest) error {
 	if err := s.busy(); err != nil {
 		return err
 	}
-	if err := skilllib.ValidName(r.Skill); err != nil {
-		return core.Reject("skill", "%q is not a valid skill name", r.Skill)
-	}
-	sk, err := s.skill(r.Skill, r.Version)
+	q0 := s.presentPos()
+	sk, plan, err := s.d.planRun(r, q0)
 	if err != nil {
-		if errors.Is(err, skilllib.ErrNotFound) {
-			if r.Version > 0 {
-				if _, e2 := s.store.Get(r.Skill, 0); e2 == nil {
-					return core.Reject("version", "skill %q has no version %d", r.Skill, r.Version)
-				}
-			}
-			return core.Reject("skill", "no skill %q", r.Skill)
-		}
-		return core.Reject("skill", "skill %q: %v", r.Skill, err)
-	}
-	if err := r.Check(); err != nil {
 		return err
 	}
-	js := s.arm.Joints()
-	plan, err := motion.Config{ClipGoal: s.d.cfg.Executor.ClipGoal}.MakePlan(js, &sk.DMP, sk.Joints, r.Goal, r.Duration, nil)
-	if err != nil {
-		var je *motion.JointError
-		switch {
-		case errors.As(err, &je) && errors.Is(err, motion.ErrUnknownJoint):
-			return core.Reject("goal."+je.Joint, "unknown joint %q: skill %q drives %v", je.Joint, r.Skill, sk.Joints)
-		case errors.As(err, &je) && errors.Is(err, motion.ErrGoalOutsideLimits):
-			return core.Reject("goal."+je.Joint, "%g is outside the limits of joint %s [%g, %g]", je.Value, je.Joint, je.Min, je.Max)
-		case errors.As(err, &je):
-			return core.Reject("goal."+je.Joint, "%v is not a finite position", je.Value)
-		case errors.Is(err, motion.ErrInvalidRequest) && !strings.Contains(err.Error(), "duration"):
-			return core.Reject("skill", "skill %q does not fit the arm (arm joints: %v): %v", r.Skill, joint.Names(js), err)
-		}
-		return core.Reject("", "%v", err)
-	}
-	goal := plan.Goal
-	job, err := s.ex.Start(motion.Request{ID: r.ID, Skill: &sk.DMP, Joints: sk.Joints, Goal: goal,
+	job, err := s.ex.Start(motion.Request{ID: r.ID, Skill: &sk.DMP, Joints: sk.Joints, Goal: plan.Goal,
 		Duration: r.Duration, OpenLoop: s.d.cfg.Executor.OpenLoop})
 	if err != nil {
 		if errors.Is(err, motion.ErrEStopped) {
@@ -301,6 +280,8 @@ func (s *state) startRun(r core.RunRequest) error {
 		return core.Reject("", "%v", err)
 	}
 	s.run = &activeRun{id: r.ID, skill: sk.Name, version: sk.Version, job: job}
+	s.d.runs.begin(r.ID, sk, plan, s.arm.Joints(), q0)
+	s.startSampling()
 	s.d.log.Info("run", "id", r.ID, "skill", sk.Name, "version", sk.Version)
 	s.publishStatus()
 	return nil
@@ -373,6 +354,8 @@ func (s *state) finishRun() {
 		e.Type = core.Failed
 		s.armFailed(fmt.Errorf("run %s failed: %s", s.run.id, res.Reason))
 	}
+	s.stopSampling()
+	s.d.runs.end(s.run.id, e.Type, e.Reason, e.FinalError)
 	s.d.log.Info("run ended", runEndAttrs(e, res)...)
 	s.d.metric(func(m *metricsT) { m.Run(e.Type) })
 	switch {

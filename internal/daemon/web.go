@@ -1,0 +1,75 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"syscall"
+
+	"github.com/praxis-robotics/praxis/drivers"
+	"github.com/praxis-robotics/praxis/internal/broker"
+	"github.com/praxis-robotics/praxis/internal/core"
+	"github.com/praxis-robotics/praxis/internal/web"
+)
+
+// webService is the Service the dashboard calls: the daemon's, except that EStop always
+// latches (the MQTT API's leaves that to the embedded broker, which sees its messages first).
+type webService struct{ *service }
+
+// EStop latches the e-stop at once and wakes the loop; it never blocks.
+func (w webService) EStop() { w.d().estopLatch() }
+
+// openWeb builds the dashboard server (not yet serving) on web.listen or
+// Options.WebListener; nil when web.enabled is false, when there are no users (external
+// broker and no credentials file), or when the default port is taken (logged).
+func (d *Daemon) openWeb(arm drivers.Arm) (*web.Server, error) {
+	if !*d.cfg.Web.Enabled {
+		if d.opt.WebListener != nil {
+			d.opt.WebListener.Close()
+		}
+		return nil, nil
+	}
+	users := d.creds
+	if len(users.Users) == 0 {
+		// An external broker: the dashboard's users live in the same file, made on first use.
+		c, created, err := broker.LoadOrCreateCredentials(d.cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: web: users: %w", err)
+		}
+		if created {
+			d.log.Warn("dashboard: generated its users (operator, observer); passwords in the file", "file", credentialsPath(d.cfg.DataDir))
+		}
+		users = c
+	}
+	ln := d.opt.WebListener
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", d.cfg.Web.Listen)
+		if err != nil {
+			if d.cfg.Web.listenDefault && errors.Is(err, syscall.EADDRINUSE) {
+				d.log.Warn("dashboard not served: its default address is in use (set web.listen)", "listen", d.cfg.Web.Listen)
+				return nil, nil
+			}
+			return nil, fmt.Errorf("daemon: web.listen: %w", err)
+		}
+	}
+	skel, err := armModel(d.cfg.Arm.Model, arm.Joints())
+	if err != nil {
+		d.log.Warn("dashboard: no 3-D view", "err", err)
+	}
+	ws, err := web.New(web.Config{Listener: ln, TLSCert: d.cfg.Web.TLSCert, TLSKey: d.cfg.Web.TLSKey,
+		Users: users, Service: webService{(*service)(d)}, Inspector: (*inspector)(d), Editor: (*inspector)(d),
+		FlightLog: d.opt.FlightLog, Skeleton: skel, Logger: d.log.With("component", "web")})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("daemon: web: %w", err)
+	}
+	d.webURL = ws.URL()
+	return ws, nil
+}
+
+var _ core.Service = webService{}
+
+// credentialsPath is where the dashboard's users come from.
+func credentialsPath(data string) string { return filepath.Join(data, broker.CredentialsFile) }

@@ -1,0 +1,370 @@
+package web_test
+
+import (
+	"encoding/json"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/praxis-robotics/praxis/demos"
+	"github.com/praxis-robotics/praxis/internal/core"
+	"github.com/praxis-robotics/praxis/internal/daemon"
+)
+
+func TestLoginAndRoles(t *testing.T) {
+	r := startDaemon(t, nil)
+	anon := newClient(t, r.url)
+	if code, m, _ := anon.do("GET", "/api/me", nil, nil); code != http.StatusUnauthorized || m["error"] != "not logged in" {
+		t.Fatalf("anonymous /api/me: %d %v", code, m)
+	}
+	// The page itself loads without a login (it shows the login form).
+	if code, _, raw := anon.do("GET", "/", nil, nil); code != http.StatusOK || !strings.Contains(string(raw), "login-form") {
+		t.Fatalf("GET /: %d", code)
+	}
+	if resp := anon.login("operator", "wrong password"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("bad password: %s", resp.Status)
+	}
+	if resp := anon.login("praxis-daemon", r.password(t, "praxis-daemon")); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("daemon user: %s", resp.Status)
+	}
+	// A login without the CSRF header is refused (a cross-site form cannot set it).
+	if code, m, _ := anon.do("POST", "/api/login", map[string]string{"username": "operator", "password": r.password(t, "operator")},
+		map[string]string{"-csrf": ""}); code != http.StatusForbidden || !strings.Contains(m["error"].(string), "X-Praxis") {
+		t.Fatalf("login without header: %d %v", code, m)
+	}
+
+	op := newClient(t, r.url)
+	resp := op.login("operator", r.password(t, "operator"))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("operator login: %s", resp.Status)
+	}
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "praxis_session" {
+			ck = c
+		}
+	}
+	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Secure {
+		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, not Secure over plain HTTP", ck)
+	}
+	if code, m, _ := op.do("GET", "/api/me", nil, nil); code != 200 || m["role"] != "operator" || m["skeleton"] != true || m["flights"] != false {
+		t.Fatalf("/api/me: %d %v", code, m)
+	}
+
+	obs := loggedIn(t, r, "observer")
+	if code, _, raw := obs.do("GET", "/api/skills", nil, nil); code != 200 || !strings.Contains(string(raw), `"wave"`) {
+		t.Fatalf("observer skills: %d %s", code, raw)
+	}
+	// An observer sees everything and commands nothing: a forged command is refused,
+	// the e-stop included, and nothing happens.
+	for _, c := range []struct{ method, path string }{{"POST", "/api/run"}, {"POST", "/api/estop"}, {"POST", "/api/reset"},
+		{"POST", "/api/record"}, {"POST", "/api/learn"}, {"POST", "/api/cancel"}, {"DELETE", "/api/demos/x"},
+		{"POST", "/api/demos/x/trim"}, {"POST", "/api/demos/x/rename"}} {
+		code, m, _ := obs.do(c.method, c.path, map[string]any{"skill": "wave"}, nil)
+		if code != http.StatusForbidden || !strings.Contains(m["error"].(string), "observers see everything and command nothing") {
+			t.Errorf("observer %s %s: %d %v", c.method, c.path, code, m)
+		}
+	}
+	s := obs.stream(t)
+	s.wait(t, "status", 10*time.Second, func(fs []sseFrame) bool {
+		for _, f := range fs {
+			if f.event == "status" {
+				var st core.Status
+				return json.Unmarshal([]byte(f.data), &st) == nil && !st.EStop && st.Activity == core.Idle
+			}
+		}
+		return false
+	})
+	// Preview is a read: observers may plan.
+	if code, m, _ := obs.do("POST", "/api/preview", map[string]any{"skill": "reach"}, nil); code != 200 || m["t"] == nil {
+		t.Fatalf("observer preview: %d %v", code, m)
+	}
+
+	// Logout ends the session.
+	if code, _, _ := op.do("POST", "/api/logout", nil, nil); code != 200 {
+		t.Fatal("logout")
+	}
+	if code, _, _ := op.do("GET", "/api/me", nil, nil); code != http.StatusUnauthorized {
+		t.Fatalf("after logout: %d", code)
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	r := startDaemon(t, nil)
+	c := newClient(t, r.url)
+	codes := []int{}
+	for range 8 {
+		codes = append(codes, c.login("operator", "not the password").StatusCode)
+	}
+	if codes[0] != http.StatusUnauthorized || codes[len(codes)-1] != http.StatusTooManyRequests {
+		t.Fatalf("8 bad logins in a row: %v; want 401 first, 429 at the end", codes)
+	}
+	// Even the right password waits for the bucket.
+	if code := c.login("operator", r.password(t, "operator")).StatusCode; code != http.StatusTooManyRequests {
+		t.Fatalf("right password while limited: %d", code)
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	// The daemon serves on a listener the test opened (Options.WebListener).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startDaemonOpt(t, func(c *daemon.Config) { c.Web.Listen = "127.0.0.1:1" }, daemon.Options{WebListener: ln})
+	if r.url != "http://"+ln.Addr().String()+"/" {
+		t.Fatalf("dashboard at %s, want the listener's %s", r.url, ln.Addr())
+	}
+	op := loggedIn(t, r, "operator")
+	for _, h := range []map[string]string{
+		{"-csrf": ""},
+		{"Origin": "http://evil.example"},
+		{"Origin": "null"},
+		{"Sec-Fetch-Site": "cross-site"},
+	} {
+		if code, m, _ := op.do("POST", "/api/estop", nil, h); code != http.StatusForbidden {
+			t.Errorf("estop with %v: %d %v", h, code, m)
+		}
+	}
+	// Nothing was latched.
+	if code, m, _ := op.do("POST", "/api/run", map[string]any{"skill": "nope"}, nil); code != 422 || m["field"] != "skill" {
+		t.Fatalf("run after refused e-stops: %d %v", code, m)
+	}
+	// Same origin passes.
+	if code, m, _ := op.do("POST", "/api/estop", nil, map[string]string{"Origin": strings.TrimSuffix(r.url, "/")}); code != 200 {
+		t.Fatalf("same-origin estop: %d %v", code, m)
+	}
+}
+
+func TestRejections(t *testing.T) {
+	r := startDaemon(t, nil)
+	op := loggedIn(t, r, "operator")
+	cases := []struct {
+		path  string
+		body  any
+		code  int
+		field string
+		has   string
+	}{
+		{"/api/run", map[string]any{"skill": "nope"}, 422, "skill", `no skill "nope"`},
+		{"/api/run", map[string]any{"skill": "wave", "version": 9}, 422, "version", "no version 9"},
+		{"/api/run", map[string]any{"skill": "reach", "goal": map[string]any{"elbow_flex": 9}}, 422, "goal.elbow_flex", "outside the limits"},
+		{"/api/run", map[string]any{"skill": "reach", "goal": map[string]any{"knee": 0.1}}, 422, "goal.knee", "unknown joint"},
+		{"/api/run", map[string]any{"skill": "reach", "duration": -1}, 422, "duration", ""},
+		{"/api/run", map[string]any{"skill": "reach", "speed": 2}, 422, "speed", "unknown field"},
+		{"/api/preview", map[string]any{"skill": "reach", "goal": map[string]any{"elbow_flex": 9}}, 422, "goal.elbow_flex", "outside the limits"},
+		{"/api/record", map[string]any{"action": "stop"}, 422, "action", "not recording"},
+		{"/api/record", map[string]any{"action": "start", "demo": "x", "leader": true}, 422, "leader", "no leader arm"},
+		{"/api/learn", map[string]any{"skill": "s", "demos": []string{"missing"}}, 422, "demos[0]", `no demo "missing"`},
+		{"/api/cancel", map[string]any{"id": "r9"}, 422, "id", "no run"},
+		{"/api/demos/missing/trim", map[string]any{"from": 0, "to": 1}, 422, "demo", "no such demo"},
+		{"/api/demos/missing/rename", map[string]any{"new_name": "b"}, 422, "demo", "no such demo"},
+		{"/api/demos/..%2Fx/rename", map[string]any{"new_name": "b"}, 422, "demo", ""},
+	}
+	for _, c := range cases {
+		code, m, raw := op.do("POST", c.path, c.body, nil)
+		if code != c.code || m["field"] != c.field || !strings.Contains(m["error"].(string), c.has) {
+			t.Errorf("POST %s %v: %d %s; want %d field %q containing %q", c.path, c.body, code, raw, c.code, c.field, c.has)
+		}
+	}
+	if code, m, _ := op.do("GET", "/api/skills/nope", nil, nil); code != 422 || m["field"] != "skill" {
+		t.Errorf("skill detail of a missing skill: %d %v", code, m)
+	}
+	if code, m, _ := op.do("GET", "/api/skills/wave?version=x", nil, nil); code != 422 || m["field"] != "version" {
+		t.Errorf("skill detail, bad version: %d %v", code, m)
+	}
+	if code, m, _ := op.do("GET", "/api/runs/nope", nil, nil); code != 422 || m["field"] != "id" {
+		t.Errorf("missing run: %d %v", code, m)
+	}
+	if code, _, _ := op.do("GET", "/api/flights", nil, nil); code != 404 {
+		t.Errorf("flights without a recorder: %d", code)
+	}
+	if code, _, _ := op.do("POST", "/api/run", strings.Repeat("x", 70_000), nil); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("huge body: %d", code)
+	}
+	// The e-stop refuses runs with the daemon's reason (409: not the request's fault).
+	op.do("POST", "/api/estop", nil, nil)
+	if code, m, _ := op.do("POST", "/api/run", map[string]any{"skill": "wave"}, nil); code != http.StatusConflict || !strings.Contains(m["error"].(string), "e-stop latched") {
+		t.Errorf("run under e-stop: %d %v", code, m)
+	}
+	if code, _, _ := op.do("POST", "/api/reset", nil, nil); code != 200 {
+		t.Errorf("reset: %d", code)
+	}
+}
+
+// TestRunStreamAndRecord: a run from the API streams state, progress and its terminal
+// event; the run is then kept with its planned and measured trajectories; the preview of
+// the same request plans what the run planned.
+func TestRunStreamAndRecord(t *testing.T) {
+	r := startDaemon(t, nil)
+	op := loggedIn(t, r, "operator")
+	s := op.stream(t)
+	goal := map[string]any{"shoulder_pan": 0.3, "elbow_flex": -0.4}
+	code, prev, _ := op.do("POST", "/api/preview", map[string]any{"skill": "reach", "goal": goal, "duration": 2}, nil)
+	if code != 200 {
+		t.Fatalf("preview: %d %v", code, prev)
+	}
+	code, m, _ := op.do("POST", "/api/run", map[string]any{"id": "r1", "skill": "reach", "goal": goal, "duration": 2}, nil)
+	if code != http.StatusAccepted || m["id"] != "r1" {
+		t.Fatalf("run: %d %v", code, m)
+	}
+	s.event(t, "r1", core.Started, 10*time.Second)
+	end := s.event(t, "r1", core.Succeeded, 30*time.Second)
+	if end.FinalError > 0.01 {
+		t.Errorf("final error %g", end.FinalError)
+	}
+	// State frames arrived at about 20 Hz and moved.
+	s.mu.Lock()
+	var first, last []float64
+	n := 0
+	for _, f := range s.frames {
+		if f.event != "state" {
+			continue
+		}
+		var st struct {
+			Pos      []float64 `json:"pos"`
+			Skeleton *struct {
+				Points [][3]float64 `json:"points"`
+			} `json:"skeleton"`
+		}
+		if err := json.Unmarshal([]byte(f.data), &st); err != nil || st.Skeleton == nil || len(st.Skeleton.Points) != 8 {
+			t.Fatalf("state frame %s: %v", f.data, err)
+		}
+		if first == nil {
+			first = st.Pos
+		}
+		last = st.Pos
+		n++
+	}
+	s.mu.Unlock()
+	if n < 10 || math.Abs(last[0]-first[0]) < 0.2 {
+		t.Fatalf("%d state frames, shoulder_pan %v -> %v", n, first, last)
+	}
+
+	code, _, raw := op.do("GET", "/api/runs/r1", nil, nil)
+	if code != 200 {
+		t.Fatalf("run record: %d %s", code, raw)
+	}
+	var rec core.RunRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Outcome != core.Succeeded || rec.Skill != "reach" || len(rec.Planned.T) < 50 || len(rec.Measured.T) < 50 {
+		t.Fatalf("run record: %s, %d planned, %d measured samples", rec.Outcome, len(rec.Planned.T), len(rec.Measured.T))
+	}
+	for k := 1; k < len(rec.Measured.T); k++ {
+		if dt := rec.Measured.T[k] - rec.Measured.T[k-1]; dt < 0.015 { // ≤ 50 Hz (ticker at 20 ms)
+			t.Fatalf("measured samples %g s apart", dt)
+		}
+	}
+	pl, ms := rec.Planned.Pos[len(rec.Planned.Pos)-1], rec.Measured.Pos[len(rec.Measured.Pos)-1]
+	if math.Abs(pl[0]-0.3) > 1e-3 || math.Abs(pl[2]+0.4) > 1e-3 || math.Abs(ms[0]-0.3) > 0.02 {
+		t.Fatalf("planned end %v, measured end %v; goal shoulder_pan 0.3, elbow_flex -0.4", pl, ms)
+	}
+	var ptr core.Trajectory
+	b, _ := json.Marshal(prev)
+	_ = json.Unmarshal(b, &ptr)
+	if pe := ptr.Pos[len(ptr.Pos)-1]; math.Abs(pe[0]-0.3) > 1e-3 || math.Abs(pe[2]+0.4) > 1e-3 {
+		t.Fatalf("preview ends at %v", pe)
+	}
+	if code, _, raw := op.do("GET", "/api/runs", nil, nil); code != 200 || !strings.Contains(string(raw), `"id":"r1"`) || strings.Contains(string(raw), `"pos":[[`) {
+		t.Fatalf("run list: %d %s", code, raw)
+	}
+
+	// A recording from the API, then its edits; a demo being recorded cannot be edited.
+	if code, m, _ := op.do("POST", "/api/record", map[string]any{"id": "rec1", "action": "start", "demo": "d1"}, nil); code != 200 {
+		t.Fatalf("record start: %d %v", code, m)
+	}
+	s.wait(t, "recording progress", 10*time.Second, func(fs []sseFrame) bool {
+		for _, f := range fs {
+			if f.event == "event" && strings.Contains(f.data, `"id":"rec1"`) && strings.Contains(f.data, `"progress"`) {
+				return true
+			}
+		}
+		return false
+	})
+	if code, m, _ := op.do("POST", "/api/demos/d1/trim", map[string]any{"from": 0, "to": 0.5}, nil); code != 422 || !strings.Contains(m["error"].(string), "being recorded") {
+		t.Fatalf("trim while recording: %d %v", code, m)
+	}
+	if code, m, _ := op.do("POST", "/api/run", map[string]any{"skill": "wave"}, nil); code != http.StatusConflict || !strings.Contains(m["error"].(string), "busy") {
+		t.Fatalf("run while recording: %d %v", code, m)
+	}
+	s.wait(t, "1 s of recording", 20*time.Second, func(fs []sseFrame) bool {
+		for _, f := range fs {
+			var e core.Event
+			if f.event == "event" && json.Unmarshal([]byte(f.data), &e) == nil && e.ID == "rec1" && e.Seconds >= 1 {
+				return true
+			}
+		}
+		return false
+	})
+	if code, m, _ := op.do("POST", "/api/record", map[string]any{"action": "stop"}, nil); code != 200 {
+		t.Fatalf("record stop: %d %v", code, m)
+	}
+	s.event(t, "rec1", core.Succeeded, 10*time.Second)
+	code, m, _ = op.do("POST", "/api/demos/d1/trim", map[string]any{"from": 0.2, "to": 0.7, "new_name": "d2"}, nil)
+	if code != 200 || m["name"] != "d2" || m["samples"].(float64) < 40 || m["seconds"].(float64) > 0.51 {
+		t.Fatalf("trim: %d %v", code, m)
+	}
+	if code, m, _ := op.do("POST", "/api/demos/d1/rename", map[string]any{"new_name": "d2"}, nil); code != 422 || m["field"] != "new_name" {
+		t.Fatalf("rename onto d2: %d %v", code, m)
+	}
+	if code, _, _ := op.do("POST", "/api/demos/d1/rename", map[string]any{"new_name": "d3"}, nil); code != 200 {
+		t.Fatal("rename")
+	}
+	if code, _, _ := op.do("DELETE", "/api/demos/d3", nil, nil); code != 200 {
+		t.Fatal("delete")
+	}
+	code, _, raw = op.do("GET", "/api/demos", nil, nil)
+	var list []core.DemoInfo
+	_ = json.Unmarshal(raw, &list)
+	if code != 200 || len(list) != 1 || list[0].Name != "d2" || list[0].Source != demos.SourceRecorded {
+		t.Fatalf("demos: %d %s", code, raw)
+	}
+	if _, err := os.Stat(filepath.Join(r.d.Config().DataDir, daemon.DemosDir, "d1.csv")); !os.IsNotExist(err) {
+		t.Fatalf("d1.csv after rename: %v", err)
+	}
+	// Learn from it; the new skill's detail has its provenance and demo.
+	if code, m, _ := op.do("POST", "/api/learn", map[string]any{"id": "l1", "skill": "mine", "demos": []string{"d2"}}, nil); code != 200 {
+		t.Fatalf("learn: %d %v", code, m)
+	}
+	s.event(t, "l1", core.Succeeded, 60*time.Second)
+	code, _, raw = op.do("GET", "/api/skills/mine", nil, nil)
+	var sd core.SkillDetail
+	_ = json.Unmarshal(raw, &sd)
+	if code != 200 || sd.Version != 1 || len(sd.Demos) != 1 || sd.Demos[0] != "d2" || len(sd.DemoData) != 1 ||
+		len(sd.Rollout.T) < 10 || len(sd.FitError) != 6 {
+		t.Fatalf("skill detail: %d %+v", code, sd)
+	}
+}
+
+// TestEStopStream: the e-stop from the API latches at once and the stream reports it.
+func TestEStopStream(t *testing.T) {
+	r := startDaemon(t, nil)
+	op := loggedIn(t, r, "operator")
+	s := op.stream(t)
+	if code, _, _ := op.do("POST", "/api/run", map[string]any{"id": "w1", "skill": "wave"}, nil); code != http.StatusAccepted {
+		t.Fatal("run")
+	}
+	s.event(t, "w1", core.Started, 10*time.Second)
+	if code, _, _ := op.do("POST", "/api/estop", nil, nil); code != 200 {
+		t.Fatal("estop")
+	}
+	ab := s.event(t, "w1", core.Aborted, 10*time.Second)
+	if !strings.Contains(ab.Reason, "e-stop") {
+		t.Fatalf("aborted: %q", ab.Reason)
+	}
+	s.wait(t, "e-stop status", 10*time.Second, func(fs []sseFrame) bool {
+		for _, f := range fs {
+			if f.event == "status" && strings.Contains(f.data, `"estop":true`) {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -1,0 +1,48 @@
+package web
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/praxis-robotics/praxis/internal/core"
+)
+
+// TestHubSlowClient: a client that does not read keeps only the newest state, every
+// terminal event, at most maxProgress progress events, and is dropped (not waited for)
+// once maxQueued frames are queued.
+func TestHubSlowClient(t *testing.T) {
+	s := &Server{done: make(chan struct{})}
+	s.hub.init(s)
+	c := &client{sig: make(chan struct{}, 1)}
+	s.hub.clients[c] = struct{}{}
+	for i := range 1000 {
+		s.Publish(core.Event{ID: "r", Cmd: core.CmdRun, Type: core.Progress, Progress: float64(i) / 1000})
+	}
+	s.Publish(core.Event{ID: "r", Cmd: core.CmdRun, Type: core.Succeeded})
+	c.mu.Lock()
+	n, last := len(c.queue), string(c.queue[len(c.queue)-1])
+	c.mu.Unlock()
+	if n != maxProgress+1 || !strings.Contains(last, `"type":"succeeded"`) {
+		t.Fatalf("%d frames queued, last %s; want %d progress and the terminal event", n, last, maxProgress)
+	}
+	for range maxQueued {
+		s.Publish(core.Event{ID: "x", Type: core.Failed})
+	}
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if !dead {
+		t.Fatal("a client 4096 frames behind is not dropped")
+	}
+}
+
+// TestPublishStateNoAlloc: the daemon's telemetry call copies into preallocated buffers.
+func TestPublishStateNoAlloc(t *testing.T) {
+	s := &Server{done: make(chan struct{})}
+	s.hub.init(s)
+	st := core.State{Names: []string{"a", "b"}, Pos: []float64{1, 2}, Vel: []float64{0, 0}}
+	s.PublishState(st)
+	if a := testing.AllocsPerRun(100, func() { s.PublishState(st) }); a != 0 {
+		t.Fatalf("PublishState allocates %v times a call", a)
+	}
+}
