@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"syscall"
 
@@ -60,7 +61,7 @@ func (d *Daemon) openWeb(arm drivers.Arm) (*web.Server, error) {
 	}
 	ws, err := web.New(web.Config{Listener: ln, TLSCert: d.cfg.Web.TLSCert, TLSKey: d.cfg.Web.TLSKey,
 		Users: users, Service: webService{(*service)(d)}, Inspector: (*inspector)(d), Editor: (*inspector)(d),
-		FlightLog: d.opt.FlightLog, Skeleton: skel, Logger: d.log.With("component", "web")})
+		FlightLog: d.flightLog(), Metrics: d.metricsForWeb(), Skeleton: skel, Logger: d.log.With("component", "web")})
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("daemon: web: %w", err)
@@ -70,6 +71,26 @@ func (d *Daemon) openWeb(arm drivers.Arm) (*web.Server, error) {
 }
 
 var _ core.Service = webService{}
+
+// flightLog is the dashboard's flight log: Options.FlightLog, else the daemon's recorder
+// when flight.enabled; nil hides the tab.
+func (d *Daemon) flightLog() core.FlightLog {
+	if d.opt.FlightLog != nil {
+		return d.opt.FlightLog
+	}
+	if *d.cfg.Flight.Enabled && d.flights != nil {
+		return d.flights
+	}
+	return nil
+}
+
+// metricsForWeb is what the dashboard serves at /metrics: the metrics when enabled.
+func (d *Daemon) metricsForWeb() http.Handler {
+	if d.met == nil {
+		return nil
+	}
+	return d.MetricsHandler()
+}
 
 // credentialsPath is where the dashboard's users come from.
 func credentialsPath(data string) string { return filepath.Join(data, broker.CredentialsFile) }

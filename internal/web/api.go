@@ -73,6 +73,7 @@ func (s *Server) routes() {
 		}
 		st.ServeHTTP(w, r)
 	})
+	m.HandleFunc("GET /metrics", s.metrics)
 	m.HandleFunc("POST /api/login", s.login)
 	m.HandleFunc("POST /api/logout", s.logout)
 	s.handle("GET /api/me", read, s.me)

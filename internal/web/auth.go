@@ -110,6 +110,17 @@ type limiter struct {
 
 func (l *limiter) init(rate, burst float64) { l.rate, l.burst, l.m = rate, burst, map[string]*bucket{} }
 
+// spent reports whether host has no attempt left now (without taking one).
+func (l *limiter) spent(host string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.m[host]
+	if b == nil {
+		return false
+	}
+	return min(b.burst, b.tokens+time.Since(b.last).Seconds()*b.rate) < 1
+}
+
 func (l *limiter) take(host string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -187,6 +198,39 @@ func (s *Server) authenticate(name, pass string) (broker.User, string) {
 		return u, "role may not log in"
 	}
 	return u, ""
+}
+
+// metrics serves the Prometheus metrics to a session or to HTTP Basic authentication
+// of an operator or observer (a scraper cannot log in); refusals count against the
+// remote address's login budget, as logins do.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Metrics == nil {
+		httpError(w, http.StatusNotFound, "", "metrics are not served here (metrics.enabled: false)")
+		return
+	}
+	if sess, _ := s.sessionOf(r); sess == nil {
+		name, pass, ok := r.BasicAuth()
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Basic realm="praxis metrics"`)
+			httpError(w, http.StatusUnauthorized, "", "log in, or scrape with HTTP Basic authentication as an operator or observer")
+			return
+		}
+		// A scrape that authenticates costs nothing; a failed one takes a login attempt.
+		host := remoteHost(r)
+		if s.logins.spent(host) {
+			s.refused("metrics: too many attempts", name, host)
+			httpError(w, http.StatusTooManyRequests, "", "too many failed logins from this address; wait and retry")
+			return
+		}
+		if _, why := s.authenticate(name, pass); why != "" {
+			s.logins.take(host)
+			s.refused("metrics: "+why, name, host)
+			w.Header().Set("WWW-Authenticate", `Basic realm="praxis metrics"`)
+			httpError(w, http.StatusUnauthorized, "", "wrong user or password")
+			return
+		}
+	}
+	s.cfg.Metrics.ServeHTTP(w, r)
 }
 
 // sessionOf returns the request's session, or nil.

@@ -38,6 +38,9 @@ type Config struct {
 	Inspector       core.Inspector     // read side; required
 	Editor          core.Editor        // demo edits; required
 	FlightLog       core.FlightLog     // flight recordings; nil hides the Flights tab
+	// Metrics, when set, is served at /metrics to a logged-in user or to HTTP Basic
+	// authentication with the same users (Prometheus' basic_auth); nil: 404.
+	Metrics http.Handler
 	// Skeleton is the arm's forward kinematics for the 3-D view (positions in arm joint
 	// order); nil: the page shows joints only.
 	Skeleton func(pos []float64) (sim.Skeleton, error)

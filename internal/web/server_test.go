@@ -52,7 +52,7 @@ func TestLoginAndRoles(t *testing.T) {
 	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Secure {
 		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, not Secure over plain HTTP", ck)
 	}
-	if code, m, _ := op.do("GET", "/api/me", nil, nil); code != 200 || m["role"] != "operator" || m["skeleton"] != true || m["flights"] != false {
+	if code, m, _ := op.do("GET", "/api/me", nil, nil); code != 200 || m["role"] != "operator" || m["skeleton"] != true || m["flights"] != true {
 		t.Fatalf("/api/me: %d %v", code, m)
 	}
 
