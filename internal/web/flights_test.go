@@ -151,3 +151,17 @@ func TestDaemonFlightsAndMetrics(t *testing.T) {
 		t.Fatalf("session /metrics: %d %.300s", code, raw)
 	}
 }
+
+// TestNoFlightRecorder: with flight.enabled false the page hides the tab and the API
+// answers 404.
+func TestNoFlightRecorder(t *testing.T) {
+	off := false
+	r := startDaemon(t, func(c *daemon.Config) { c.Flight.Enabled = &off })
+	obs := loggedIn(t, r, "observer")
+	if code, m, _ := obs.do("GET", "/api/me", nil, nil); code != 200 || m["flights"] != false {
+		t.Fatalf("/api/me: %d %v", code, m)
+	}
+	if code, _, _ := obs.do("GET", "/api/flights", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("flights without a recorder: %d", code)
+	}
+}

@@ -181,8 +181,8 @@ func TestRejections(t *testing.T) {
 	if code, m, _ := op.do("GET", "/api/runs/nope", nil, nil); code != 422 || m["field"] != "id" {
 		t.Errorf("missing run: %d %v", code, m)
 	}
-	if code, _, _ := op.do("GET", "/api/flights", nil, nil); code != 404 {
-		t.Errorf("flights without a recorder: %d", code)
+	if code, m, _ := op.do("GET", "/api/flights/nope.flight.json.gz", nil, nil); code != 422 || m["field"] != "name" {
+		t.Errorf("missing flight recording: %d %v", code, m)
 	}
 	if code, _, _ := op.do("POST", "/api/run", strings.Repeat("x", 70_000), nil); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("huge body: %d", code)
