@@ -355,6 +355,13 @@ func TestE2EDashboard(t *testing.T) {
 	do(t, ctx, "reset", chromedp.Click("#reset"))
 	waitJS(t, ctx, "the e-stop cleared", `window.praxis.status.estop === false`, 10*time.Second)
 
+	// The e-stops wrote flight recordings: the Flights tab lists them and plots one.
+	do(t, ctx, "flights tab", chromedp.Click(`#tabs button[data-tab="flights"]`))
+	waitJS(t, ctx, "e-stop recordings listed", `[...document.querySelectorAll('#flight-list li')].filter(li => li.textContent.includes('e-stop')).length >= 3`, 30*time.Second)
+	do(t, ctx, "open a recording", chromedp.Click(`#flight-list li`))
+	waitJS(t, ctx, "its plots", `document.getElementById('flight-title').textContent.includes('e-stop') && document.querySelectorAll('#flight-plots canvas, #flight-plots svg').length >= 6`, 10*time.Second)
+	shot(t, ctx, art, "08-flight.png")
+
 	// An observer's page: every command button disabled, a forged POST refused, the keys
 	// do nothing.
 	do(t, ctx, "log out", chromedp.Click("#logout"), chromedp.WaitVisible("#login-form"))
@@ -365,7 +372,7 @@ func TestE2EDashboard(t *testing.T) {
 	if !eval[bool](t, ctx, `!document.getElementById('observer-note').hidden`) {
 		t.Fatal("no observer note")
 	}
-	shot(t, ctx, art, "08-observer.png")
+	shot(t, ctx, art, "09-observer.png")
 	c, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	forged, err := chromedp.Run(c, chromedp.Evaluate[[]any](`Promise.all(['/api/run', '/api/estop', '/api/record'].map(p =>
