@@ -712,11 +712,17 @@ func (r *runner) checkDone(emax float64) {
 	if planDone && r.doneAt < 0 {
 		r.doneAt = r.active
 	}
-	// Arrived: within the tolerance and still; and settled well inside it (a quarter), or
-	// SettleTime past the run's nominal end (approach + duration: the offset term may still
-	// be closing a servo's sag).
+	// Arrived: within the tolerance and still; and settled well inside it (a quarter); or
+	// SettleTime past the run's nominal end (approach + duration) and within half of it; or
+	// SettleTime past the plan's actual end. The offset term closes a servo's sag only once
+	// the plan stops moving, and phase stopping may hold the plan back well past its nominal
+	// end (over a servo bus the servos lag their goals), so a run that is still far from
+	// the goal at its nominal end settles for SettleTime after the plan ends instead.
+	nominal := r.appT + r.res.PlanDuration
 	if planDone && fin < r.cfg.GoalTolerance && slowest < r.cfg.VelTolerance && !r.disturbed &&
-		(fin < r.cfg.GoalTolerance/4 || r.active >= r.appT+r.res.PlanDuration+r.cfg.SettleTime) {
+		(fin < r.cfg.GoalTolerance/4 ||
+			(fin < r.cfg.GoalTolerance/2 && r.active >= nominal+r.cfg.SettleTime) ||
+			r.active >= max(nominal, r.doneAt)+r.cfg.SettleTime) {
 		r.end(EventSucceeded, "")
 		return
 	}
