@@ -13,6 +13,9 @@ import (
 // DefaultRigReplyTimeout is a Rig driver's reply timeout (see the Linux build).
 const DefaultRigReplyTimeout = 500 * time.Millisecond
 
+// RigMaxSimStep is the bound to give a Rig's SimClock (see the Linux build).
+const RigMaxSimStep = 2 * time.Millisecond
+
 // RigConfig configures StartRig (see the Linux build).
 type RigConfig struct {
 	Driver       string

@@ -56,8 +56,8 @@ type Options struct {
 	// simulated servo bus on a real pseudo-terminal and runs the executor on the real
 	// driver (busarm.StartRig): wire protocol, 4096-tick quantisation and bus timing. The
 	// run then takes real time: the arm, the driver and the executor share one
-	// busarm.SimClock (real time that pauses with the machine) instead of a fake clock,
-	// so it is not deterministic.
+	// busarm.SimClock bounded at busarm.RigMaxSimStep (real time that pauses with the
+	// machine) instead of a fake clock, so it is not deterministic.
 	Bus string
 	// Seed seeds the simulator's noise (none by default, so the seed rarely matters).
 	Seed int64
@@ -283,7 +283,7 @@ func Run(ctx context.Context, o Options) (*Report, *Trace, error) {
 	goal, app := plan.Goal, plan.Approach
 	var clk clock.Sleeper = &clock.Fake{}
 	if o.Bus != "" {
-		clk = busarm.NewSimClock(0)
+		clk = busarm.NewSimClock(busarm.RigMaxSimStep)
 	}
 	arm, err := simarm.New(simarm.Config{Model: o.Arm, Clock: clk, Seed: o.Seed, Initial: initial})
 	if err != nil {
