@@ -164,13 +164,16 @@ func (f *feedback) compensate(dt float64, plan, pvel []float64) (bmax float64) {
 	return bmax
 }
 
-// apply adds the offset compensation to des (per arm joint) and, during a disturbance,
-// keeps each leashed joint within Leash of its measurement plus its offset: it pushes
-// gently against whatever holds the arm, and a sagging joint is not walked down by
-// gravity.
-func (f *feedback) apply(des, meas []float64) {
+// apply adds the offset compensation and the lead (Config.Lead times the plan's velocity
+// pvel, per skill joint) to des (per arm joint) and, during a disturbance, keeps each
+// leashed joint within Leash of its measurement plus its offset: it pushes gently
+// against whatever holds the arm, and a sagging joint is not walked down by gravity.
+func (f *feedback) apply(des, meas, pvel []float64) {
 	for j, a := range f.idx {
 		des[a] += f.off[a]
+		if f.cfg.Lead != 0 {
+			des[a] += f.cfg.Lead * pvel[j]
+		}
 		if l := f.cfg.Leash; f.disturbed && f.leashed[j] {
 			c := meas[a] + f.off[a]
 			des[a] = min(max(des[a], c-l), c+l)

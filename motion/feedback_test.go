@@ -130,10 +130,18 @@ func TestFeedbackCompensate(t *testing.T) {
 	// Apply: des + b, and a leashed joint within Leash of measured + b.
 	des := []float64{0.3, 0.3, 0.3}
 	f.leashed[0] = true
-	f.apply(des, []float64{0.5, 0, 0.3})
+	f.apply(des, []float64{0.5, 0, 0.3}, []float64{0, 0})
 	near(t, "des[0] leashed", des[0], 0.5+was-c.Leash)
 	near(t, "des[1] untouched", des[1], 0.3)
 	near(t, "des[2] + b", des[2], 0.3+0.05)
+
+	// Lead: plus Lead times the plan's velocity, per skill joint.
+	c.Lead = 0.04
+	des = []float64{0.3, 0.3, 0.3}
+	f.apply(des, []float64{0.3, 0, 0.3}, []float64{0, 0.5})
+	near(t, "des[2] + b + lead·v", des[2], 0.3+0.05+0.04*0.5)
+	near(t, "des[1] untouched with lead", des[1], 0.3)
+	c.Lead = 0
 
 	o, _ := newTestFeedback(t, true)
 	o.ej[0] = 0.01
@@ -163,7 +171,7 @@ func TestFeedbackAllocatesNothing(t *testing.T) {
 		}
 		f.phaseTarget()
 		f.compensate(0.002, plan, pvel)
-		f.apply(des, meas)
+		f.apply(des, meas, pvel)
 		f.limitSlow(pvel, pvel, pvel)
 	}); n != 0 {
 		t.Fatalf("%v allocations per tick", n)

@@ -264,6 +264,11 @@ func TestInvalidRequests(t *testing.T) {
 	if _, err := New(r.arm, Config{Events: make(chan Event)}); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("unbuffered events: %v", err)
 	}
+	for _, lead := range []float64{-0.01, 0.3, math.NaN()} {
+		if _, err := New(r.arm, Config{Lead: lead}); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "Lead") {
+			t.Errorf("lead %v: %v", lead, err)
+		}
+	}
 }
 
 func TestApproachFromAfar(t *testing.T) {

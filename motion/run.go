@@ -514,7 +514,7 @@ func (r *runner) tick(dt float64) {
 	bmax := r.fb.compensate(dt, r.plan, r.pvel)
 	r.res.MaxOffset = max(r.res.MaxOffset, bmax)
 	r.res.FinalOffset = bmax
-	r.fb.apply(r.des, r.meas)
+	r.fb.apply(r.des, r.meas, r.pvel)
 
 	if e.estop.Load() { // the e-stop wins even over a command already computed
 		r.abort(ReasonEStop)
