@@ -129,7 +129,8 @@ type Config struct {
 	// moving goal late by its following delay (the simulated SO-101 servos over a bus:
 	// 25-55 ms by joint); phase stopping reads that lag as the arm being held back and
 	// stretches the plan, and the offset term integrates part of it as sag. Set Lead to
-	// about the servos' following delay; default 0 (none: arms that take the velocity
+	// about half the servos' following delay (more overshoots: the simulated bus runs best
+	// at 0.02-0.025 s, see simrun.BusLead); default 0 (none: arms that take the velocity
 	// feed-forward); at most 0.2.
 	Lead float64
 

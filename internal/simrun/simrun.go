@@ -71,13 +71,14 @@ type Options struct {
 // a 1 Mbit/s bus, so 500 Hz would leave the loop no slack for a busy machine.
 const BusRate = 100
 
-// BusLead is the executor's Lead (motion.Config.Lead) over a simulated bus, s: about the
-// following delay of the simulated SO-101 servos given goal positions alone, 25-55 ms by
-// joint (measured on traces of the seed skills over the feetech bus: lag over planned
-// speed at mid-motion). With it the seed skills over the feetech bus ended 0.0015-0.0035
-// rad from their goals and 0.26-1.54 s past their plans (without: 0.0039-0.0047 rad and
-// 0.66-2.72 s: phase stopping held the plans back for the servos' lag).
-const BusLead = 0.04
+// BusLead is the executor's Lead (motion.Config.Lead) over a simulated bus, s. The
+// simulated SO-101 servos, given goal positions alone, follow 25-55 ms late by joint
+// (traces of the seed skills over the feetech bus: lag over planned speed mid-motion),
+// but leading by that much overshoots; a sweep (seed skills + 3 random goals, feetech,
+// final error p95 and overtime p50/p95): 0 s 0.0100 rad, 2.09/2.78 s; 0.015 s 0.0047,
+// 0.53/0.88 s; 0.02 s 0.0047, 0.29/0.47 s; 0.025 s 0.0047, 0.29/0.46 s; 0.03 s 0.0047,
+// 0.50/0.80 s; 0.04 s 1.43/1.72 s (13 runs); 0.055 s 0.0050, 2.86/3.26 s.
+const BusLead = 0.025
 
 // Report is the outcome of a simulated run. The JSON key names are a contract: new keys
 // may be added, none renamed.
