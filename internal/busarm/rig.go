@@ -68,7 +68,12 @@ func StartRig(ctx context.Context, cfg RigConfig) (*Rig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("busarm: rig: %w", err)
 	}
-	s, err := NewSim(master, SimConfig{Bus: bc, Arm: cfg.Arm})
+	// No keepalive to speak of: the executor reads the clock at least every RigMaxSimStep
+	// while it sleeps and the bus reads the arm on every request, so the world keeps
+	// current; a keepalive would advance it by up to the bound each time while the
+	// executor is stalled (a reply 0.5 s late on a loaded machine: ≈ 50 ms of physics at
+	// the default 20 ms), which is what the bound is there to prevent.
+	s, err := NewSim(master, SimConfig{Bus: bc, Arm: cfg.Arm, Keepalive: time.Hour})
 	if err != nil {
 		master.Close()
 		return nil, err
