@@ -124,6 +124,16 @@ type Config struct {
 	// Default 0.1.
 	OffsetMax float64
 
+	// Lead (s) adds Lead times the plan's velocity to each skill joint's command. A
+	// position servo given only a goal (a servo bus: no velocity feed-forward) follows a
+	// moving goal late by its following delay (the simulated SO-101 servos over a bus:
+	// 25-55 ms by joint); phase stopping reads that lag as the arm being held back and
+	// stretches the plan, and the offset term integrates part of it as sag. Set Lead to
+	// about half the servos' following delay (more overshoots: the simulated bus runs best
+	// at 0.02-0.025 s, see simrun.BusLead); default 0 (none: arms that take the velocity
+	// feed-forward); at most 0.2.
+	Lead float64
+
 	// GoalTolerance (rad, max over joints) and VelTolerance (rad/s) define arrival;
 	// defaults 0.01 and 0.05. Once the plan has ended and the arm is within them, the run
 	// succeeds when it is within a quarter of GoalTolerance, or SettleTime (s, default
@@ -228,6 +238,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if math.IsNaN(c.OffsetGain) || math.IsInf(c.OffsetGain, 0) {
 		return c, fmt.Errorf("%w: OffsetGain %v", ErrInvalidConfig, c.OffsetGain)
+	}
+	if !(c.Lead >= 0 && c.Lead <= 0.2) {
+		return c, fmt.Errorf("%w: Lead %v s, want [0, 0.2]", ErrInvalidConfig, c.Lead)
 	}
 	if math.IsNaN(c.SpeedMargin) || math.IsInf(c.SpeedMargin, 0) {
 		return c, fmt.Errorf("%w: SpeedMargin %v", ErrInvalidConfig, c.SpeedMargin)

@@ -9,6 +9,10 @@
 //     start, the DMP starts from the measured position; otherwise a minimum-jerk approach
 //     whose duration respects the joints' velocity and acceleration limits eases the arm
 //     to the start first.
+//   - Feedback (the feedback type, feedback.go): the tracking error, phase stopping,
+//     disturbances and the leash, offset compensation, the lead and the limit slow-down
+//     below are one small type with its own unit tests; the runner asks it each tick and
+//     re-anchors the plan when it reports the arm gave way.
 //   - Phase stopping (closed loop): the rate of plan time is slowed by the filtered
 //     norm of the tracking error (measured − plan) over the skill's joints, down to 0
 //     when lagging badly.
@@ -17,6 +21,9 @@
 //     gravity still reach the goal (Config.OffsetGain, OffsetMax; Result.MaxOffset). It
 //     is frozen during disturbances and while the plan moves fast, kept within the
 //     limits, and carried into re-anchoring and the final halt.
+//   - Lead (Config.Lead, default 0): each skill joint is commanded Lead times the plan's
+//     velocity ahead, for servos driven by goal position alone (a servo bus), which
+//     follow a moving goal late.
 //   - Disturbance and re-anchoring: when the error norm exceeds ReanchorThreshold the
 //     plan freezes; the disturbed joints (off their own plan by more than
 //     ReanchorThreshold) are commanded at most Leash from their measured position plus

@@ -103,7 +103,7 @@ func TestSafetyProperty(t *testing.T) {
 			k := 0
 			r.ex.trace = func(x *runner) {
 				if k++; k%50 == 0 {
-					t.Logf("%4d stage %d slow %.3f phase %.3f t %.2f ef %.3f dist %v plan %.3f meas %.3f goal %.3f lim %.3f", k, x.stage, x.slow, x.stepper.Phase(), x.stepper.Time(), x.ef, x.disturbed, x.plan[:3], x.meas[:3], x.goal, x.limitSlow())
+					t.Logf("%4d stage %d slow %.3f phase %.3f t %.2f ef %.3f dist %v plan %.3f meas %.3f goal %.3f lim %.3f", k, x.stage, x.slow, x.stepper.Phase(), x.stepper.Time(), x.fb.ef, x.fb.disturbed, x.plan[:3], x.meas[:3], x.goal, x.fb.limitSlow(x.peak, x.vpt, x.apt))
 				}
 			}
 		}
@@ -263,6 +263,11 @@ func TestInvalidRequests(t *testing.T) {
 	}
 	if _, err := New(r.arm, Config{Events: make(chan Event)}); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("unbuffered events: %v", err)
+	}
+	for _, lead := range []float64{-0.01, 0.3, math.NaN()} {
+		if _, err := New(r.arm, Config{Lead: lead}); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "Lead") {
+			t.Errorf("lead %v: %v", lead, err)
+		}
 	}
 }
 

@@ -89,7 +89,7 @@ func TestSagHoldKeepsNeighbours(t *testing.T) {
 		var drift float64
 		var leashedOther bool
 		r.ex.trace = func(x *runner) {
-			if !x.disturbed {
+			if !x.fb.disturbed {
 				return
 			}
 			ticks++
@@ -98,7 +98,7 @@ func TestSagHoldKeepsNeighbours(t *testing.T) {
 					continue
 				}
 				drift = max(drift, math.Abs(x.meas[a]-x.plan[a]))
-				leashedOther = leashedOther || x.leashed[j]
+				leashedOther = leashedOther || x.fb.leashed[j]
 			}
 		}
 		res := r.run(Request{ID: "hold", Skill: skill, Joints: skillJoints})
@@ -143,8 +143,8 @@ func TestOffsetBounded(t *testing.T) {
 	r := newSagRig(t, armAt, 0.02, []float64{0.03, 0, 0.02, 0}, func(c *Config) { c.OffsetMax = 0.015 })
 	var maxB float64
 	r.ex.trace = func(x *runner) {
-		maxB = max(maxB, math.Abs(x.off[0]))
-		if b := x.off[2]; x.plan[2]+b > 1.5+1e-12 {
+		maxB = max(maxB, math.Abs(x.fb.off[0]))
+		if b := x.fb.off[2]; x.plan[2]+b > 1.5+1e-12 {
 			t.Errorf("wrist plan %v + offset %v beyond its limit", x.plan[2], b)
 		}
 	}

@@ -34,45 +34,41 @@ type runner struct {
 	goal   []float64      // per skill joint: target goal
 	startQ []float64      // per skill joint: the skill's start
 
-	st                joint.State
-	cmd               joint.Command
-	filt              *SafetyFilter // per arm joint: the last command, limits; every command passes it
-	prevCmd           []float64     // per arm joint: last command sent (the filter's)
-	meas, lastMeas    []float64     // per arm joint: current and previous good measurement
-	lastMeasT         time.Duration
-	haveMeas          bool
-	fresh             bool      // meas was read by setup and not yet used by a tick
-	speed             []float64 // per arm joint: filtered measured speed, rad/s
-	des               []float64 // per arm joint: desired position this tick
-	plan              []float64 // per arm joint: the plan's position last tick (before offset, leash and filter)
-	off, offMax       []float64 // per arm joint: offset compensation b added to the plan, and its bound (0 outside the skill)
-	pvel              []float64 // per skill joint: the plan's velocity this tick
-	m1, m2            []float64 // per skill joint scratch
-	peak, maxSpeed    []float64 // per skill joint
-	vpt, apt          []float64 // per skill joint: plan-time velocity and acceleration
-	stepper           *dmp.Stepper
-	stage             stage
-	q0, q1            []float64 // approach: from, to (per arm joint)
-	appT, appS        float64   // approach duration and progress, s
-	ef, slow, pauseF  float64
-	paused, disturbed bool
-	leashed           []bool    // per skill joint: disturbed, commanded within Leash of the measurement
-	ej                []float64 // per skill joint: measured − plan
-	eMax              float64   // peak of the disturbance's error measure (over the leashed joints, or all while none is)
-	eLeashed          bool      // eMax is over the leashed joints
-	active            float64   // s of unpaused run time, for the timeout
-	doneAt            float64   // active time when the plan ended; -1 before
-	timeout           float64
-	t0, now           time.Duration
-	lastProgress      time.Duration
-	wd                watchdogs
-	ticks             uint64 // control ticks, the first (unpaced) one included
-	hist              histogram
-	lateMax           time.Duration
-	res               Result
-	ended             bool
-	endKind           EventKind
-	trace             func(*runner) // tests: called after every tick
+	st             joint.State
+	cmd            joint.Command
+	filt           *SafetyFilter // per arm joint: the last command, limits; every command passes it
+	prevCmd        []float64     // per arm joint: last command sent (the filter's)
+	meas, lastMeas []float64     // per arm joint: current and previous good measurement
+	lastMeasT      time.Duration
+	haveMeas       bool
+	fresh          bool      // meas was read by setup and not yet used by a tick
+	speed          []float64 // per arm joint: filtered measured speed, rad/s
+	des            []float64 // per arm joint: desired position this tick
+	plan           []float64 // per arm joint: the plan's position last tick (before offset, leash and filter)
+	fb             *feedback // tracking error, disturbances and leash, offset compensation, limit slow-down
+	pvel           []float64 // per skill joint: the plan's velocity this tick
+	m1, m2         []float64 // per skill joint scratch
+	peak, maxSpeed []float64 // per skill joint
+	vpt, apt       []float64 // per skill joint: plan-time velocity and acceleration
+	stepper        *dmp.Stepper
+	stage          stage
+	q0, q1         []float64 // approach: from, to (per arm joint)
+	appT, appS     float64   // approach duration and progress, s
+	slow, pauseF   float64
+	paused         bool
+	active         float64 // s of unpaused run time, for the timeout
+	doneAt         float64 // active time when the plan ended; -1 before
+	timeout        float64
+	t0, now        time.Duration
+	lastProgress   time.Duration
+	wd             watchdogs
+	ticks          uint64 // control ticks, the first (unpaced) one included
+	hist           histogram
+	lateMax        time.Duration
+	res            Result
+	ended          bool
+	endKind        EventKind
+	trace          func(*runner) // tests: called after every tick
 }
 
 // newRunner validates req against the arm and allocates everything a run needs.
@@ -123,14 +119,8 @@ func newRunner(e *Executor, req Request) (*runner, error) {
 	}
 	r.prevCmd = r.filt.Last()
 	r.wd = watchdogs{maxReads: e.cfg.WatchdogReads, maxCommands: e.cfg.WatchdogCommands, maxOverruns: e.cfg.WatchdogOverruns}
-	r.plan, r.ej, r.leashed = f(n), f(m), make([]bool, m)
-	r.off, r.offMax, r.pvel = f(n), f(n), f(m)
-	if e.cfg.OffsetGain > 0 && !req.OpenLoop {
-		for _, a := range idx {
-			l := r.lim[a]
-			r.offMax[a] = min(e.cfg.OffsetMax, 0.1*(l.Max-l.Min)) // +Inf range: OffsetMax
-		}
-	}
+	r.plan, r.pvel = f(n), f(m)
+	r.fb = newFeedback(r.cfg, idx, r.lim, req.OpenLoop)
 	r.m1, r.m2, r.peak, r.maxSpeed, r.vpt, r.apt = f(m), f(m), f(m), f(m), f(m), f(m)
 	dur := req.Duration
 	if dur == 0 {
@@ -446,30 +436,19 @@ func (r *runner) tick(dt float64) {
 
 	// Tracking error over the skill's joints: its norm against the plan drives phase
 	// stopping and disturbances; the max against the last command is reported.
-	var e2, emax float64
-	for j, a := range r.idx {
-		d := r.meas[a] - r.plan[a]
-		r.ej[j] = d
-		e2 += d * d
-		emax = max(emax, math.Abs(r.meas[a]-r.prevCmd[a]))
-	}
-	en := math.Sqrt(e2)
+	en, emax := r.fb.track(r.meas, r.plan, r.prevCmd, dt)
 	r.res.MaxTrackingError = max(r.res.MaxTrackingError, emax)
-	r.ef += dt / (dt + 0.02) * (en - r.ef)
 
 	// The phase rate: tracking, disturbance, speed caps, pause, rise limit.
 	target := 1.0
 	if !r.req.OpenLoop {
-		r.disturbance(en)
-		if r.disturbed {
-			target = 0
-		} else if x := r.ef - r.cfg.PhaseStopTolerance; x > 0 {
-			k := r.cfg.PhaseStopGain * x
-			target = 1 / (1 + k*k)
+		if r.fb.disturbance(en) {
+			r.reanchor()
 		}
+		target = r.fb.phaseTarget()
 	}
 	if r.stage == stageDMP {
-		target = min(target, r.limitSlow())
+		target = min(target, r.fb.limitSlow(r.peak, r.vpt, r.apt))
 	}
 	pr := dt / r.cfg.PauseRamp
 	if r.paused {
@@ -535,17 +514,10 @@ func (r *runner) tick(dt float64) {
 	for i, q := range r.des {
 		r.plan[i] = r.lim[i].Clamp(q)
 	}
-	r.compensate(dt)
-	for j, a := range r.idx {
-		r.des[a] += r.off[a]
-		if l := r.cfg.Leash; r.disturbed && r.leashed[j] {
-			// Leash: push gently against whatever holds the arm, never far from it. The
-			// leash is centred on the measurement plus the offset the servo needs to hold
-			// still, so a sagging joint is not walked down by gravity.
-			c := r.meas[a] + r.off[a]
-			r.des[a] = min(max(r.des[a], c-l), c+l)
-		}
-	}
+	bmax := r.fb.compensate(dt, r.plan, r.pvel)
+	r.res.MaxOffset = max(r.res.MaxOffset, bmax)
+	r.res.FinalOffset = bmax
+	r.fb.apply(r.des, r.meas, r.pvel)
 
 	if e.estop.Load() { // the e-stop wins even over a command already computed
 		r.abort(ReasonEStop)
@@ -571,88 +543,13 @@ func (r *runner) tick(dt float64) {
 	}
 }
 
-// compensate updates the offset compensation b (r.off) of each skill joint from the
-// error measured this tick against last tick's plan, r.ej (see Config.OffsetGain), and
-// records its extent. r.plan already holds this tick's plan.
-func (r *runner) compensate(dt float64) {
-	const vGate = 0.2 // rad/s: plan speed at which the integration runs at half rate
-	var bmax float64
-	for j, a := range r.idx {
-		b, bm := r.off[a], r.offMax[a]
-		if bm == 0 {
-			continue
-		}
-		if d := r.ej[j]; !r.disturbed && math.Abs(d) <= r.cfg.ReanchorThreshold {
-			// Weighted down while the plan moves fast: tracking lag is no offset.
-			v := r.pvel[j] / vGate
-			b -= r.cfg.OffsetGain * dt * d / (1 + v*v)
-		}
-		b = min(max(b, -bm), bm)
-		// No windup against a limit: plan + b stays within it.
-		b = r.lim[a].Clamp(r.plan[a]+b) - r.plan[a]
-		r.off[a] = b
-		bmax = max(bmax, math.Abs(b))
-	}
-	r.res.MaxOffset = max(r.res.MaxOffset, bmax)
-	r.res.FinalOffset = bmax
-}
-
-// disturbance updates the disturbed state from the error norm en and re-anchors the
-// plan when the arm gives way. The disturbed joints (off their own plan by more than
-// ReanchorThreshold, Leash and half the largest joint error) are leashed; the others
-// keep the (freezing) plan plus their offset compensation.
-func (r *runner) disturbance(en float64) {
-	if !r.disturbed {
-		if en <= r.cfg.ReanchorThreshold {
-			return
-		}
-		r.disturbed = true
-		clear(r.leashed)
-		r.eMax = 0
-		r.eLeashed = false
-	}
-	var dmax float64
-	for _, d := range r.ej {
-		dmax = max(dmax, math.Abs(d))
-	}
-	// A joint is disturbed when its own error is large, not merely when the arm is: a
-	// neighbour's lag or a coupling jolt must not leash it (a leashed joint yields to
-	// whatever pushes it).
-	thr := max(r.cfg.Leash, r.cfg.ReanchorThreshold, dmax/2)
-	var e2 float64
-	some := false
-	for j, d := range r.ej {
-		if math.Abs(d) > thr {
-			r.leashed[j] = true
-		}
-		if r.leashed[j] {
-			e2 += d * d
-			some = true
-		}
-	}
-	el := math.Sqrt(e2)
-	if !some {
-		el = en // no joint stands out yet: watch the whole arm
-	}
-	if some != r.eLeashed { // the measure changed: restart its peak
-		r.eLeashed = some
-		r.eMax = 0
-	}
-	r.eMax = max(r.eMax, el)
-	if el > r.eMax-r.cfg.Leash/2 && el > r.cfg.ReanchorThreshold/2 {
-		return
-	}
-	// The arm moves again: resume from where it was last commanded (less the offset
-	// compensation, which carries on), within Leash of the measured position, at rest;
-	// the phase rate then ramps up from 0.
-	r.disturbed = false
-	clear(r.leashed)
-	r.ef = 0
+// reanchor resumes the plan after a disturbance from where the arm was last commanded
+// (less the offset compensation, which carries on), within Leash of the measured
+// position, at rest; the phase rate then ramps up from 0.
+func (r *runner) reanchor() {
 	r.slow = 0
 	if r.stage == stageDMP {
-		for j, a := range r.idx {
-			r.m1[j] = r.prevCmd[a] - r.off[a]
-		}
+		r.fb.release(r.prevCmd, r.m1, true)
 		r.stepper.Reanchor(r.m1, nil)
 		for j, a := range r.idx {
 			r.plan[a] = r.m1[j]
@@ -662,33 +559,11 @@ func (r *runner) disturbance(en float64) {
 		r.res.Reanchors++
 	} else {
 		// Approach: restart the minimum-jerk move from here.
-		for i := range r.q0 {
-			r.q0[i] = r.prevCmd[i] - r.off[i]
-		}
+		r.fb.release(r.prevCmd, r.q0, false)
 		copy(r.plan, r.q0)
 		r.appS = 0
 		r.appT = r.approachDuration()
 	}
-}
-
-// limitSlow returns the phase rate that keeps each skill joint's planned speed within
-// its limit (and SpeedMargin times its planned peak) and its acceleration within limit.
-func (r *runner) limitSlow() float64 {
-	s := 1.0
-	for j, a := range r.idx {
-		l := r.lim[a]
-		vcap := 0.95 * l.MaxVel
-		if r.cfg.SpeedMargin > 0 {
-			vcap = min(vcap, max(r.cfg.SpeedMargin*r.peak[j], 0.1*l.MaxVel))
-		}
-		if v := math.Abs(r.vpt[j]); v*s > vcap {
-			s = vcap / v
-		}
-		if ac := math.Abs(r.apt[j]); ac*s*s > 0.9*l.MaxAcc {
-			s = math.Sqrt(0.9 * l.MaxAcc / ac)
-		}
-	}
-	return s
 }
 
 // countLimits copies the filter's clamp counters into the result and counts a command
@@ -716,11 +591,17 @@ func (r *runner) checkDone(emax float64) {
 	if planDone && r.doneAt < 0 {
 		r.doneAt = r.active
 	}
-	// Arrived: within the tolerance and still; and settled well inside it (a quarter), or
-	// SettleTime past the run's nominal end (approach + duration: the offset term may still
-	// be closing a servo's sag).
-	if planDone && fin < r.cfg.GoalTolerance && slowest < r.cfg.VelTolerance && !r.disturbed &&
-		(fin < r.cfg.GoalTolerance/4 || r.active >= r.appT+r.res.PlanDuration+r.cfg.SettleTime) {
+	// Arrived: within the tolerance and still; and settled well inside it (a quarter); or
+	// SettleTime past the run's nominal end (approach + duration) and within half of it; or
+	// SettleTime past the plan's actual end. The offset term closes a servo's sag only once
+	// the plan stops moving, and phase stopping may hold the plan back well past its nominal
+	// end (over a servo bus the servos lag their goals), so a run that is still far from
+	// the goal at its nominal end settles for SettleTime after the plan ends instead.
+	nominal := r.appT + r.res.PlanDuration
+	if planDone && fin < r.cfg.GoalTolerance && slowest < r.cfg.VelTolerance && !r.fb.disturbed &&
+		(fin < r.cfg.GoalTolerance/4 ||
+			(fin < r.cfg.GoalTolerance/2 && r.active >= nominal+r.cfg.SettleTime) ||
+			r.active >= max(nominal, r.doneAt)+r.cfg.SettleTime) {
 		r.end(EventSucceeded, "")
 		return
 	}
@@ -756,7 +637,7 @@ func (e *Executor) halt(r *runner) {
 		}
 	}
 	for i := range r.cmd.Pos {
-		r.cmd.Pos[i] = r.lim[i].Clamp(src[i] + r.off[i]) // the offset keeps a sagging joint where it is
+		r.cmd.Pos[i] = r.lim[i].Clamp(src[i] + r.fb.off[i]) // the offset keeps a sagging joint where it is
 		r.cmd.Vel[i] = 0
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 100*time.Millisecond)

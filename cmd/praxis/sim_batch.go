@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/internal/seed"
 	"github.com/praxis-robotics/praxis/internal/simrun"
 	"github.com/praxis-robotics/praxis/skilllib"
@@ -15,19 +16,23 @@ import (
 // newSimBatchCmd is `praxis sim batch`: many simulated runs and their distribution.
 func newSimBatchCmd() *cobra.Command {
 	var (
-		arm, reportJSON string
-		random          int
-		seedN           uint64
-		rate            float64
+		arm, reportJSON, bus string
+		random               int
+		seedN                uint64
+		rate                 float64
 	)
 	cmd := &cobra.Command{
-		Use:   "batch [SKILL.json ...] [--random N] [--seed S] [--arm so101] [--rate HZ] [--report-json FILE]",
+		Use:   "batch [SKILL.json ...] [--random N] [--seed S] [--arm so101] [--bus dynamixel|feetech] [--rate HZ] [--report-json FILE]",
 		Short: "Run skills on the simulated arm many times and report the distribution of outcomes",
 		Long: "batch runs each skill (default: the seed skills wave, reach, pick_place) once at its own goal,\n" +
 			"then --random more runs (default 50), each skill in turn to a random goal inside the joint\n" +
 			"limits (10% away from them), as `praxis sim run` does, and prints the distribution of final\n" +
 			"errors and of overtimes (duration past the plan and its approach). --report-json writes every\n" +
-			"run's report (the keys of sim run's) and the summary. Exit status 1 when a run fails.",
+			"run's report (the keys of sim run's) and the summary. Exit status 1 when a run fails.\n\n" +
+			"--bus dynamixel|feetech puts the arm behind that simulated servo bus on a pseudo-terminal\n" +
+			"and runs the executor on the real driver (wire protocol, 4096-tick quantisation, bus\n" +
+			"timing), at --rate 100 Hz unless given, in real time: one run after the other, each taking\n" +
+			"about its duration.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var skills []*skilllib.Skill
 			for _, a := range args {
@@ -49,7 +54,10 @@ func newSimBatchCmd() *cobra.Command {
 			if random < 0 {
 				return inputErrf("sim batch: --random %d: want 0 or more", random)
 			}
-			rep, err := simrun.Batch(cmd.Context(), simrun.BatchOptions{Skills: skills, Random: random, Seed: seedN, Arm: arm, Rate: rate})
+			if bus != "" && bus != busarm.Dynamixel && bus != busarm.Feetech {
+				return inputErrf("sim batch: --bus %q: want %s or %s", bus, busarm.Dynamixel, busarm.Feetech)
+			}
+			rep, err := simrun.Batch(cmd.Context(), simrun.BatchOptions{Skills: skills, Random: random, Seed: seedN, Arm: arm, Rate: rate, Bus: bus})
 			if err != nil {
 				return inputErr(err)
 			}
@@ -63,8 +71,12 @@ func newSimBatchCmd() *cobra.Command {
 				}
 			}
 			s := rep.Summary
-			fmt.Fprintf(cmd.OutOrStdout(), "runs %d, succeeded %d\nfinal_error rad: p50 %.5f p95 %.5f max %.5f\novertime s: p50 %.3f p95 %.3f max %.3f\n",
-				s.Count, s.Succeeded, s.FinalError.P50, s.FinalError.P95, s.FinalError.Max, s.Overtime.P50, s.Overtime.P95, s.Overtime.Max)
+			if s.Bus != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "bus %s\n", s.Bus)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "runs %d, succeeded %d\nfinal_error rad: p50 %.5f p95 %.5f max %.5f\ntrue_final_error rad: p50 %.5f p95 %.5f max %.5f\novertime s: p50 %.3f p95 %.3f max %.3f\n",
+				s.Count, s.Succeeded, s.FinalError.P50, s.FinalError.P95, s.FinalError.Max,
+				s.TrueFinalError.P50, s.TrueFinalError.P95, s.TrueFinalError.Max, s.Overtime.P50, s.Overtime.P95, s.Overtime.Max)
 			if s.Succeeded != s.Count {
 				return fmt.Errorf("sim batch: %d of %d runs did not succeed", s.Count-s.Succeeded, s.Count)
 			}
@@ -75,7 +87,8 @@ func newSimBatchCmd() *cobra.Command {
 	fl.StringVar(&arm, "arm", "so101", "so101, ur5, panda or a .urdf file")
 	fl.IntVar(&random, "random", 50, "runs to random goals after the skills' own")
 	fl.Uint64Var(&seedN, "seed", 1, "seed of the random goals")
-	fl.Float64Var(&rate, "rate", 500, "control rate, Hz")
+	fl.StringVar(&bus, "bus", "", "run over a simulated servo bus: dynamixel or feetech (real time)")
+	fl.Float64Var(&rate, "rate", 0, "control rate, Hz (default 500, or 100 over a bus)")
 	fl.StringVar(&reportJSON, "report-json", "", "write every report and the summary as JSON here")
 	return cmd
 }

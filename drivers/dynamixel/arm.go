@@ -404,10 +404,12 @@ func (a *Arm) Command(ctx context.Context, c joint.Command) error {
 		if math.IsNaN(q) {
 			return fmt.Errorf("dynamixel: command: joint %s: NaN position", s.Joint)
 		}
+		t := s.Cal.Ticks(q)
 		if s.Limits.Min < s.Limits.Max {
-			q = s.Limits.Clamp(q)
+			// Clamped, and rounded to a tick inside the limits.
+			t = s.Cal.TicksWithin(s.Limits.Clamp(q), s.Limits.Min, s.Limits.Max)
 		}
-		put32(a.data[4*i:], s.Cal.Ticks(q))
+		put32(a.data[4*i:], t)
 	}
 	err := a.syncWrite(a.model.GoalPosition, 4, a.data)
 	for i := range a.ids {

@@ -114,11 +114,16 @@ func TestSetupTranscript(t *testing.T) {
 
 func TestCommandTranscript(t *testing.T) {
 	cfg := twoServos()
-	want := append(le32(cfg.Servos[0].Cal.Ticks(2)), le32(cfg.Servos[1].Cal.Ticks(0.25))...)
+	// 5 rad is clamped to the shoulder's 2 rad limit, and rounded to the tick below it: the
+	// nearest tick to 2 rad lies beyond the limit.
+	c0 := cfg.Servos[0].Cal
+	if c0.Radians(c0.Ticks(2)) <= 2 || c0.Radians(c0.Ticks(2)-1) > 2 {
+		t.Fatal("the case needs the nearest tick to 2 rad beyond it")
+	}
+	want := append(le32(c0.Ticks(2)-1), le32(cfg.Servos[1].Cal.Ticks(0.25))...)
 	p := newPlayback(t, step{syncWrite(116, 4, ids12, want), nil})
 	a, _ := dynamixel.New(p, cfg)
 	defer a.Close()
-	// 5 rad is clamped to the 2 rad limit of the shoulder.
 	if err := a.Command(context.Background(), joint.Command{Pos: []float64{5, 0.25}}); err != nil {
 		t.Fatal(err)
 	}

@@ -497,7 +497,8 @@ func (d *Driver) Command(ctx context.Context, c joint.Command) error {
 		if math.IsNaN(q) {
 			return fmt.Errorf("feetech: joint %s: NaN position", j.Name)
 		}
-		d.putGoal(i, j.ticks(j.Limits.Clamp(q)))
+		// Clamped, and rounded to a tick inside the limits.
+		d.putGoal(i, int(j.Cal().TicksWithin(j.Limits.Clamp(q), j.Limits.Min, j.Limits.Max)))
 	}
 	err := d.syncWrite(ftproto.RegGoalPosition, 2, d.data)
 	for i := range d.ids {

@@ -165,6 +165,14 @@ func TestE2E(t *testing.T) {
 			t.Errorf("j%d at %v, want %v", i+1, s.Pos[i], want)
 		}
 	}
+	// The clamped goal is a tick inside the limit, though the nearest tick to 1 rad is not.
+	gl, _ := sim.Register(1, ftproto.RegGoalPosition)
+	gh, _ := sim.Register(1, ftproto.RegGoalPosition+1)
+	c0 := cfg.Joints[0].Cal()
+	goal := c0.Radians(int32(ftproto.DecodeSignMag(ftproto.STS.Word([]byte{gl, gh}), ftproto.SignBitPos)))
+	if c0.Radians(c0.Ticks(1)) <= 1 || goal > 1 || goal < 1-c0.TickRadians() {
+		t.Errorf("j1 goal register at %v rad (nearest tick to the 1 rad limit at %v)", goal, c0.Radians(c0.Ticks(1)))
+	}
 	// Torque off: limp joints ignore commands.
 	if err := d.SetTorque(ctx, false); err != nil {
 		t.Fatal(err)

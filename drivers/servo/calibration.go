@@ -79,6 +79,24 @@ func (c Calibration) Ticks(rad float64) int32 {
 	return int32(max(min(t, math.MaxInt32), math.MinInt32))
 }
 
+// TicksWithin converts rad, within [lo, hi] rad, to the nearest tick whose angle is
+// also within [lo, hi]: rounding to the nearest tick alone may land up to half a tick
+// beyond a limit the caller has just clamped to. A range narrower than a tick (or lo >
+// hi) gives Ticks(rad).
+func (c Calibration) TicksWithin(rad, lo, hi float64) int32 {
+	t := c.Ticks(rad)
+	if !(hi-lo >= c.TickRadians()) {
+		return t
+	}
+	step := int32(c.Dir()) // one tick toward larger angles
+	if c.Radians(t) > hi {
+		t -= step
+	} else if c.Radians(t) < lo {
+		t += step
+	}
+	return t
+}
+
 // TickRadians is the angle of one tick, rad.
 func (c Calibration) TickRadians() float64 { return 2 * math.Pi / float64(c.Res()) }
 

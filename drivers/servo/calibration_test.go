@@ -43,3 +43,25 @@ func TestCalibration(t *testing.T) {
 		t.Error("Validate accepts a bad calibration")
 	}
 }
+
+// TestTicksWithin: a position clamped to a limit never becomes a tick beyond it, in
+// either direction of rotation; inside the limits it is the nearest tick.
+func TestTicksWithin(t *testing.T) {
+	for _, dir := range []int{1, -1} {
+		c := AtTick(2048, dir, 4096)
+		q := c.TickRadians()
+		lo, hi := -1.0, 1.0 // neither is a whole number of ticks
+		for _, tc := range []struct{ rad, lo, hi float64 }{{hi, lo, hi}, {lo, lo, hi}, {0.3, lo, hi}, {1.2 * q, 0, 1.2 * q}} {
+			got := c.Radians(c.TicksWithin(tc.rad, tc.lo, tc.hi))
+			if got > tc.hi || got < tc.lo || math.Abs(got-tc.rad) >= q {
+				t.Errorf("dir %d: TicksWithin(%v, %v, %v) = %v rad", dir, tc.rad, tc.lo, tc.hi, got)
+			}
+		}
+		if n := c.Radians(c.Ticks(hi)); n <= hi && c.Radians(c.Ticks(lo)) >= lo {
+			t.Errorf("dir %d: the nearest ticks of ±1 rad are inside: the case tests nothing", dir)
+		}
+		if got, want := c.TicksWithin(0.3, 0.3, 0.3), c.Ticks(0.3); got != want {
+			t.Errorf("dir %d: a range narrower than a tick: %d, want Ticks %d", dir, got, want)
+		}
+	}
+}

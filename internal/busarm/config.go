@@ -22,6 +22,7 @@ import (
 	"github.com/praxis-robotics/praxis/drivers/feetech"
 	ftproto "github.com/praxis-robotics/praxis/drivers/feetech/proto"
 	"github.com/praxis-robotics/praxis/drivers/servo"
+	"github.com/praxis-robotics/praxis/motion/clock"
 	"github.com/praxis-robotics/praxis/motion/joint"
 	stssim "github.com/praxis-robotics/praxis/sim/wire/feetech"
 )
@@ -81,6 +82,9 @@ type Config struct {
 	// instead of reading 0 as Ticks/2: for callers (the daemon's config) that have
 	// already applied their own defaults.
 	ExplicitOffsets bool `yaml:"-"`
+	// Clock timestamps the driver's State.Time; nil: the real clock. A simulated arm's
+	// SimClock here keeps the driver on the simulation's time line.
+	Clock clock.Clock `yaml:"-"`
 }
 
 // ForJoints returns a Config with servo ids[i] driving joints[i], centred (tick 2048 of
@@ -223,7 +227,7 @@ func (c Config) DynamixelConfig() (dynamixel.Config, error) {
 		return dynamixel.Config{}, fmt.Errorf("busarm: driver is %q, not %s", n.Driver, Dynamixel)
 	}
 	dc := dynamixel.Config{Baud: n.Baud, ReplyTimeout: n.ReplyTimeout, Model: n.Series, Retries: n.Retries,
-		FastSyncRead: n.FastSyncRead, PositionOnly: n.PositionOnly}
+		FastSyncRead: n.FastSyncRead, PositionOnly: n.PositionOnly, Clock: n.Clock}
 	for _, s := range n.Servos {
 		dc.Servos = append(dc.Servos, dynamixel.Servo{ID: byte(s.ID), Joint: s.Joint, Cal: s.DxlCalibration(), Limits: s.limits()})
 	}
@@ -243,7 +247,7 @@ func (c Config) FeetechConfig() (feetech.Config, error) {
 	if err != nil {
 		return feetech.Config{}, err
 	}
-	fc := feetech.Config{Series: series, Baud: n.Baud, ReplyTimeout: n.ReplyTimeout, Retries: n.Retries}
+	fc := feetech.Config{Series: series, Baud: n.Baud, ReplyTimeout: n.ReplyTimeout, Retries: n.Retries, Clock: n.Clock}
 	for _, s := range n.Servos {
 		fc.Joints = append(fc.Joints, feetech.JointConfig{
 			Name: s.Joint, ID: byte(s.ID), Offset: int(math.Round(s.Offset)), Direction: s.Direction,

@@ -3,6 +3,8 @@ package busarm
 import (
 	"sync"
 	"time"
+
+	"github.com/praxis-robotics/praxis/motion/clock"
 )
 
 // DefaultMaxSimStep is SimClock's default bound on one advance: at most 50 physics steps
@@ -25,6 +27,7 @@ type SimClock struct {
 	now    time.Duration // simulated time
 	max    time.Duration
 	paused time.Duration
+	real   *clock.RealSleeper // paces SleepUntil
 }
 
 // NewSimClock returns a clock at 0 that advances with real time, at most maxStep per
@@ -33,7 +36,7 @@ func NewSimClock(maxStep time.Duration) *SimClock {
 	if maxStep <= 0 {
 		maxStep = DefaultMaxSimStep
 	}
-	return &SimClock{epoch: time.Now(), max: maxStep}
+	return &SimClock{epoch: time.Now(), max: maxStep, real: clock.NewRealSleeper(0)}
 }
 
 // Now returns the simulated time: the previous reading plus the real time since it,
@@ -57,4 +60,20 @@ func (c *SimClock) Paused() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.paused
+}
+
+// SleepUntil returns once Now() ≥ deadline (simulated time), sleeping on the real clock
+// with absolute deadlines (clock.RealSleeper), at most the bound at a time, meanwhile. It makes SimClock a
+// clock.Sleeper, so an executor paced by it shares the simulated arm's time line: a
+// stall of the machine longer than the bound dilates the executor's time as it does the
+// arm's, instead of reading as a jump of the arm.
+func (c *SimClock) SleepUntil(deadline time.Duration) {
+	for {
+		d := deadline - c.Now()
+		if d <= 0 {
+			return
+		}
+		// At most the bound at a time: a longer sleep would read as a pause.
+		c.real.SleepUntil(c.real.Now() + min(d, c.max))
+	}
 }

@@ -3,6 +3,8 @@ package busarm
 import (
 	"testing"
 	"time"
+
+	"github.com/praxis-robotics/praxis/motion/clock"
 )
 
 // TestSimClockBoundsAnAdvance: a reading after a long pause advances by the bound only,
@@ -31,4 +33,19 @@ func TestSimClockBoundsAnAdvance(t *testing.T) {
 			b = n
 		}
 	}
+}
+
+// TestSimClockSleepUntil: SleepUntil returns at or after the simulated deadline, and
+// SimClock is a clock.Sleeper (an executor can be paced by it).
+func TestSimClockSleepUntil(t *testing.T) {
+	var c clock.Sleeper = NewSimClock(0)
+	for _, d := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond} {
+		dl := c.Now() + d
+		c.SleepUntil(dl)
+		if now := c.Now(); now < dl {
+			t.Fatalf("SleepUntil(%v) returned at %v", dl, now)
+		}
+	}
+	past := c.Now() - time.Second
+	c.SleepUntil(past) // at once
 }

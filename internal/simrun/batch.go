@@ -19,6 +19,7 @@ type BatchOptions struct {
 	Seed   uint64            // seeds the random goals; default 1
 	Arm    string            // as Options.Arm
 	Rate   float64           // as Options.Rate
+	Bus    string            // as Options.Bus: "" the arm directly, else every run over that simulated bus
 	// Margin keeps random goals this fraction of each joint's range away from its limits;
 	// default 0.1.
 	Margin float64
@@ -34,10 +35,12 @@ type BatchReport struct {
 // BatchSummary sums a batch up. Overtime is a run's simulated duration past its plan
 // (Duration − PlanDuration − Approach), s.
 type BatchSummary struct {
-	Count      int          `json:"count"`
-	Succeeded  int          `json:"succeeded"`
-	FinalError Distribution `json:"final_error"` // rad, over every run
-	Overtime   Distribution `json:"overtime"`    // s, over every run
+	Bus            string       `json:"bus,omitempty"` // the simulated servo bus, if any
+	Count          int          `json:"count"`
+	Succeeded      int          `json:"succeeded"`
+	FinalError     Distribution `json:"final_error"`      // rad, over every run
+	TrueFinalError Distribution `json:"true_final_error"` // rad, over every run (Report.TrueFinalError)
+	Overtime       Distribution `json:"overtime"`         // s, over every run
 }
 
 // Distribution is the p50, p95 and max of a sample.
@@ -48,8 +51,9 @@ type Distribution struct {
 }
 
 // Batch runs every skill at its goal, then o.Random runs to random goals within the
-// limits (less the margin), on the simulated arm with the real executor, and reports the
-// distribution of final errors and overtimes.
+// limits (less the margin), on the simulated arm with the real executor (over a
+// simulated servo bus with o.Bus: then in real time, one run after the other), and
+// reports the distribution of final errors and overtimes.
 func Batch(ctx context.Context, o BatchOptions) (*BatchReport, error) {
 	if len(o.Skills) == 0 {
 		return nil, fmt.Errorf("%w: no skills", ErrBadInput)
@@ -72,7 +76,7 @@ func Batch(ctx context.Context, o BatchOptions) (*BatchReport, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
 	var out BatchReport
 	run := func(s *skilllib.Skill, goal []float64) error {
-		rep, _, err := Run(ctx, Options{Skill: s, Arm: o.Arm, Goal: goal, Rate: o.Rate})
+		rep, _, err := Run(ctx, Options{Skill: s, Arm: o.Arm, Goal: goal, Rate: o.Rate, Bus: o.Bus})
 		if err != nil {
 			return err
 		}
@@ -100,16 +104,18 @@ func Batch(ctx context.Context, o BatchOptions) (*BatchReport, error) {
 			return nil, fmt.Errorf("simrun: batch: %s to %v: %w", s.Name, goal, err)
 		}
 	}
-	var fe, ot []float64
+	var fe, tfe, ot []float64
 	for _, r := range out.Runs {
 		if r.Outcome == "succeeded" {
 			out.Summary.Succeeded++
 		}
 		fe = append(fe, r.FinalError)
+		tfe = append(tfe, r.TrueFinalError)
 		ot = append(ot, r.Duration-r.PlanDuration-r.Approach)
 	}
+	out.Summary.Bus = o.Bus
 	out.Summary.Count = len(out.Runs)
-	out.Summary.FinalError, out.Summary.Overtime = distribution(fe), distribution(ot)
+	out.Summary.FinalError, out.Summary.TrueFinalError, out.Summary.Overtime = distribution(fe), distribution(tfe), distribution(ot)
 	return &out, nil
 }
 
