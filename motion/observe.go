@@ -253,7 +253,7 @@ func (r *runner) observeTick() {
 	cfg := r.cfg
 	if c := cfg.Counters; c != nil {
 		var e float64
-		for _, d := range r.ej {
+		for _, d := range r.fb.ej {
 			e = max(e, math.Abs(d))
 		}
 		c.track(e)
