@@ -245,6 +245,10 @@ type ExecutorConfig struct {
 	// ("watchdog: N consecutive overruns"); default 0.1 s worth of ticks (at least 5),
 	// 1..1000.
 	WatchdogOverruns int `yaml:"watchdog_overruns"`
+	// Lead (s) commands each joint ahead of the plan by Lead times the plan's velocity,
+	// for servos that take only a goal position and lag it (hobby and bus servos); 0..0.2,
+	// default 0. 0.02-0.025 suits the simulated Dynamixel/Feetech buses (docs/sim.md).
+	Lead float64 `yaml:"lead"`
 }
 
 // RecorderConfig tunes demonstration capture.
@@ -578,6 +582,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Executor.WatchdogOverruns < 0 || c.Executor.WatchdogOverruns > 1000 {
 		return bad("executor.watchdog_overruns", "%d is outside 1..1000", c.Executor.WatchdogOverruns)
+	}
+	if !(c.Executor.Lead >= 0 && c.Executor.Lead <= 0.2) {
+		return bad("executor.lead", "%g s is outside [0, 0.2]", c.Executor.Lead)
 	}
 	if !(c.Executor.GoalTolerance > 0 && c.Executor.GoalTolerance <= 0.5) {
 		return bad("executor.goal_tolerance", "%g is outside (0, 0.5]", c.Executor.GoalTolerance)

@@ -57,6 +57,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"arm: {driver: feetech, port: /dev/x, servos: [{id: 1, joint: a, min: 1, max: -1}]}", "arm.servos[0].min"},
 		{"arm: {driver: feetech, port: /dev/x, servos: [{id: 1, joint: a, min: -1, max: 1, direction: 2}]}", "arm.servos[0].direction"},
 		{"executor: {rate_hz: 5000}", "executor.rate_hz"},
+		{"executor: {lead: 0.5}", "executor.lead"},
+		{"executor: {lead: -0.01}", "executor.lead"},
 		{"recorder: {rate_hz: 900}", "recorder.rate_hz"},
 		{"mqtt: {embedded: false}", "mqtt.broker"},
 		{"mqtt: {tls_cert: a.pem}", "mqtt.tls_cert"},
