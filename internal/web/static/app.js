@@ -89,6 +89,9 @@ function showTab(name) {
   if (name === 'flights') loadFlights();
   if (name === 'skills' && S.skill) showSkill(S.skill.name, S.skill.version);
 }
+// The flight recorder writes its files off the control thread, a moment after a fault,
+// abort or e-stop: the list refreshes while its tab is shown.
+setInterval(() => { if (!$('flights').hidden) loadFlights(); }, 2000);
 
 // ---------- start ----------
 async function start() {
@@ -418,11 +421,14 @@ async function loadFlights() {
   try { list = await api('GET', '/api/flights'); } catch { return; }
   $('flight-list').replaceChildren(...list.map((f) => {
     const li = el('li', { textContent: `${new Date(f.time).toLocaleString()}  ${f.reason}  (${f.seconds.toFixed(1)} s)` });
+    li.dataset.name = f.name;
+    if (S.flight === f.name) li.classList.add('on');
     li.addEventListener('click', () => showFlight(f.name));
     return li;
   }));
 }
 async function showFlight(name) {
+  S.flight = name;
   let fd;
   try { fd = await api('GET', `/api/flights/${encodeURIComponent(name)}`); } catch (err) { $('flight-title').textContent = err.message; return; }
   $('flight-title').textContent = `${fd.name}: ${fd.reason}`;
