@@ -309,6 +309,15 @@ func TestEndToEndPositionControllerMasterRestart(t *testing.T) {
 	if a.Stats().Reconnects < 1 {
 		t.Errorf("no reconnection after the master restarted: %+v", a.Stats())
 	}
+	// The reconnection re-subscribes: wait for states through the new subscription before
+	// the run (a run started in between saw a 1 s gap beside two CPU hogs).
+	n0 := a.Stats().Received
+	for deadline := time.Now().Add(20 * time.Second); a.Stats().Received < n0+50 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := a.Stats().Received - n0; got < 50 {
+		t.Fatalf("only %d joint states in 20 s after the reconnection", got)
+	}
 	goal = []float64{-0.2, 0.1, 0.3, -0.2, -0.1, 0.1}
 	res, err = runTo(t, ex, a, "p2", goal, nil)
 	checkReached(t, a, res, err, goal)
