@@ -161,59 +161,16 @@ func TestRecordLearnRun(t *testing.T) {
 	if _, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "rec1", Action: mqttapi.RecordStart, Demo: "taught"}); err != nil {
 		t.Fatal(err)
 	}
-	q0 := b.Truth()
-	q1 := append([]float64(nil), q0...)
 	// The limp arm has sagged for as long as the machine took to get here (under gravity,
 	// toward a limit): keep the taught pose inside the limits, or the hand could not reach it.
-	js := r.d.Arm().Joints()
-	for j, d := range []float64{0.4, 0.3, -0.3, 0.2, 0, 0} {
-		l := js[j].Limits
-		q1[j] = min(max(q1[j]+d, l.Min+0.1), l.Max-0.1)
-	}
-	var times []float64
-	var pos [][]float64
-	for k := 0; k <= 40; k++ {
-		s := float64(k) / 40
-		mj := s * s * s * (10 - 15*s + 6*s*s)
-		q := make([]float64, 6)
-		for j := range q {
-			q[j] = q0[j] + (q1[j]-q0[j])*mj
-		}
-		times = append(times, 0.2+2*s)
-		pos = append(pos, q)
-	}
-	times = append([]float64{0}, times...)
-	pos = append([][]float64{q0}, pos...)
-	h, err := sim.NewHand(times, pos)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Guide(h); err != nil {
-		t.Fatal(err)
-	}
-	start := b.Now()
-	if _, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > start+3*fwsim.CPUHz }); err != nil {
-		t.Fatal(err)
-	}
+	_, q1 := guide(t, r, b, 0.2, 3)
 	rec, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "rec1s", Action: mqttapi.RecordStop})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("recording stop: %+v", rec)
 	// The recorder finishes the file after the stop is accepted: wait until it is idle.
-	for {
-		st, err := cli.Status(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Activity != mqttapi.Recording {
-			break
-		}
-		now := b.Now()
-		if _, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > now+fwsim.CPUHz/100 }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitNotRecording(t, r)
 	if err := b.Guide(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -244,52 +201,11 @@ func TestLeaderBoard(t *testing.T) {
 	if _, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "tele", Action: mqttapi.RecordStart, Demo: "teleop", Leader: true}); err != nil {
 		t.Fatal(err)
 	}
-	q0 := lb.Truth()
-	q1 := append([]float64(nil), q0...)
-	js := r.d.Arm().Joints()
-	for j, d := range []float64{0.4, 0.3, -0.3, 0.2, 0, 0} {
-		l := js[j].Limits
-		q1[j] = min(max(q1[j]+d, l.Min+0.1), l.Max-0.1)
-	}
-	var times []float64
-	var pos [][]float64
-	for k := 0; k <= 40; k++ {
-		s := float64(k) / 40
-		mj := s * s * s * (10 - 15*s + 6*s*s)
-		q := make([]float64, 6)
-		for j := range q {
-			q[j] = q0[j] + (q1[j]-q0[j])*mj
-		}
-		times = append(times, 2*s)
-		pos = append(pos, q)
-	}
-	h, err := sim.NewHand(times, pos)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lb.Guide(h); err != nil {
-		t.Fatal(err)
-	}
-	start := lb.Now()
-	if _, err := lb.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > start+4*fwsim.CPUHz }); err != nil {
-		t.Fatal(err)
-	}
+	q0, q1 := guide(t, r, lb, 0, 4)
 	if _, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "teles", Action: mqttapi.RecordStop}); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		st, err := cli.Status(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Activity != mqttapi.Recording {
-			break
-		}
-		now := b.Now()
-		if _, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > now+fwsim.CPUHz/100 }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitNotRecording(t, r)
 	demo, err := demos.ReadCSV(filepath.Join(r.d.Config().DataDir, daemon.DemosDir, "teleop.csv"))
 	if err != nil {
 		t.Fatal(err)
@@ -307,5 +223,65 @@ func TestLeaderBoard(t *testing.T) {
 	}
 	if d := math.Abs(demo.Y[0][0] - q1[0]); d < 0.2 {
 		t.Errorf("demo starts at shoulder_pan %.3f, only %.3f from the end: the follower did not follow a motion", demo.Y[0][0], d)
+	}
+}
+
+// guide moves board b's arm from where it is to a pose 0.4, 0.3, -0.3 and 0.2 rad away on
+// its first four joints (kept 0.1 rad inside the limits) with a scripted hand: still for
+// delay s, then a 2 s minimum-jerk stroke, held; it returns once total s of the board's
+// simulated time have passed, with the start and end poses.
+func guide(t *testing.T, r *rig, b *fwsim.Board, delay, total float64) (q0, q1 []float64) {
+	t.Helper()
+	q0 = b.Truth()
+	q1 = append([]float64(nil), q0...)
+	js := r.d.Arm().Joints()
+	for j, d := range []float64{0.4, 0.3, -0.3, 0.2, 0, 0} {
+		l := js[j].Limits
+		q1[j] = min(max(q1[j]+d, l.Min+0.1), l.Max-0.1)
+	}
+	times, pos := []float64{0}, [][]float64{q0}
+	for k := 0; k <= 40; k++ {
+		s := float64(k) / 40
+		mj := s * s * s * (10 - 15*s + 6*s*s)
+		q := make([]float64, len(q0))
+		for j := range q {
+			q[j] = q0[j] + (q1[j]-q0[j])*mj
+		}
+		if delay == 0 && k == 0 {
+			continue // the stroke starts at once, from q0
+		}
+		times = append(times, delay+2*s)
+		pos = append(pos, q)
+	}
+	h, err := sim.NewHand(times, pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Guide(h); err != nil {
+		t.Fatal(err)
+	}
+	start := b.Now()
+	if _, err := b.Wait(r.ctx, func(s *fwsim.Snapshot) bool { return s.Now > start+uint64(total*fwsim.CPUHz) }); err != nil {
+		t.Fatal(err)
+	}
+	return q0, q1
+}
+
+// waitNotRecording polls the daemon's status until it no longer records (the recorder
+// finishes the file after the stop is accepted), pacing on the arm board's simulated time.
+func waitNotRecording(t *testing.T, r *rig) {
+	t.Helper()
+	for {
+		st, err := r.cli.Status(r.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Activity != mqttapi.Recording {
+			return
+		}
+		now := r.b.Now()
+		if _, err := r.b.Wait(r.ctx, func(s *fwsim.Snapshot) bool { return s.Now > now+fwsim.CPUHz/100 }); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
