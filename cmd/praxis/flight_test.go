@@ -15,6 +15,7 @@ import (
 	"github.com/praxis-robotics/praxis/internal/daemon"
 	"github.com/praxis-robotics/praxis/internal/flight"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
+	"github.com/praxis-robotics/praxis/internal/mqtttest"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
 
@@ -55,24 +56,7 @@ func TestFlightShowAfterEStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	progressed := make(chan struct{}, 1)
-	ended := make(chan error, 1)
-	go func() {
-		_, err := cli.Run(dctx, mqttapi.RunRequest{ID: "f1", Skill: "wave", Duration: 4}, func(e mqttapi.Event) {
-			if e.Type == mqttapi.Progress {
-				select {
-				case progressed <- struct{}{}:
-				default:
-				}
-			}
-		})
-		ended <- err
-	}()
-	select {
-	case <-progressed:
-	case err := <-ended:
-		t.Fatalf("run ended before any progress: %v", err)
-	}
+	ended := mqtttest.RunUnderWay(dctx, t, cli, mqttapi.RunRequest{ID: "f1", Skill: "wave", Duration: 4})
 	if _, err := cli.EStop(dctx); err != nil {
 		t.Fatal(err)
 	}

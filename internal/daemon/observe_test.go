@@ -20,6 +20,7 @@ import (
 	"github.com/praxis-robotics/praxis/internal/flight"
 	"github.com/praxis-robotics/praxis/internal/metrics"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
+	"github.com/praxis-robotics/praxis/internal/mqtttest"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
 
@@ -53,26 +54,7 @@ func TestMetricsAndFlightRecorder(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A run stopped by the e-stop once it is under way (a progress event: 100 ms in).
-	progressed := make(chan struct{}, 1)
-	ended := make(chan error, 1)
-	go func() {
-		_, err := cli.Run(ctx, mqttapi.RunRequest{ID: "stop1", Skill: "wave", Duration: 4}, func(e mqttapi.Event) {
-			if e.Type == mqttapi.Progress {
-				select {
-				case progressed <- struct{}{}:
-				default:
-				}
-			}
-		})
-		ended <- err
-	}()
-	select {
-	case <-progressed:
-	case err := <-ended:
-		t.Fatalf("run stop1 ended before any progress: %v", err)
-	case <-ctx.Done():
-		t.Fatal("no progress from run stop1")
-	}
+	ended := mqtttest.RunUnderWay(ctx, t, cli, mqttapi.RunRequest{ID: "stop1", Skill: "wave", Duration: 4})
 	if _, err := cli.EStop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -286,24 +268,7 @@ func TestFlightRecordingOnFault(t *testing.T) {
 	op := user(t, r.d, broker.OperatorUser)
 	cli := dial(t, r.d.BrokerURL(), op.Username, op.Password)
 	ctx := ctxT(t, 60*time.Second)
-	progressed := make(chan struct{}, 1)
-	ended := make(chan error, 1)
-	go func() {
-		_, err := cli.Run(ctx, mqttapi.RunRequest{ID: "f1", Skill: "wave", Duration: 4}, func(e mqttapi.Event) {
-			if e.Type == mqttapi.Progress {
-				select {
-				case progressed <- struct{}{}:
-				default:
-				}
-			}
-		})
-		ended <- err
-	}()
-	select {
-	case <-progressed:
-	case err := <-ended:
-		t.Fatalf("run ended before any progress: %v", err)
-	}
+	ended := mqtttest.RunUnderWay(ctx, t, cli, mqttapi.RunRequest{ID: "f1", Skill: "wave", Duration: 4})
 	arm.fail.Store(true)
 	if err := <-ended; err == nil || !strings.Contains(err.Error(), "watchdog") {
 		t.Fatalf("run with failing reads ended with %v", err)
