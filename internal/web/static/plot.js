@@ -37,16 +37,29 @@ export function plot(canvas, title, series, unit = 'rad') {
     g.strokeStyle = s.color || '#2563eb'; g.lineWidth = s.width || 1.5;
     g.setLineDash(s.dash ? [5, 4] : []);
     g.beginPath();
+    // A gap in time (more than 5 typical steps: a flight recording spans several runs
+    // with idle time between them) is left as a gap, not drawn as a straight line.
+    const gap = 5 * medianStep(s.t);
     let pen = false;
     for (let k = 0; k < s.t.length; k++) {
       const x = s.t[k], y = s.y[k];
       if (!Number.isFinite(x) || !Number.isFinite(y)) { pen = false; continue; }
+      if (pen && gap > 0 && x - s.t[k - 1] > gap) pen = false;
       if (pen) g.lineTo(X(x), Y(y)); else g.moveTo(X(x), Y(y));
       pen = true;
     }
     g.stroke();
   }
   g.setLineDash([]);
+}
+
+// medianStep is the median of t's positive steps (0 when there are none).
+function medianStep(t) {
+  const d = [];
+  for (let k = 1; k < t.length; k++) if (t[k] > t[k - 1]) d.push(t[k] - t[k - 1]);
+  if (!d.length) return 0;
+  d.sort((a, b) => a - b);
+  return d[d.length >> 1];
 }
 
 function fmt(v) {
