@@ -133,6 +133,15 @@ type Config struct {
 	// at 0.02-0.025 s, see simrun.BusLead); default 0 (none: arms that take the velocity
 	// feed-forward); at most 0.2.
 	Lead float64
+	// LagTolerance (s) is the following delay phase stopping allows each skill joint:
+	// before the error norm that slows the phase is taken, each joint's |measured − plan|
+	// is reduced by |plan velocity|·LagTolerance (down to 0). A position servo given only
+	// goals lags a moving goal (over the simulated SO-101's buses by 25-55 ms by joint,
+	// less what Lead takes back), and phase stopping would read that lag as the arm being
+	// held back and stretch the plan. Disturbance detection, the leash and the offset
+	// compensation still use the whole error, so a held arm is still caught (by the
+	// ReanchorThreshold). Default 0 (none); at most 0.2. See simrun.BusLagTolerance.
+	LagTolerance float64
 
 	// GoalTolerance (rad, max over joints) and VelTolerance (rad/s) define arrival;
 	// defaults 0.01 and 0.05. Once the plan has ended and the arm is within them, the run
@@ -241,6 +250,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if !(c.Lead >= 0 && c.Lead <= 0.2) {
 		return c, fmt.Errorf("%w: Lead %v s, want [0, 0.2]", ErrInvalidConfig, c.Lead)
+	}
+	if !(c.LagTolerance >= 0 && c.LagTolerance <= 0.2) {
+		return c, fmt.Errorf("%w: LagTolerance %v s, want [0, 0.2]", ErrInvalidConfig, c.LagTolerance)
 	}
 	if math.IsNaN(c.SpeedMargin) || math.IsInf(c.SpeedMargin, 0) {
 		return c, fmt.Errorf("%w: SpeedMargin %v", ErrInvalidConfig, c.SpeedMargin)

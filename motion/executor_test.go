@@ -69,9 +69,9 @@ func TestRunSucceeds(t *testing.T) {
 }
 
 // holdRun holds the shoulder for 0.5 s from 0.5 s into the run and returns the result
-// and the progress events.
-func holdRun(t *testing.T, open bool) (Result, []Event) {
-	r := newRig(t, armAt, 0.02, nil)
+// and the progress events; mod, if not nil, changes the config.
+func holdRun(t *testing.T, open bool, mod func(*Config)) (Result, []Event) {
+	r := newRig(t, armAt, 0.02, mod)
 	skill := fitSkill(t, sStart, sGoal, 1.5, 0.3)
 	r.arm.OnCommand(func(n int, _ joint.Command) {
 		switch n {
@@ -88,11 +88,21 @@ func holdRun(t *testing.T, open bool) (Result, []Event) {
 }
 
 func TestHoldClosedLoopWaitsAndResumes(t *testing.T) {
-	res, evs := holdRun(t, false)
+	t.Run("default", func(t *testing.T) { testHoldWaits(t, nil, 1.2) })
+	// As over a servo bus (simrun.BusLagTolerance): the lag tolerated does not hide a
+	// held joint. The catch-up after the release is a little faster (measured 1.23 times
+	// the planned peak): phase stopping no longer slows for the first 0.03 s of lag.
+	t.Run("lag tolerance", func(t *testing.T) {
+		testHoldWaits(t, func(c *Config) { c.LagTolerance = 0.03 }, 1.3)
+	})
+}
+
+func testHoldWaits(t *testing.T, mod func(*Config), maxRatio float64) {
+	res, evs := holdRun(t, false, mod)
 	if res.Outcome != Succeeded {
 		t.Fatalf("outcome %s %q", res.Outcome, res.Reason)
 	}
-	if res.MaxSpeedRatio > 1.2 {
+	if res.MaxSpeedRatio > maxRatio {
 		t.Fatalf("speed ratio %v after the hold", res.MaxSpeedRatio)
 	}
 	if res.Reanchors < 1 {
@@ -111,7 +121,7 @@ func TestHoldClosedLoopWaitsAndResumes(t *testing.T) {
 }
 
 func TestHoldOpenLoopSpikes(t *testing.T) {
-	res, _ := holdRun(t, true)
+	res, _ := holdRun(t, true, nil)
 	if res.MaxSpeedRatio < 1.5 {
 		t.Fatalf("open loop speed ratio %v: expected a catch-up spike", res.MaxSpeedRatio)
 	}

@@ -25,6 +25,7 @@ type feedback struct {
 	eLeashed  bool      // eMax is over the leashed joints
 	off       []float64 // per arm joint: offset compensation b added to the plan, rad
 	offMax    []float64 // per arm joint: bound of |b| (0: none, outside the skill or disabled)
+	pvel      []float64 // per skill joint: the plan's velocity (the runner's), rad/s; nil: none
 }
 
 // newFeedback returns the feedback of a run driving skill joints idx of an arm with
@@ -44,18 +45,25 @@ func newFeedback(cfg *Config, idx []int, lim []joint.Limits, openLoop bool) *fee
 }
 
 // track takes this tick's measurement meas against last tick's plan and the last command
-// sent (per arm joint) over dt s: it sets the per-joint error, updates the filtered norm,
-// and returns the norm against the plan (en) and the max against the command (emax), rad.
+// sent (per arm joint) over dt s: it sets the per-joint error, updates the filtered norm
+// (of the errors less |plan velocity|·LagTolerance each, when pvel is set), and returns
+// the norm against the plan (en) and the max against the command (emax), rad.
 func (f *feedback) track(meas, plan, prevCmd []float64, dt float64) (en, emax float64) {
-	var e2 float64
+	var e2, p2 float64
 	for j, a := range f.idx {
 		d := meas[a] - plan[a]
 		f.ej[j] = d
 		e2 += d * d
 		emax = max(emax, math.Abs(meas[a]-prevCmd[a]))
+		if f.pvel != nil && f.cfg.LagTolerance > 0 {
+			// The lag a servo following the plan late by LagTolerance shows is no sign of
+			// the arm being held back.
+			d = max(math.Abs(d)-math.Abs(f.pvel[j])*f.cfg.LagTolerance, 0)
+		}
+		p2 += d * d
 	}
 	en = math.Sqrt(e2)
-	f.ef += dt / (dt + 0.02) * (en - f.ef)
+	f.ef += dt / (dt + 0.02) * (math.Sqrt(p2) - f.ef)
 	return en, emax
 }
 

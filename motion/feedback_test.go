@@ -42,6 +42,26 @@ func TestFeedbackTrack(t *testing.T) {
 	near(t, "ef", f.ef, 0.002/0.022*0.05) // 20 ms low-pass from 0
 }
 
+// TestFeedbackLagTolerance: with LagTolerance, phase stopping's filtered norm discounts
+// |plan velocity|·LagTolerance from each joint's error (down to 0); the error norm for
+// disturbances and the per-joint errors keep the whole error.
+func TestFeedbackLagTolerance(t *testing.T) {
+	f, c := newTestFeedback(t, false)
+	c.LagTolerance = 0.03
+	f.pvel = []float64{1, -0.5} // per skill joint, rad/s
+	meas := []float64{-0.05, 0, 0.01}
+	plan := []float64{0, 0, 0}
+	en, _ := f.track(meas, plan, plan, 0.002)
+	near(t, "en", en, math.Hypot(0.05, 0.01))
+	near(t, "ej[0]", f.ej[0], -0.05)
+	// Joint 0: 0.05 − 1·0.03 = 0.02; joint 2: 0.01 − 0.5·0.03 < 0: 0.
+	near(t, "ef", f.ef, 0.002/0.022*0.02)
+	f.pvel = nil // no plan velocity: the whole error
+	f.ef = 0
+	f.track(meas, plan, plan, 0.002)
+	near(t, "ef without pvel", f.ef, 0.002/0.022*math.Hypot(0.05, 0.01))
+}
+
 func TestFeedbackPhaseTarget(t *testing.T) {
 	f, c := newTestFeedback(t, false)
 	f.ef = c.PhaseStopTolerance / 2

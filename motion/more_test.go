@@ -268,6 +268,9 @@ func TestInvalidRequests(t *testing.T) {
 		if _, err := New(r.arm, Config{Lead: lead}); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "Lead") {
 			t.Errorf("lead %v: %v", lead, err)
 		}
+		if _, err := New(r.arm, Config{LagTolerance: lead}); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "LagTolerance") {
+			t.Errorf("lag tolerance %v: %v", lead, err)
+		}
 	}
 }
 

@@ -121,6 +121,7 @@ func newRunner(e *Executor, req Request) (*runner, error) {
 	r.wd = watchdogs{maxReads: e.cfg.WatchdogReads, maxCommands: e.cfg.WatchdogCommands, maxOverruns: e.cfg.WatchdogOverruns}
 	r.plan, r.pvel = f(n), f(m)
 	r.fb = newFeedback(r.cfg, idx, r.lim, req.OpenLoop)
+	r.fb.pvel = r.pvel
 	r.m1, r.m2, r.peak, r.maxSpeed, r.vpt, r.apt = f(m), f(m), f(m), f(m), f(m), f(m)
 	dur := req.Duration
 	if dur == 0 {
