@@ -55,7 +55,9 @@ type Options struct {
 	// Bus, when set (busarm.Dynamixel or busarm.Feetech), puts the arm behind that
 	// simulated servo bus on a real pseudo-terminal and runs the executor on the real
 	// driver (busarm.StartRig): wire protocol, 4096-tick quantisation and bus timing. The
-	// executor leads its commands by BusLead (the servos get no velocity feed-forward). The
+	// executor leads its commands by BusLead (the servos get no velocity feed-forward),
+	// tolerates BusLagTolerance of following lag in phase stopping and integrates the
+	// offset term at BusOffsetGain. The
 	// run then takes real time: the arm, the driver and the executor share one
 	// busarm.SimClock bounded at busarm.RigMaxSimStep (real time that pauses with the
 	// machine) instead of a fake clock, so it is not deterministic.
@@ -79,6 +81,21 @@ const BusRate = 100
 // 0.53/0.88 s; 0.02 s 0.0047, 0.29/0.47 s; 0.025 s 0.0047, 0.29/0.46 s; 0.03 s 0.0047,
 // 0.50/0.80 s; 0.04 s 1.43/1.72 s (13 runs); 0.055 s 0.0050, 2.86/3.26 s.
 const BusLead = 0.025
+
+// BusLagTolerance is the executor's LagTolerance (motion.Config.LagTolerance) over a
+// simulated bus, s: the servos' following delay left after BusLead, which phase stopping
+// then no longer reads as the arm being held back. Seed skills + 3 random goals, both
+// buses, overtime max (p95 = max): none 0.43-0.45 s, 0.03 s 0.33-0.35 s, 0.05 s
+// 0.33-0.36 s; the plans then end as on the direct arm (0.12 s past their nominal end),
+// and what is left is the final settling (see BusOffsetGain).
+const BusLagTolerance = 0.03
+
+// BusOffsetGain is the executor's OffsetGain over a simulated bus, 1/s: twice the
+// default, so the offset term closes the last ticks of sag after the plan ends within
+// SettleTime (the servos' tick quantisation and lag make the default's 0.25 s time
+// constant too slow there). With BusLagTolerance, seed skills + 3 random goals: gain 4
+// overtime max 0.33-0.35 s, final error max 0.0041 rad; gain 8 0.28-0.31 s, 0.0026 rad.
+const BusOffsetGain = 8
 
 // Report is the outcome of a simulated run. The JSON key names are a contract: new keys
 // may be added, none renamed.
@@ -317,7 +334,7 @@ func Run(ctx context.Context, o Options) (*Report, *Trace, error) {
 	}
 	mc := motion.Config{Rate: o.Rate, Clock: clk}
 	if o.Bus != "" {
-		mc.Lead = BusLead
+		mc.Lead, mc.LagTolerance, mc.OffsetGain = BusLead, BusLagTolerance, BusOffsetGain
 	}
 	ex, err := motion.New(ta, mc)
 	if err != nil {
