@@ -249,6 +249,10 @@ type ExecutorConfig struct {
 	// for servos that take only a goal position and lag it (hobby and bus servos); 0..0.2,
 	// default 0. 0.02-0.025 suits the simulated Dynamixel/Feetech buses (docs/sim.md).
 	Lead float64 `yaml:"lead"`
+	// LagTolerance (s) is the following delay phase stopping allows each joint before it
+	// slows the plan (a servo lagging its goal is not the arm being held back); 0..0.2,
+	// default 0. 0.03 suits the simulated buses with lead 0.025 (docs/sim.md).
+	LagTolerance float64 `yaml:"lag_tolerance"`
 }
 
 // RecorderConfig tunes demonstration capture.
@@ -585,6 +589,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.Executor.Lead >= 0 && c.Executor.Lead <= 0.2) {
 		return bad("executor.lead", "%g s is outside [0, 0.2]", c.Executor.Lead)
+	}
+	if !(c.Executor.LagTolerance >= 0 && c.Executor.LagTolerance <= 0.2) {
+		return bad("executor.lag_tolerance", "%g s is outside [0, 0.2]", c.Executor.LagTolerance)
 	}
 	if !(c.Executor.GoalTolerance > 0 && c.Executor.GoalTolerance <= 0.5) {
 		return bad("executor.goal_tolerance", "%g is outside (0, 0.5]", c.Executor.GoalTolerance)

@@ -59,6 +59,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"executor: {rate_hz: 5000}", "executor.rate_hz"},
 		{"executor: {lead: 0.5}", "executor.lead"},
 		{"executor: {lead: -0.01}", "executor.lead"},
+		{"executor: {lag_tolerance: 1}", "executor.lag_tolerance"},
 		{"recorder: {rate_hz: 900}", "recorder.rate_hz"},
 		{"mqtt: {embedded: false}", "mqtt.broker"},
 		{"mqtt: {tls_cert: a.pem}", "mqtt.tls_cert"},

@@ -354,7 +354,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	tap := newTapArm(arm)
 	ex, err := motion.New(tap, motion.Config{Rate: d.cfg.Executor.RateHz, Events: exEvents,
 		ClipGoal: d.cfg.Executor.ClipGoal, GoalTolerance: d.cfg.Executor.GoalTolerance, Clock: sleeper,
-		RealTimePriority: prio, WatchdogOverruns: d.cfg.Executor.WatchdogOverruns, Lead: d.cfg.Executor.Lead,
+		RealTimePriority: prio, WatchdogOverruns: d.cfg.Executor.WatchdogOverruns, Lead: d.cfg.Executor.Lead, LagTolerance: d.cfg.Executor.LagTolerance,
 		Counters: d.loop, Flight: ring})
 	if err != nil {
 		return fmt.Errorf("daemon: executor: %w", err)
