@@ -116,7 +116,8 @@ func TestBusSetupAssignsIDsOneAtATime(t *testing.T) {
 			c := &connector{bench: bb, order: []byte{101, 102}, moved: map[byte]byte{101: 2, 102: 1}}
 			var out, errb bytes.Buffer
 			root := newRootCmd()
-			root.SetArgs([]string{"bus", "setup", "--port", bb.link, "--bus", driver, "--ids", "1,2", "--joints", "a,b", "--baud", "1000000", "--timeout", "100ms"})
+			// The reply timeout is the bus tests' 500 ms: a busy machine stalls a pty for up to ~200 ms.
+			root.SetArgs([]string{"bus", "setup", "--port", bb.link, "--bus", driver, "--ids", "1,2", "--joints", "a,b", "--baud", "1000000", "--timeout", "500ms"})
 			root.SetIn(c)
 			root.SetOut(&out)
 			root.SetErr(&errb)

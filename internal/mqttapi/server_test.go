@@ -554,7 +554,15 @@ func TestServerReconnectsAndRepublishes(t *testing.T) {
 	e.observer, _ = b.Credentials().ByRole(broker.RoleObserver)
 	f := newFake()
 	s := startServer(t, e, e.url, f)
+	first := mustRaw(t, e, e.observer, robot+"status")
 	s.SetStatus(mqttapi.Status{Activity: mqttapi.Stopped, EStop: true})
+	// The status reached the first broker before it goes (on a busy machine the publisher
+	// could otherwise take it only after reconnecting, which would not test the republish).
+	for st := (mqttapi.Status{}); st.Activity != mqttapi.Stopped; {
+		if err := json.Unmarshal(first.nextWithin(t, 15*time.Second).Payload(), &st); err != nil {
+			t.Fatal(err)
+		}
+	}
 	b.Close() // broker restart: retained messages are lost
 
 	b2, err := broker.Open(broker.Config{Address: addr, DataDir: dir})
