@@ -14,6 +14,7 @@ require (
 	go.bug.st/serial v1.8.0
 	gobot.io/x/gobot/v2 v2.5.0
 	golang.org/x/sys v0.50.0
+	golang.org/x/time v0.16.0
 	gonum.org/v1/gonum v0.17.0
 	gopkg.in/yaml.v3 v3.0.1
 )

@@ -16,6 +16,7 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+	"golang.org/x/time/rate"
 )
 
 // DefaultAddress is where the broker listens unless configured otherwise.
@@ -179,7 +180,7 @@ func Open(cfg Config) (*Broker, error) {
 	if err := b.srv.AddHook(newPolicy(b.srv, b.creds, cfg.Anonymous, caps.MaximumPacketSize, refusals), nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	g := &gate{rate: cfg.CommandRate, burst: float64(cfg.CommandBurst), estop: cfg.EStop, dropped: cfg.Dropped, log: refusals,
+	g := &gate{rate: rate.Limit(cfg.CommandRate), burst: cfg.CommandBurst, estop: cfg.EStop, dropped: cfg.Dropped, log: refusals,
 		now: time.Now, buckets: map[string]*cmdBucket{}}
 	users := map[string]string{}
 	for _, u := range b.creds.Users {

@@ -7,6 +7,7 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+	"golang.org/x/time/rate"
 )
 
 // Refusals logged when a client exceeds its command rate.
@@ -25,21 +26,21 @@ const floodDrops = 1000
 // after the policy, so it sees only authorised publishes.
 type gate struct {
 	mqtt.HookBase
-	rate, burst float64
-	exempt      func(cl *mqtt.Client) bool // the daemon's own connection
-	estop       func(topic string)
-	dropped     func(topic string)    // Config.Dropped
-	disconnect  func(cl *mqtt.Client) // ends a flooding client's connection
-	log         *refusalLog
-	now         func() time.Time
+	rate       rate.Limit
+	burst      int
+	exempt     func(cl *mqtt.Client) bool // the daemon's own connection
+	estop      func(topic string)
+	dropped    func(topic string)    // Config.Dropped
+	disconnect func(cl *mqtt.Client) // ends a flooding client's connection
+	log        *refusalLog
+	now        func() time.Time
 
 	mu      sync.Mutex
 	buckets map[string]*cmdBucket // by client id
 }
 
 type cmdBucket struct {
-	tokens float64
-	last   time.Time
+	lim    *rate.Limiter
 	drops  int       // dropped since window
 	window time.Time // start of the current one-second drop count
 }
@@ -67,16 +68,12 @@ func (g *gate) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	g.mu.Lock()
 	b := g.buckets[cl.ID]
 	if b == nil {
-		b = &cmdBucket{tokens: g.burst, last: now}
+		b = &cmdBucket{lim: rate.NewLimiter(g.rate, g.burst)}
 		g.buckets[cl.ID] = b
 	}
-	b.tokens = min(g.burst, b.tokens+now.Sub(b.last).Seconds()*g.rate)
-	b.last = now
-	ok := b.tokens >= 1
+	ok := b.lim.AllowN(now, 1)
 	flood := false
-	if ok {
-		b.tokens--
-	} else {
+	if !ok {
 		if now.Sub(b.window) >= time.Second {
 			b.window, b.drops = now, 0
 		}

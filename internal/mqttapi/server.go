@@ -12,6 +12,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"golang.org/x/time/rate"
 )
 
 // ServerConfig configures a Server. Zero fields take the stated defaults.
@@ -115,9 +116,9 @@ type Server struct {
 	cancels chan inMsg  // cancels and resets, drained by runCancels: never behind cmds
 
 	// Owned by paho's message goroutine (onCommand).
-	bucket  tokenBucket // CommandRate
-	busyOut tokenBucket // "busy" answers
-	shed    int         // commands dropped without an answer since the last log line
+	bucket  *rate.Limiter // CommandRate
+	busyOut *rate.Limiter // "busy" answers
+	shed    int           // commands dropped without an answer since the last log line
 	shedLog time.Time
 
 	retainedMu sync.Mutex
@@ -179,8 +180,8 @@ func NewServer(cfg ServerConfig, svc Service) (*Server, error) {
 		estops:     make(chan string, 256),
 		cancels:    make(chan inMsg, 256),
 		clearing:   map[string]int{},
-		bucket:     newTokenBucket(cfg.CommandRate, float64(cfg.CommandBurst)),
-		busyOut:    newTokenBucket(20, 20),
+		bucket:     rate.NewLimiter(rate.Limit(cfg.CommandRate), cfg.CommandBurst),
+		busyOut:    rate.NewLimiter(20, 20),
 		out:        make(chan outItem, 4096),
 		resync:     make(chan struct{}, 1),
 		subscribed: make(chan struct{}),
@@ -312,7 +313,7 @@ func (s *Server) onCommand(_ paho.Client, m paho.Message) {
 		s.cli.Publish(m.Topic(), 0, true, []byte{})
 	}
 	now := time.Now()
-	if !s.bucket.take(now) {
+	if !s.bucket.AllowN(now, 1) {
 		s.busy(now, name, p, fmt.Sprintf("busy: more than %g commands/s", s.cfg.CommandRate))
 		return
 	}
@@ -329,7 +330,7 @@ func (s *Server) busy(now time.Time, name string, p []byte, reason string) {
 	if s.cfg.Refused != nil {
 		s.cfg.Refused(name, true)
 	}
-	if s.busyOut.take(now) {
+	if s.busyOut.AllowN(now, 1) {
 		s.enqueue(outItem{kind: outAnswer, event: Event{ID: PeekID(p), Cmd: name, Type: Rejected,
 			Time: now, Reason: reason}}, false)
 		return

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/praxis-robotics/praxis/internal/broker"
 )
 
@@ -24,7 +26,7 @@ const CSRFHeader = "X-Praxis"
 type session struct {
 	user, role string
 	expires    time.Time
-	cmds       bucket // commands of this session
+	cmds       *rate.Limiter // commands of this session
 }
 
 type sessions struct {
@@ -35,7 +37,7 @@ type sessions struct {
 
 func (ss *sessions) init(ttl time.Duration) { ss.ttl, ss.m = ttl, map[string]*session{} }
 
-func (ss *sessions) create(user, role string, rate, burst float64) string {
+func (ss *sessions) create(user, role string, cmdRate, burst float64) string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	tok := hex.EncodeToString(b[:])
@@ -47,7 +49,7 @@ func (ss *sessions) create(user, role string, rate, burst float64) string {
 			delete(ss.m, k)
 		}
 	}
-	ss.m[tok] = &session{user: user, role: role, expires: now.Add(ss.ttl), cmds: newBucket(rate, burst)}
+	ss.m[tok] = &session{user: user, role: role, expires: now.Add(ss.ttl), cmds: rate.NewLimiter(rate.Limit(cmdRate), int(burst))}
 	return tok
 }
 
@@ -78,37 +80,20 @@ func (ss *sessions) drop(tok string) {
 func (ss *sessions) takeCommand(s *session) bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	return s.cmds.take(time.Now())
-}
-
-// bucket admits events at rate per second with bursts of up to burst.
-type bucket struct {
-	rate, burst, tokens float64
-	last                time.Time
-}
-
-func newBucket(rate, burst float64) bucket { return bucket{rate: rate, burst: burst, tokens: burst} }
-
-func (b *bucket) take(now time.Time) bool {
-	if !b.last.IsZero() {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return s.cmds.Allow()
 }
 
 // limiter meters login attempts per remote host.
 type limiter struct {
-	mu          sync.Mutex
-	rate, burst float64
-	m           map[string]*bucket
+	mu    sync.Mutex
+	rate  rate.Limit
+	burst int
+	m     map[string]*rate.Limiter
 }
 
-func (l *limiter) init(rate, burst float64) { l.rate, l.burst, l.m = rate, burst, map[string]*bucket{} }
+func (l *limiter) init(r, burst float64) {
+	l.rate, l.burst, l.m = rate.Limit(r), int(burst), map[string]*rate.Limiter{}
+}
 
 // spent reports whether host has no attempt left now (without taking one).
 func (l *limiter) spent(host string) bool {
@@ -118,7 +103,7 @@ func (l *limiter) spent(host string) bool {
 	if b == nil {
 		return false
 	}
-	return min(b.burst, b.tokens+time.Since(b.last).Seconds()*b.rate) < 1
+	return b.Tokens() < 1
 }
 
 func (l *limiter) take(host string) bool {
@@ -127,18 +112,17 @@ func (l *limiter) take(host string) bool {
 	now := time.Now()
 	if len(l.m) > 10000 { // forget full buckets rather than grow without bound
 		for k, b := range l.m {
-			if now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			if b.TokensAt(now) >= float64(l.burst) {
 				delete(l.m, k)
 			}
 		}
 	}
 	b := l.m[host]
 	if b == nil {
-		nb := newBucket(l.rate, l.burst)
-		b = &nb
+		b = rate.NewLimiter(l.rate, l.burst)
 		l.m[host] = b
 	}
-	return b.take(now)
+	return b.AllowN(now, 1)
 }
 
 // refusalLog logs each refused login once per reason and user (or host) every 10 s, with
