@@ -395,7 +395,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		TLS: tlsConf, RobotID: d.cfg.RobotID, StateRate: d.cfg.MQTT.StateRateHz, CheckDuplicate: !*d.cfg.MQTT.Embedded, CommandRate: d.cfg.MQTT.CommandRate,
 		ClearRetained: !*d.cfg.MQTT.Embedded,
 		Logger:        d.log.With("component", "mqtt"),
-		Refused:       d.refused}, (*service)(d))
+		Refused:       d.refused}, mqttService{(*service)(d)})
 	if err != nil {
 		return fmt.Errorf("daemon: mqtt: %w", err)
 	}
@@ -713,10 +713,21 @@ func (s *service) Cancel(id string) error {
 // the loop, which stops a recording and publishes the status. It never blocks.
 func (s *service) EStop() {
 	s.count(core.CmdEStop, nil)
-	if s.d().estopInBroker {
-		return // the embedded broker latched it as it took the message (broker.Config.EStop)
-	}
 	s.d().estopLatch()
+}
+
+// mqttService is the Service the MQTT API calls: the daemon's, except that with the
+// embedded broker EStop only counts and answers, since the broker latched the e-stop as it
+// took the message (broker.Config.EStop); latching again could undo a reset that overtook it.
+type mqttService struct{ *service }
+
+// EStop implements core.Service.
+func (m mqttService) EStop() {
+	if m.d().estopInBroker {
+		m.count(core.CmdEStop, nil)
+		return
+	}
+	m.service.EStop()
 }
 
 // Reset clears the e-stop. When the arm can be set up again (a bus arm), no run or
@@ -799,7 +810,10 @@ func (s *service) ListSkills() ([]core.SkillInfo, error) {
 	return out, err
 }
 
-var _ core.Service = (*service)(nil)
+var (
+	_ core.Service = (*service)(nil)
+	_ core.Service = mqttService{}
+)
 
 func (d *Daemon) estopLatch() {
 	d.estopped.Store(true)

@@ -14,13 +14,6 @@ import (
 	"github.com/praxis-robotics/praxis/internal/web"
 )
 
-// webService is the Service the dashboard calls: the daemon's, except that EStop always
-// latches (the MQTT API's leaves that to the embedded broker, which sees its messages first).
-type webService struct{ *service }
-
-// EStop latches the e-stop at once and wakes the loop; it never blocks.
-func (w webService) EStop() { w.d().estopLatch() }
-
 // openWeb builds the dashboard server (not yet serving) on web.listen or
 // Options.WebListener; nil when web.enabled is false, when there are no users (external
 // broker and no credentials file), or when the default port is taken (logged).
@@ -60,7 +53,7 @@ func (d *Daemon) openWeb(arm drivers.Arm) (*web.Server, error) {
 		d.log.Warn("dashboard: no 3-D view", "err", err)
 	}
 	ws, err := web.New(web.Config{Listener: ln, TLSCert: d.cfg.Web.TLSCert, TLSKey: d.cfg.Web.TLSKey,
-		Users: users, Service: webService{(*service)(d)}, Inspector: (*inspector)(d), Editor: (*inspector)(d),
+		Users: users, Service: (*service)(d), Inspector: (*inspector)(d), Editor: (*inspector)(d),
 		FlightLog: d.flightLog(), Metrics: d.metricsForWeb(), Skeleton: skel, Logger: d.log.With("component", "web")})
 	if err != nil {
 		ln.Close()
@@ -69,8 +62,6 @@ func (d *Daemon) openWeb(arm drivers.Arm) (*web.Server, error) {
 	d.webURL = ws.URL()
 	return ws, nil
 }
-
-var _ core.Service = webService{}
 
 // flightLog is the dashboard's flight log: Options.FlightLog, else the daemon's recorder
 // when flight.enabled; nil hides the tab.
