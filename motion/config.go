@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/praxis-robotics/praxis/drivers"
@@ -161,6 +162,13 @@ type Config struct {
 	// joints.
 	Counters *Counters
 	Flight   *FlightRecorder
+
+	// Latch, when set, is the e-stop latch the executor reads every tick and EStop, Reset
+	// and EStopped use, instead of one of its own: any non-zero value is latched. It lets
+	// another process that maps the same word (a daemon driving the executor in a child
+	// process, internal/ctlproc) latch the e-stop with one store that the control thread
+	// sees at its next tick, with no message and no goroutine in between.
+	Latch *atomic.Uint64
 }
 
 func (c Config) withDefaults() (Config, error) {

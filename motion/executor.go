@@ -24,7 +24,7 @@ type Executor struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	estop    atomic.Bool
+	estop    *atomic.Uint64 // Config.Latch, or own
 	realtime atomic.Bool
 	rtErr    atomic.Value // error from clock.LockThread, if any
 
@@ -119,6 +119,10 @@ func New(arm Arm, cfg Config) (*Executor, error) {
 		reqs:    make(chan request, 1), // one slot: tests can see a request waiting
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
+		estop:   c.Latch,
+	}
+	if e.estop == nil {
+		e.estop = new(atomic.Uint64)
 	}
 	ready := make(chan struct{})
 	go e.loop(ready)
@@ -138,7 +142,7 @@ func (e *Executor) RealTime() (bool, error) {
 // the control goroutine has taken the run; errors wrap ErrInvalidRequest,
 // ErrGoalOutsideLimits, ErrEStopped or ErrClosed.
 func (e *Executor) Start(req Request) (*Job, error) {
-	if e.estop.Load() {
+	if e.estop.Load() != 0 {
 		return nil, ErrEStopped
 	}
 	r, err := newRunner(e, req)
@@ -199,13 +203,13 @@ func (e *Executor) SetGoal(goal []float64) error {
 // reason "e-stop" and the arm is sent a halt holding its last measured position (plus
 // the offset compensation). Later Starts fail with ErrEStopped until Reset. Safe to
 // call from any goroutine, never blocks.
-func (e *Executor) EStop() { e.estop.Store(true) }
+func (e *Executor) EStop() { e.estop.Store(1) }
 
 // Reset clears a latched e-stop.
-func (e *Executor) Reset() { e.estop.Store(false) }
+func (e *Executor) Reset() { e.estop.Store(0) }
 
 // EStopped reports whether the e-stop is latched.
-func (e *Executor) EStopped() bool { return e.estop.Load() }
+func (e *Executor) EStopped() bool { return e.estop.Load() != 0 }
 
 // Close aborts the running skill (reason "closed"), halts the arm, stops the control
 // goroutine and waits for it. It does not close the arm. Later calls return nil; other
@@ -256,7 +260,7 @@ func (e *Executor) loop(ready chan<- struct{}) {
 					q.reply <- ErrNotRunning
 					continue
 				}
-				if e.estop.Load() {
+				if e.estop.Load() != 0 {
 					q.reply <- ErrEStopped
 					next.finishUnstarted(ReasonEStop)
 					next = nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/praxis-robotics/praxis/motion/joint"
@@ -252,5 +253,41 @@ func TestNaNNeverSent(t *testing.T) {
 	checkCommands(t, r.arm.Commands())
 	if err := r.ex.SetGoal([]float64{math.NaN(), 0, 0}); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("set goal while idle: %v", err)
+	}
+}
+
+// TestEStopThroughExternalLatch: with Config.Latch the e-stop is a store into a word the
+// executor does not own (another process's, in internal/ctlproc): the store alone, with
+// no call on the executor, halts the run at the next tick, EStopped and Start see it,
+// and Reset clears the word.
+func TestEStopThroughExternalLatch(t *testing.T) {
+	var latch atomic.Uint64
+	r := newRig(t, armAt, 0.02, func(c *Config) { c.Latch = &latch })
+	skill := fitSkill(t, sStart, sGoal, 1.5, 0.3)
+	r.arm.OnCommand(func(n int, _ joint.Command) {
+		if n == 100 {
+			latch.Store(1)
+		}
+	})
+	res := r.run(Request{ID: "es", Skill: skill, Joints: skillJoints})
+	if res.Outcome != Aborted || res.Reason != ReasonEStop {
+		t.Fatalf("outcome %s %q, want aborted by the e-stop", res.Outcome, res.Reason)
+	}
+	if n := len(r.arm.Commands()); n != 101 {
+		t.Fatalf("%d commands, want 100 and one halt", n)
+	}
+	if !r.ex.EStopped() {
+		t.Fatal("EStopped false with the latch word set")
+	}
+	if _, err := r.ex.Start(Request{ID: "x", Skill: skill, Joints: skillJoints}); !errors.Is(err, ErrEStopped) {
+		t.Fatalf("start with the latch set: %v, want ErrEStopped", err)
+	}
+	r.ex.Reset()
+	if latch.Load() != 0 {
+		t.Fatal("Reset left the shared word set")
+	}
+	r.ex.EStop()
+	if latch.Load() == 0 {
+		t.Fatal("EStop did not set the shared word")
 	}
 }

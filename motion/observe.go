@@ -105,6 +105,59 @@ func (c *Counters) runEnded() {
 	c.runPeak = 0
 }
 
+// CountersCopy is a plain copy of Counters' figures (for gob, JSON), to carry them from an
+// executor in another process: Counters.Copy takes it, Counters.Mirror applies it.
+type CountersCopy struct {
+	PeriodError, RunTrackingError HistogramCopy
+	Overruns                      uint64
+	TrackingError                 float64
+}
+
+// HistogramCopy is a Histogram's per-bucket counts (the last one +Inf) and sum.
+type HistogramCopy struct {
+	Counts []uint64
+	Sum    float64
+}
+
+func (h *Histogram) copyTo(dst *HistogramCopy) {
+	dst.Counts = make([]uint64, len(h.counts))
+	for i := range h.counts {
+		dst.Counts[i] = h.counts[i].Load()
+	}
+	dst.Sum = math.Float64frombits(h.sum.Load())
+}
+
+func (h *Histogram) mirror(src HistogramCopy) {
+	for i := range h.counts {
+		var v uint64
+		if i < len(src.Counts) {
+			v = src.Counts[i]
+		}
+		h.counts[i].Store(v)
+	}
+	h.sum.Store(math.Float64bits(src.Sum))
+}
+
+// Copy returns the figures as they are now. It allocates; call it off the control thread.
+func (c *Counters) Copy() CountersCopy {
+	var out CountersCopy
+	c.PeriodError.copyTo(&out.PeriodError)
+	c.RunTrackingError.copyTo(&out.RunTrackingError)
+	out.Overruns = c.overruns.Load()
+	out.TrackingError = c.TrackingError()
+	return out
+}
+
+// Mirror sets c's figures to src (taken by Copy from counters with the same buckets): a
+// daemon whose executor runs in another process keeps its metrics' Counters in step with
+// the executor's this way. Counters that an executor writes must not be mirrored into.
+func (c *Counters) Mirror(src CountersCopy) {
+	c.PeriodError.mirror(src.PeriodError)
+	c.RunTrackingError.mirror(src.RunTrackingError)
+	c.overruns.Store(src.Overruns)
+	c.tracking.Store(math.Float64bits(src.TrackingError))
+}
+
 // ErrFlight: a flight recorder's configuration is unusable.
 var ErrFlight = errors.New("motion: flight recorder")
 

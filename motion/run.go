@@ -412,7 +412,7 @@ func (r *runner) takeMeasurement(dt float64) error {
 // tick is one control step with the measured, clamped dt in s.
 func (r *runner) tick(dt float64) {
 	e := r.e
-	if e.estop.Load() {
+	if e.estop.Load() != 0 {
 		r.abort(ReasonEStop)
 		return
 	}
@@ -520,7 +520,7 @@ func (r *runner) tick(dt float64) {
 	r.res.FinalOffset = bmax
 	r.fb.apply(r.des, r.meas, r.pvel)
 
-	if e.estop.Load() { // the e-stop wins even over a command already computed
+	if e.estop.Load() != 0 { // the e-stop wins even over a command already computed
 		r.abort(ReasonEStop)
 		return
 	}

@@ -98,6 +98,10 @@ func (c *Chan) SetEStop(on bool) {
 	c.word(offEStop).Store(v)
 }
 
+// EStopWord returns the e-stop word itself (non-zero: latched), for a reader that polls it
+// with one atomic load (motion.Config.Latch).
+func (c *Chan) EStopWord() *atomic.Uint64 { return c.word(offEStop) }
+
 // EStop reads the e-stop word.
 func (c *Chan) EStop() bool { return c.word(offEStop).Load() != 0 }
 
