@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/praxis-robotics/praxis/internal/daemon"
 )
 
 // Exit statuses: 0 success, 1 a runtime failure, 2 bad input (file, flag or argument).
@@ -58,6 +60,10 @@ func newRootCmd() *cobra.Command {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == daemon.ControlArg {
+		// The control process of a daemon with executor.isolate (not a command).
+		os.Exit(daemon.ControlMain())
+	}
 	root := newRootCmd()
 	err := root.Execute()
 	if err == nil {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -205,6 +206,31 @@ func (s *ServoConfig) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// servoJSON is ServoConfig with whether Offset was given, for the JSON the control
+// process of executor.isolate receives (it applies the defaults again).
+type servoJSON struct {
+	servoPlain
+	OffsetSet bool
+}
+
+type servoPlain ServoConfig // no JSON methods: no recursion
+
+// MarshalJSON encodes s with whether its offset was given.
+func (s ServoConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(servoJSON{servoPlain(s), s.offsetSet})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (s *ServoConfig) UnmarshalJSON(b []byte) error {
+	var v servoJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = ServoConfig(v.servoPlain)
+	s.offsetSet = v.OffsetSet
+	return nil
+}
+
 // BusConfig converts a dynamixel or feetech arm section (defaults applied and
 // validated) into the bus configuration busarm.Open and busarm.NewSim take. Offsets are
 // passed as given, 0 included; Retries 0 becomes "none".
@@ -253,6 +279,12 @@ type ExecutorConfig struct {
 	// slows the plan (a servo lagging its goal is not the arm being held back); 0..0.2,
 	// default 0. 0.03 suits the simulated buses with lead 0.025 (docs/sim.md).
 	LagTolerance float64 `yaml:"lag_tolerance"`
+	// Isolate runs the control loop, with the arm's driver, in a child process of its own
+	// (internal/ctlproc): out of the daemon's garbage collector and scheduler, so that a
+	// collection or a command flood cannot delay a tick (docs/realtime.md). The e-stop is
+	// one store into memory the two processes share. Default false. Needs a real arm
+	// driver (not arm.sim_hand); the bus counters of the metrics are not carried over.
+	Isolate bool `yaml:"isolate"`
 }
 
 // RecorderConfig tunes demonstration capture.
@@ -592,6 +624,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.Executor.LagTolerance >= 0 && c.Executor.LagTolerance <= 0.2) {
 		return bad("executor.lag_tolerance", "%g s is outside [0, 0.2]", c.Executor.LagTolerance)
+	}
+	if c.Executor.Isolate && c.Arm.SimHand != "" {
+		return bad("executor.isolate", "the scripted hand of arm.sim_hand guides the simulated arm in this process; it cannot with the arm in a child process")
 	}
 	if !(c.Executor.GoalTolerance > 0 && c.Executor.GoalTolerance <= 0.5) {
 		return bad("executor.goal_tolerance", "%g is outside (0, 0.5]", c.Executor.GoalTolerance)

@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +62,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"executor: {lead: 0.5}", "executor.lead"},
 		{"executor: {lead: -0.01}", "executor.lead"},
 		{"executor: {lag_tolerance: 1}", "executor.lag_tolerance"},
+		{"executor: {isolate: true}\narm: {sim_hand: h.csv}", "executor.isolate"},
 		{"recorder: {rate_hz: 900}", "recorder.rate_hz"},
 		{"mqtt: {embedded: false}", "mqtt.broker"},
 		{"mqtt: {tls_cert: a.pem}", "mqtt.tls_cert"},
@@ -200,5 +203,27 @@ func TestConfigRealtimePriority(t *testing.T) {
 	}
 	if _, err := ParseConfig(strings.NewReader("executor: {realtime_priority: 120}")); err == nil || !strings.Contains(err.Error(), "executor.realtime_priority") {
 		t.Fatalf("priority 120: %v", err)
+	}
+}
+
+// TestConfigCrossesToTheControlProcess: executor.isolate hands the whole configuration to
+// the control process as JSON (ControlMain opens the arm from it): every field survives.
+func TestConfigCrossesToTheControlProcess(t *testing.T) {
+	c, err := ParseConfig(strings.NewReader(`executor: {isolate: true, lead: 0.02}
+arm: {driver: feetech, port: /dev/x, baud: 1000000, retries: 2, timeout: 30ms,
+  servos: [{id: 3, joint: a, min: -1, max: 1, direction: -1, offset: 2000}, {id: 4, joint: b, min: -1, max: 1, offset: 0}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Config
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Arm, back.Arm) || !reflect.DeepEqual(c.Executor, back.Executor) {
+		t.Fatalf("arm %+v\nexecutor %+v\nafter JSON: arm %+v\nexecutor %+v", c.Arm, c.Executor, back.Arm, back.Executor)
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/praxis-robotics/praxis/internal/broker"
 	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/internal/core"
+	"github.com/praxis-robotics/praxis/internal/ctlproc"
 	"github.com/praxis-robotics/praxis/internal/metrics"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/internal/rosnode"
@@ -97,7 +98,8 @@ type Daemon struct {
 
 	runs runRing // the recent runs, for the dashboard
 
-	exec atomic.Pointer[motion.Executor] // for EStop, which must not wait for the loop
+	exec   atomic.Pointer[executor] // for EStop, which must not wait for the loop
+	ctlPID int                      // the control process (executor.isolate)
 	// estopInBroker: the embedded broker latches every cmd/estop as it takes it, so the
 	// MQTT API's EStop only answers (latching again could undo a reset that overtook it).
 	estopInBroker bool
@@ -191,6 +193,9 @@ func (d *Daemon) EStopLatched() bool { return d.estopped.Load() }
 // Credentials are the embedded broker's users (valid after Ready; empty otherwise).
 func (d *Daemon) Credentials() broker.Credentials { return d.creds }
 
+// ControlPID is the control process's id with executor.isolate (valid after Ready), else 0.
+func (d *Daemon) ControlPID() int { return d.ctlPID }
+
 // SimArm is the simulated arm, or nil with another driver (valid after Ready).
 func (d *Daemon) SimArm() *simarm.Arm { return d.sim }
 
@@ -238,11 +243,29 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	d.store, d.demosDir = store, demosDir
 
-	arm, hand, err := d.openArm(ctx)
-	if err != nil {
-		return err
+	exEvents := make(chan motion.Event, 1024)
+	var (
+		arm  drivers.Arm
+		hand *sim.Hand
+		proc *ctlproc.Proc // the control process (executor.isolate)
+	)
+	if d.cfg.Executor.Isolate {
+		if proc, err = d.startControl(ctx, exEvents); err != nil {
+			return err
+		}
+		d.ctlPID = proc.Pid()
+		closers = append(closers, func() {
+			if err := proc.Close(); err != nil {
+				d.log.Warn("control process", "err", err)
+			}
+		})
+		arm = proc.Arm()
+	} else {
+		if arm, hand, err = d.openArm(ctx); err != nil {
+			return err
+		}
+		closers = append(closers, func() { arm.Close() })
 	}
-	closers = append(closers, func() { arm.Close() })
 	d.arm = arm
 	if rep, ok := arm.(servo.StatsReporter); ok && d.met != nil {
 		d.met.AddBus(rep)
@@ -329,7 +352,6 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		}
 	}
 
-	exEvents := make(chan motion.Event, 1024)
 	var sleeper clock.Sleeper
 	if s, ok := d.opt.Clock.(clock.Sleeper); ok && d.opt.ArmOverride == nil && d.cfg.Arm.Driver == "sim" {
 		if _, real := d.opt.Clock.(*clock.Real); !real {
@@ -344,20 +366,37 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	var ring *motion.FlightRecorder
 	if *d.cfg.Flight.Enabled {
-		if ring, err = motion.NewFlightRecorder(joint.Names(arm.Joints()), d.cfg.Executor.RateHz, d.cfg.Flight.Seconds); err != nil {
-			return fmt.Errorf("daemon: flight: %w", err)
+		var src flightSource
+		if proc != nil {
+			src = childFlight{proc}
+		} else {
+			if ring, err = motion.NewFlightRecorder(joint.Names(arm.Joints()), d.cfg.Executor.RateHz, d.cfg.Flight.Seconds); err != nil {
+				return fmt.Errorf("daemon: flight: %w", err)
+			}
+			src = localFlight{rec: ring, clk: sleeper}
 		}
-		d.flights.armed.Store(&flightSource{rec: ring, clk: sleeper})
+		d.flights.armed.Store(&src)
 	}
 	d.flights.start()
 	closers = append(closers, d.flights.stop) // after the loop has stopped (closers run in reverse)
 	tap := newTapArm(arm)
-	ex, err := motion.New(tap, motion.Config{Rate: d.cfg.Executor.RateHz, Events: exEvents,
-		ClipGoal: d.cfg.Executor.ClipGoal, GoalTolerance: d.cfg.Executor.GoalTolerance, Clock: sleeper,
-		RealTimePriority: prio, WatchdogOverruns: d.cfg.Executor.WatchdogOverruns, Lead: d.cfg.Executor.Lead, LagTolerance: d.cfg.Executor.LagTolerance,
-		Counters: d.loop, Flight: ring})
-	if err != nil {
-		return fmt.Errorf("daemon: executor: %w", err)
+	var ex executor
+	if proc != nil {
+		// The control process's loop reads the arm there: telemetry takes what it read.
+		tap.remote = proc.Arm().(snapshotter)
+		ex = childExec{proc}
+		stop := make(chan struct{})
+		go d.mirrorCounters(proc, stop)
+		closers = append(closers, func() { close(stop) })
+	} else {
+		lx, err := motion.New(tap, motion.Config{Rate: d.cfg.Executor.RateHz, Events: exEvents,
+			ClipGoal: d.cfg.Executor.ClipGoal, GoalTolerance: d.cfg.Executor.GoalTolerance, Clock: sleeper,
+			RealTimePriority: prio, WatchdogOverruns: d.cfg.Executor.WatchdogOverruns, Lead: d.cfg.Executor.Lead, LagTolerance: d.cfg.Executor.LagTolerance,
+			Counters: d.loop, Flight: ring})
+		if err != nil {
+			return fmt.Errorf("daemon: executor: %w", err)
+		}
+		ex = localExec{lx}
 	}
 	if rt, why := ex.RealTime(); prio > 0 && !rt {
 		d.log.Info("control thread runs without SCHED_FIFO (needs root or CAP_SYS_NICE)", "priority", prio, "err", why)
@@ -365,7 +404,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		d.log.Info("control thread runs SCHED_FIFO", "priority", prio)
 	}
 	closers = append(closers, func() { ex.Close() })
-	d.exec.Store(ex)
+	d.exec.Store(&ex)
 	rec, err := demos.NewRecorder(demos.RecorderConfig{Dir: demosDir, Arm: tap, Robot: d.cfg.RobotID,
 		Rate: d.cfg.Recorder.RateHz, Kinesthetic: true})
 	if err != nil {
@@ -453,13 +492,25 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	d.log.Info("serving", "robot_id", d.cfg.RobotID, "broker", d.brokerURL, "data_dir", data,
 		"arm", d.cfg.Arm.Driver, "dashboard", d.webURL)
 
-	<-ctx.Done()
-	d.log.Info("shutting down")
+	var exited <-chan struct{} // the control process's end (executor.isolate)
+	if proc != nil {
+		exited = proc.Exited()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		d.log.Info("shutting down")
+	case <-exited:
+		// The arm's driver died with it: stop, so that a supervisor (systemd's
+		// Restart=on-failure) starts the daemon and its control process again.
+		runErr = fmt.Errorf("daemon: %w", proc.Err())
+		d.log.Error("control process exited: shutting down", "err", proc.Err())
+	}
 	stopLoop() // the loop halts the arm and finishes a recording before it exits
 	<-d.loopDone
 	srv.Close() // offline status
 	d.log.Info("stopped")
-	return nil
+	return runErr
 }
 
 // seed installs the example skills on the first start only (SeedMarker).
@@ -818,7 +869,7 @@ var (
 func (d *Daemon) estopLatch() {
 	d.estopped.Store(true)
 	if ex := d.exec.Load(); ex != nil {
-		ex.EStop()
+		(*ex).EStop()
 	}
 	select {
 	case d.estopSig <- struct{}{}:

@@ -13,7 +13,6 @@ import (
 	"github.com/praxis-robotics/praxis/internal/core"
 	"github.com/praxis-robotics/praxis/internal/flight"
 	"github.com/praxis-robotics/praxis/motion"
-	"github.com/praxis-robotics/praxis/motion/clock"
 )
 
 // FlightDir is <data>/flight: the flight recordings (internal/flight, docs/observability.md).
@@ -39,10 +38,13 @@ type flightLog struct {
 	once   sync.Once
 }
 
-// flightSource is the ring and the clock its samples are timed by.
-type flightSource struct {
-	rec *motion.FlightRecorder
-	clk clock.Clock
+// flightSource is the executor's flight recorder: localFlight, or childFlight when the
+// executor runs in a child process.
+type flightSource interface {
+	Written() uint64
+	// SnapshotNow copies the ring and returns the time now on the clock its samples are
+	// timed by.
+	SnapshotNow() (motion.FlightSnapshot, time.Duration)
 }
 
 type flightJob struct {
@@ -77,11 +79,10 @@ func (f *flightLog) stop() {
 // recorder is off or has never recorded.
 func (f *flightLog) snapshot(trigger, reason, runID, skill string) *flight.Recording {
 	src := f.armed.Load()
-	if src == nil || src.rec.Written() == 0 {
+	if src == nil || (*src).Written() == 0 {
 		return nil
 	}
-	now := src.clk.Now()
-	s := src.rec.Snapshot(-1)
+	s, now := (*src).SnapshotNow()
 	r := &flight.Recording{Header: flight.Header{Robot: f.d.cfg.RobotID, Trigger: trigger, Reason: reason,
 		RunID: runID, Skill: skill, Time: time.Now(), RateHz: s.RateHz, Joints: s.Joints}}
 	r.T = make([]float64, len(s.T))
@@ -115,7 +116,7 @@ func (f *flightLog) trigger(trigger, reason, runID, skill string) {
 	if src == nil {
 		return
 	}
-	w := src.rec.Written()
+	w := (*src).Written()
 	if w == f.dumped {
 		f.d.log.Debug("flight recording skipped: nothing recorded since the last", "trigger", trigger, "reason", reason)
 		return

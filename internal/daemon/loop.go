@@ -29,7 +29,7 @@ type state struct {
 	d        *Daemon
 	srv      core.Sink
 	store    *skilllib.Store
-	ex       *motion.Executor
+	ex       executor
 	exEvents chan motion.Event
 	rec      *demos.Recorder
 	arm      drivers.Arm
@@ -73,7 +73,7 @@ func (s *state) skill(name string, version int) (*skilllib.Skill, error) {
 type activeRun struct {
 	id, skill string
 	version   int
-	job       *motion.Job
+	job       runJob
 	reason    string // abort reason to report instead of the executor's ("" keeps it)
 }
 

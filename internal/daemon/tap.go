@@ -16,9 +16,12 @@ import (
 // kinesthetic recording works as on the bare arm.
 type tapArm struct {
 	drivers.Arm
-	mu   sync.Mutex
-	last joint.State
-	at   time.Time // when last was read; zero before the first read
+	// remote, when set, is the arm of a control process (executor.isolate), whose own
+	// loop's reads are the fresh ones: snapshot asks it.
+	remote snapshotter
+	mu     sync.Mutex
+	last   joint.State
+	at     time.Time // when last was read; zero before the first read
 }
 
 func newTapArm(a drivers.Arm) *tapArm {
@@ -42,8 +45,16 @@ func (t *tapArm) SetTorque(ctx context.Context, on bool) error {
 	return drivers.SetTorque(ctx, t.Arm, on)
 }
 
+// snapshotter keeps the last state read.
+type snapshotter interface {
+	Snapshot(dst *joint.State, maxAge time.Duration) bool
+}
+
 // snapshot copies the last state read into dst when it is younger than maxAge.
 func (t *tapArm) snapshot(dst *joint.State, maxAge time.Duration) bool {
+	if t.remote != nil {
+		return t.remote.Snapshot(dst, maxAge)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.at.IsZero() || time.Since(t.at) > maxAge {
