@@ -3,9 +3,13 @@ package ctlproc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
+	"os/exec"
+	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,7 +39,57 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if len(os.Args) > 1 && os.Args[1] == parentArg {
+		// A parent that starts a control process, prints its pid and waits to be killed.
+		exe, _ := os.Executable()
+		p, err := Start(context.Background(), Options{Path: exe, Args: []string{childArg}, Arm: []byte("so101"), Exec: ExecConfig{Rate: 100}})
+		if err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		fmt.Println(p.Pid())
+		runtime.GC() // the forking thread must outlive whatever the runtime does meanwhile
+		select {}
+	}
 	os.Exit(m.Run())
+}
+
+const parentArg = "ctlproc-test-parent"
+
+// TestChildDiesWithParent: a daemon killed with SIGKILL (no chance to close anything)
+// takes its control process with it, so no loop outlives the daemon that commands it.
+func TestChildDiesWithParent(t *testing.T) {
+	exe, _ := os.Executable()
+	parent := exec.Command(exe, parentArg)
+	out, err := parent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent.Stderr = os.Stderr
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil || pid <= 0 {
+		parent.Process.Kill()
+		t.Fatalf("parent printed no child pid: %v", err)
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("control process %d not running: %v", pid, err)
+	}
+	parent.Process.Kill()
+	parent.Wait()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if syscall.Kill(pid, 0) != nil {
+			return // gone (reaped by init)
+		}
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); strings.Contains(string(b), ") Z ") {
+			return // a zombie: dead, waiting for init to reap it
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("control process %d still alive 10 s after its parent was killed", pid)
+		}
+	}
 }
 
 func start(t *testing.T, events chan motion.Event) *Proc {

@@ -9,6 +9,7 @@ import (
 	"net/rpc"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -89,24 +90,32 @@ func Start(ctx context.Context, o Options) (*Proc, error) {
 		cmd.Stderr = os.Stderr
 	}
 	cmd.ExtraFiles = []*os.File{shm.File(), theirs} // fd 3, fd 4
-	// The child dies with this process (the signal is tied to the thread that forks it:
-	// this one is not locked, so the runtime does not retire it while the child lives).
+	// The child dies with this process: Linux sends Pdeathsig when the *thread* that forked
+	// it exits, so the fork is made on a locked thread that then waits for the child and
+	// lives as long as it does (the runtime never retires a thread whose goroutine runs).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		conn.Close()
-		theirs.Close()
-		shm.Close()
-		return nil, fmt.Errorf("ctlproc: start %s: %w", o.Path, err)
-	}
-	theirs.Close()
 	p := &Proc{cmd: cmd, shm: shm, conn: conn, cli: rpc.NewClient(conn), events: o.Events, exited: make(chan struct{})}
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		p.exitErr = cmd.Wait()
 		p.dead.Store(true)
 		close(p.exited)
 		p.conn.Close()
 		p.failJobs()
 	}()
+	err = <-started
+	theirs.Close()
+	if err != nil {
+		p.cli.Close()
+		shm.Close()
+		return nil, fmt.Errorf("ctlproc: start %s: %w", o.Path, err)
+	}
 	if err := p.call(ctx, "Ctl.Init", InitArgs{Arm: o.Arm, Exec: o.Exec}, &p.init); err != nil {
 		p.kill()
 		return nil, err
