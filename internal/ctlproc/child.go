@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/praxis-robotics/praxis/drivers"
+	"github.com/praxis-robotics/praxis/drivers/servo"
 	"github.com/praxis-robotics/praxis/internal/shmchan"
 	"github.com/praxis-robotics/praxis/motion"
 	"github.com/praxis-robotics/praxis/motion/clock"
@@ -296,6 +297,17 @@ func (c *Ctl) Counters(_ Nothing, out *motion.CountersCopy) error {
 		return err
 	}
 	*out = c.counters.Copy()
+	return nil
+}
+
+// ServoStats copies the bus arm's per-servo counters (none for other arms).
+func (c *Ctl) ServoStats(_ Nothing, out *[]servo.Stats) error {
+	if err := c.ready(); err != nil {
+		return err
+	}
+	if r, ok := c.arm.(servo.StatsReporter); ok {
+		*out = r.ServoStats()
+	}
 	return nil
 }
 

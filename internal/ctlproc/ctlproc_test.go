@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/praxis-robotics/praxis/drivers"
+	"github.com/praxis-robotics/praxis/drivers/servo"
 	"github.com/praxis-robotics/praxis/drivers/simarm"
 	"github.com/praxis-robotics/praxis/internal/seed"
 	"github.com/praxis-robotics/praxis/motion"
@@ -30,6 +32,10 @@ func TestMain(m *testing.M) {
 		err := Serve(func(ctx context.Context, cfg []byte) (drivers.Arm, error) {
 			if string(cfg) == "fail" {
 				return nil, errors.New("no such arm")
+			}
+			if string(cfg) == "stats" { // a bus arm's counters, fixed
+				a, err := simarm.New(simarm.Config{})
+				return statsArm{a}, err
 			}
 			return simarm.New(simarm.Config{Model: string(cfg)})
 		})
@@ -288,5 +294,37 @@ func TestOpenFails(t *testing.T) {
 	_, err := Start(context.Background(), Options{Path: exe, Args: []string{childArg}, Arm: []byte("fail"), Exec: ExecConfig{Rate: 100}})
 	if err == nil || err.Error() != "no such arm" {
 		t.Fatalf("start with an arm that fails to open: %v, want its error", err)
+	}
+}
+
+type statsArm struct{ *simarm.Arm }
+
+func (statsArm) ServoStats() []servo.Stats {
+	return []servo.Stats{{ID: 1, Joint: "shoulder_pan", Transactions: 42, Retries: 2, Errors: 1}}
+}
+
+// TestServoStatsCross: a bus arm's per-servo counters in the child reach the daemon's
+// metrics through the proxy arm; an arm without them reports none.
+func TestServoStatsCross(t *testing.T) {
+	exe, _ := os.Executable()
+	for _, tc := range []struct {
+		arm  string
+		want []servo.Stats
+	}{
+		{"stats", []servo.Stats{{ID: 1, Joint: "shoulder_pan", Transactions: 42, Retries: 2, Errors: 1}}},
+		{"so101", nil},
+	} {
+		p, err := Start(context.Background(), Options{Path: exe, Args: []string{childArg}, Arm: []byte(tc.arm), Exec: ExecConfig{Rate: 100}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, ok := p.Arm().(servo.StatsReporter)
+		if !ok {
+			t.Fatal("the proxy arm does not report servo stats")
+		}
+		if got := rep.ServoStats(); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: servo stats %+v, want %+v", tc.arm, got, tc.want)
+		}
+		p.Close()
 	}
 }

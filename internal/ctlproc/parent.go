@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/praxis-robotics/praxis/drivers"
+	"github.com/praxis-robotics/praxis/drivers/servo"
 	"github.com/praxis-robotics/praxis/internal/shmchan"
 	"github.com/praxis-robotics/praxis/motion"
 	"github.com/praxis-robotics/praxis/motion/joint"
@@ -425,6 +426,18 @@ func (a *Arm) Snapshot(dst *joint.State, maxAge time.Duration) bool {
 // Command sends a command to the arm in the child.
 func (a *Arm) Command(ctx context.Context, c joint.Command) error {
 	return a.p.call(ctx, "Ctl.Command", c, &Nothing{})
+}
+
+// ServoStats returns the per-servo bus counters of the child's arm (servo.StatsReporter):
+// none when it is not a bus arm or the child does not answer within a second.
+func (a *Arm) ServoStats() []servo.Stats {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var st []servo.Stats
+	if err := a.p.call(ctx, "Ctl.ServoStats", Nothing{}, &st); err != nil {
+		return nil
+	}
+	return st
 }
 
 // Close does nothing: the arm is closed with the Proc.

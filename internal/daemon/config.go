@@ -282,8 +282,8 @@ type ExecutorConfig struct {
 	// Isolate runs the control loop, with the arm's driver, in a child process of its own
 	// (internal/ctlproc): out of the daemon's garbage collector and scheduler, so that a
 	// collection or a command flood cannot delay a tick (docs/realtime.md). The e-stop is
-	// one store into memory the two processes share. Default false. Needs a real arm
-	// driver (not arm.sim_hand); the bus counters of the metrics are not carried over.
+	// one store into memory the two processes share. Default false. Not with
+	// arm.sim_hand (the scripted hand guides the simulated arm in this process).
 	Isolate bool `yaml:"isolate"`
 }
 
