@@ -297,9 +297,15 @@ func (r *runner) setup() error {
 		return err
 	}
 	for i, q := range r.meas {
-		if !r.lim[i].Contains(q) {
-			return fmt.Errorf("%w: joint %q starts at %.4g outside [%.4g, %.4g]", ErrLimit, r.names[i], q, r.lim[i].Min, r.lim[i].Max)
+		l := r.lim[i]
+		if l.Contains(q) {
+			continue
 		}
+		if q >= l.Min-StartSlack && q <= l.Max+StartSlack {
+			r.meas[i] = min(max(q, l.Min), l.Max) // resting on its end stop: start from the limit
+			continue
+		}
+		return fmt.Errorf("%w: joint %q starts at %.4g outside [%.4g, %.4g]", ErrLimit, r.names[i], q, l.Min, l.Max)
 	}
 	r.filt.Reset(r.meas)
 	copy(r.des, r.meas)

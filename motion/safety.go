@@ -8,6 +8,13 @@ import (
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
 
+// StartSlack (rad or m) is how far beyond a position limit a joint may be read when a run
+// starts: an arm resting on its end stop, or a limit set at the stop, reads a tick or two
+// past it (the simulated SO-101's shoulder_lift rests 0.0007 rad beyond its limit after
+// power-up). Such a run starts from the limit (every command stays inside, so the first
+// moves the joint in by at most this); a joint further out fails the run with ErrLimit.
+const StartSlack = 0.01
+
 // Kinds of failure, wrapped by Result.Err and by the error Run and Job.Wait return (with
 // ErrFailed): branch on them with errors.Is. Their text opens the reason reported in events
 // ("watchdog: 5 consecutive overruns").
@@ -19,7 +26,8 @@ var (
 	ErrFault = errors.New("fault")
 	// ErrTimeout: the goal was not reached within the run's time budget.
 	ErrTimeout = errors.New(ReasonTimeout)
-	// ErrLimit: the arm is outside its joint limits (at the start of a run).
+	// ErrLimit: the arm is outside its joint limits, by more than StartSlack, at the start
+	// of a run.
 	ErrLimit = errors.New("limit")
 )
 

@@ -132,3 +132,29 @@ func TestFailureReasonsAreTyped(t *testing.T) {
 		t.Fatalf("silent arm: %v", err)
 	}
 }
+
+// TestStartOnTheEndStop: a joint read just past its limit (an arm resting on its end stop)
+// starts from the limit; further out than StartSlack the run fails with ErrLimit (its halt
+// holds the arm at the limit). Every command, either way, is inside the limits.
+func TestStartOnTheEndStop(t *testing.T) {
+	skill := fitSkill(t, sStart, sGoal, 1.5, 0.3)
+	for _, tc := range []struct {
+		wrist float64
+		ok    bool
+	}{{1.5 + StartSlack/2, true}, {-1.5 - StartSlack/2, true}, {1.5 + 2*StartSlack, false}} {
+		r := newRig(t, []float64{-0.5, 0.4, tc.wrist, 0.04}, 0.02, nil)
+		res := r.run(Request{ID: "edge", Skill: skill, Joints: skillJoints})
+		if !tc.ok {
+			if res.Outcome != Failed || !errors.Is(res.Err, ErrLimit) {
+				t.Errorf("wrist at %v: %s %v, want failed with ErrLimit", tc.wrist, res.Outcome, res.Err)
+			}
+		} else if res.Outcome != Succeeded || res.LimitViolations != 0 {
+			t.Errorf("wrist at %v: %s %q, %d limit violations: want succeeded inside the limits", tc.wrist, res.Outcome, res.Reason, res.LimitViolations)
+		}
+		for k, c := range r.arm.Commands() {
+			if q := c.Pos[2]; q < -1.5 || q > 1.5 {
+				t.Fatalf("wrist at %v: command %d sends the wrist to %v, outside [-1.5, 1.5]", tc.wrist, k, q)
+			}
+		}
+	}
+}
