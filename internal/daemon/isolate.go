@@ -66,6 +66,9 @@ func ControlMain() int {
 			return nil, fmt.Errorf("daemon: control process: configuration: %w", err)
 		}
 		cfg.Executor.Isolate = false // this process opens the arm itself
+		var lv slog.Level
+		_ = lv.UnmarshalText([]byte(cfg.LogLevel))
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv})).With("component", "control")
 		d, err := New(cfg, Options{Logger: log})
 		if err != nil {
 			return nil, err

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/praxis-robotics/praxis/drivers"
 	"github.com/praxis-robotics/praxis/internal/broker"
+	"github.com/praxis-robotics/praxis/internal/busarm"
 	"github.com/praxis-robotics/praxis/internal/ctlproc"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/internal/seed"
@@ -125,4 +127,54 @@ func TestIsolatedExecutorE2E(t *testing.T) {
 		t.Fatal("daemon still running 15 s after its control process died")
 	}
 	r.cancel = nil
+}
+
+// TestIsolatedBusE2E: with executor.isolate on a Feetech bus (the simulated SO-101 behind
+// the impersonator on a pty, opened by the control process): a kinesthetic recording
+// switches the servos off through the child (the scripted hand guides the arm), the demo
+// recorded through the child's reads is learned, and the skill runs to a new goal, the
+// simulated arm truly there.
+func TestIsolatedBusE2E(t *testing.T) {
+	rig := startBusRig(t, busarm.Feetech)
+	cfg := rig.config(t)
+	cfg.Executor.Isolate = true
+	r := startDaemon(t, cfg, Options{})
+	d := r.d
+	if d.ControlPID() == 0 {
+		t.Fatal("no control process")
+	}
+	if _, ok := d.Arm().(drivers.Compliant); !ok {
+		t.Fatal("the bus arm switches torque; seen from the daemon it must too")
+	}
+	op := user(t, d, broker.OperatorUser)
+	cli := dial(t, d.BrokerURL(), op.Username, op.Password)
+	w := watch(t, d.BrokerURL(), op.Username, op.Password, "arm1")
+	ctx := ctxT(t, 120*time.Second)
+
+	if _, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "rec1", Action: mqttapi.RecordStart, Demo: "demo1"}); err != nil {
+		t.Fatal(err)
+	}
+	w.waitAt(t, handQ1, 0.03, 20*time.Second)
+	if _, err := cli.Record(ctx, mqttapi.RecordRequest{ID: "rec1s", Action: mqttapi.RecordStop}); err != nil {
+		t.Fatal(err)
+	}
+	rec := w.event(t, "rec1", mqttapi.Succeeded, 15*time.Second)
+	if rig.sim.HandStarts() != 1 || rec.Samples < 50 {
+		t.Fatalf("hand started %d times, %d samples recorded: want the hand once and a demo", rig.sim.HandStarts(), rec.Samples)
+	}
+	if _, err := cli.Learn(ctx, mqttapi.LearnRequest{Skill: "reach_bus", Demos: []string{"demo1"}}, nil); err != nil {
+		t.Fatalf("learn: %v", err)
+	}
+	goal := map[string]float64{"shoulder_pan": 0.3, "elbow_flex": 0.7}
+	ev, err := cli.Run(ctx, mqttapi.RunRequest{ID: "run1", Skill: "reach_bus", Goal: goal, Duration: 1.5}, nil)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	tol := d.Config().Executor.GoalTolerance
+	if q := rig.truth(); ev.FinalError > tol || math.Abs(q[0]-0.3) > tol || math.Abs(q[2]-0.7) > tol {
+		t.Fatalf("run: final_error %g (tolerance %g), sim arm at %v", ev.FinalError, tol, q)
+	}
+	if st := rig.sim.Stats(); st.SyncWrites == 0 {
+		t.Fatal("no sync writes reached the bus")
+	}
 }
