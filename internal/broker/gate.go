@@ -98,9 +98,28 @@ func (g *gate) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	return pk, nil
 }
 
-// OnDisconnect forgets the client's bucket.
+// maxIdleBuckets bounds the buckets kept for clients that have gone: beyond it, those that
+// have refilled are forgotten at the next disconnect.
+const maxIdleBuckets = 4096
+
+// OnDisconnect forgets the client's bucket once it has refilled. A client that floods, is
+// disconnected and connects again under the same id finds its bucket as empty as it left
+// it: reconnecting does not buy a fresh burst (it did, and four reconnecting clients got
+// thousands of commands a second past their 50/s to the daemon, which then shed other
+// clients' commands too).
 func (g *gate) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	now := g.now()
 	g.mu.Lock()
-	delete(g.buckets, cl.ID)
-	g.mu.Unlock()
+	defer g.mu.Unlock()
+	full := func(b *cmdBucket) bool { return b.lim.TokensAt(now) >= float64(g.burst) }
+	if b := g.buckets[cl.ID]; b != nil && full(b) {
+		delete(g.buckets, cl.ID)
+	}
+	if len(g.buckets) > maxIdleBuckets {
+		for id, b := range g.buckets {
+			if full(b) {
+				delete(g.buckets, id)
+			}
+		}
+	}
 }

@@ -543,3 +543,40 @@ func TestMosquittoClientIDTakeover(t *testing.T) {
 		t.Fatal("mosquitto refused the takeover: update docs/mqtt.md (Security model)")
 	}
 }
+
+// TestCommandBurstNotRenewedByReconnecting: a client that spends its command burst,
+// disconnects and connects again under the same id does not get a fresh burst; its bucket
+// refills at the command rate only. (Reconnecting flooders used to get thousands of
+// commands a second through.)
+func TestCommandBurstNotRenewedByReconnecting(t *testing.T) {
+	const burst = 5
+	e := embedded(t, broker.Config{CommandRate: 0.5, CommandBurst: burst})
+	d := mustDial(t, opts(e.url, e.daemon, "praxis-arm1-daemon"))
+	cmds, _ := subscribe(t, d, cmdAll)
+	start := time.Now()
+	for round := range 3 {
+		op := mustDial(t, opts(e.url, e.operator, "same-id"))
+		for i := range burst {
+			publish(t, op, cmdRun, 1, false, fmt.Sprintf("r%d-%d", round, i))
+		}
+		op.Disconnect(100)
+	}
+	// A sentinel from another client (a bucket of its own) marks the end: what the
+	// reconnecting client got through arrives before it.
+	other := mustDial(t, opts(e.url, e.operator, "other"))
+	publish(t, other, cmdReset, 1, false, "sentinel")
+	got := 0
+	for {
+		m := next(t, cmds)
+		if string(m.Payload()) == "sentinel" {
+			break
+		}
+		got++
+	}
+	if max := burst + int(0.5*time.Since(start).Seconds()) + 1; got > max {
+		t.Fatalf("%d of %d commands from a client reconnecting with one id got through, want at most its burst and refill (%d)", got, 3*burst, max)
+	}
+	if got < burst {
+		t.Fatalf("%d commands got through, want the first burst (%d)", got, burst)
+	}
+}
