@@ -233,7 +233,14 @@ func (e *Executor) send(q request) error {
 	case err := <-q.reply:
 		return err
 	case <-e.done:
-		return ErrClosed
+		// An answer given before the loop ended wins (both may be ready: a Start taken,
+		// then the executor closed, must return the job that ran, not ErrClosed).
+		select {
+		case err := <-q.reply:
+			return err
+		default:
+			return ErrClosed
+		}
 	}
 }
 
