@@ -270,30 +270,6 @@ func (c *Ctl) Cancel(_ Nothing, _ *Nothing) error {
 	return encodeErr(c.ex.Cancel())
 }
 
-// Pause pauses the running skill.
-func (c *Ctl) Pause(_ Nothing, _ *Nothing) error {
-	if err := c.ready(); err != nil {
-		return err
-	}
-	return encodeErr(c.ex.Pause())
-}
-
-// Resume resumes a paused skill.
-func (c *Ctl) Resume(_ Nothing, _ *Nothing) error {
-	if err := c.ready(); err != nil {
-		return err
-	}
-	return encodeErr(c.ex.Resume())
-}
-
-// SetGoal moves the running skill's goal.
-func (c *Ctl) SetGoal(goal []float64, _ *Nothing) error {
-	if err := c.ready(); err != nil {
-		return err
-	}
-	return encodeErr(c.ex.SetGoal(goal))
-}
-
 // Counters copies the loop's counters.
 func (c *Ctl) Counters(_ Nothing, out *motion.CountersCopy) error {
 	if err := c.ready(); err != nil {
@@ -314,18 +290,18 @@ func (c *Ctl) ServoStats(_ Nothing, out *[]servo.Stats) error {
 	return nil
 }
 
-// FlightArgs asks for the flight recorder's samples since SinceNs (negative: all).
-type FlightArgs struct{ SinceNs int64 }
+// FlightArgs asks for the flight recorder's counts, and unless CountOnly its samples.
+type FlightArgs struct{ CountOnly bool }
 
 // FlightReply is the flight recorder's state: samples written, the clock's time now, and
-// the samples asked for (none when Snapshot is false).
+// the samples (none for CountOnly).
 type FlightReply struct {
 	Written uint64
 	NowNs   int64
 	Snap    motion.FlightSnapshot
 }
 
-// Flight copies the flight recorder; Snapshot false returns only the counts.
+// Flight copies the flight recorder, all of it, or only its counts.
 func (c *Ctl) Flight(a FlightArgs, out *FlightReply) error {
 	if err := c.ready(); err != nil {
 		return err
@@ -335,15 +311,13 @@ func (c *Ctl) Flight(a FlightArgs, out *FlightReply) error {
 	}
 	out.Written = c.flight.Written()
 	out.NowNs = int64(c.clk.Now())
-	if a.SinceNs != noSnapshot {
-		out.Snap = c.flight.Snapshot(time.Duration(a.SinceNs))
+	if !a.CountOnly {
+		out.Snap = c.flight.Snapshot(-1)
 	}
 	return nil
 }
 
 var errStale = errors.New("ctlproc: no state read recently")
-
-const noSnapshot = int64(-1 << 63)
 
 // Close halts and closes the executor and the arm; the child exits when the parent then
 // closes the socket.

@@ -330,3 +330,20 @@ func TestServoStatsCross(t *testing.T) {
 		p.Close()
 	}
 }
+
+// BenchmarkRead measures one call to the control process: a read of its arm (the
+// simulated SO-101) from the parent, as the daemon's recorder and telemetry make it.
+func BenchmarkRead(b *testing.B) {
+	exe, _ := os.Executable()
+	p, err := Start(context.Background(), Options{Path: exe, Args: []string{childArg}, Arm: []byte("so101"), Exec: ExecConfig{Rate: 100}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	arm, s := p.Arm(), joint.NewState(6)
+	for b.Loop() {
+		if err := arm.Read(context.Background(), &s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -279,19 +279,6 @@ func (p *Proc) Cancel() error {
 	return p.call(context.Background(), "Ctl.Cancel", Nothing{}, &Nothing{})
 }
 
-// Pause pauses the running skill.
-func (p *Proc) Pause() error { return p.call(context.Background(), "Ctl.Pause", Nothing{}, &Nothing{}) }
-
-// Resume resumes a paused skill.
-func (p *Proc) Resume() error {
-	return p.call(context.Background(), "Ctl.Resume", Nothing{}, &Nothing{})
-}
-
-// SetGoal moves the running skill's goal.
-func (p *Proc) SetGoal(goal []float64) error {
-	return p.call(context.Background(), "Ctl.SetGoal", goal, &Nothing{})
-}
-
 // EStop latches the e-stop: one store into the shared word, which the child's control
 // thread reads at its next tick. It never blocks and works even while every call waits.
 func (p *Proc) EStop() { p.shm.SetEStop(true) }
@@ -338,7 +325,7 @@ func (p *Proc) Counters(ctx context.Context) (motion.CountersCopy, error) {
 // FlightWritten returns the samples the child's flight recorder has written.
 func (p *Proc) FlightWritten(ctx context.Context) (uint64, error) {
 	var r FlightReply
-	err := p.call(ctx, "Ctl.Flight", FlightArgs{SinceNs: noSnapshot}, &r)
+	err := p.call(ctx, "Ctl.Flight", FlightArgs{CountOnly: true}, &r)
 	return r.Written, err
 }
 
@@ -346,7 +333,7 @@ func (p *Proc) FlightWritten(ctx context.Context) (uint64, error) {
 // executor clock's time when it was taken.
 func (p *Proc) FlightSnapshot(ctx context.Context) (motion.FlightSnapshot, time.Duration, error) {
 	var r FlightReply
-	err := p.call(ctx, "Ctl.Flight", FlightArgs{SinceNs: -1}, &r)
+	err := p.call(ctx, "Ctl.Flight", FlightArgs{}, &r)
 	return r.Snap, time.Duration(r.NowNs), err
 }
 

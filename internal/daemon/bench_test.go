@@ -87,10 +87,15 @@ func BenchmarkTriggerToMotion(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	reportLatencies(b, lat)
+}
+
+// reportLatencies reports the p50, p99 and max of lat, in µs.
+func reportLatencies(b *testing.B, lat []time.Duration) {
 	slices.Sort(lat)
-	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	b.ReportMetric(float64(q(0.5).Microseconds()), "p50-µs")
-	b.ReportMetric(float64(q(0.99).Microseconds()), "p99-µs")
+	q := func(num int) time.Duration { return lat[min(len(lat)-1, len(lat)*num/100)] }
+	b.ReportMetric(float64(q(50).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(q(99).Microseconds()), "p99-µs")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
 }
 
@@ -280,10 +285,7 @@ func BenchmarkEStopToAborted(b *testing.B) {
 					}
 				}
 				b.StopTimer()
-				slices.Sort(lat)
-				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-				b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds()), "p99-µs")
-				b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
+				reportLatencies(b, lat)
 			})
 		}
 	}
@@ -343,10 +345,7 @@ func BenchmarkEStopLatency(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds()), "p99-µs")
-			b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
+			reportLatencies(b, lat)
 		})
 	}
 }
