@@ -64,9 +64,13 @@ func TestAssignID(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			ctx := context.Background()
 			b := simBus(t, driver, []byte{1}, nil)
-			code, err := BaudCode(driver, 1_000_000)
-			if err != nil {
-				t.Fatal(err)
+			// A rate other than the one the servo has (both sims power up at 1 Mbit/s), so
+			// the baud register must be written: Dynamixel 57 600 (code 1, e-manual Baud
+			// Rate(8)), Feetech 500 000 (code 1, SDK SMS_STS.h).
+			rate := map[string]int{Dynamixel: 57600, Feetech: 500_000}[driver]
+			code, err := BaudCode(driver, rate)
+			if err != nil || code != 1 {
+				t.Fatalf("BaudCode(%s, %d) = %d, %v; want 1", driver, rate, code, err)
 			}
 			f, err := AssignID(ctx, b, driver, 4, code)
 			if err != nil || f.ID != 1 {
@@ -83,6 +87,12 @@ func TestAssignID(t *testing.T) {
 			var rd [1]byte
 			if err := b.ReadRegister(ctx, 4, r.ReturnDelay, rd[:]); err != nil || rd[0] != 0 {
 				t.Fatalf("return delay %d (%v), want 0", rd[0], err)
+			}
+			// The bus sims do not change their line rate (a pipe has none), so the register
+			// can be read back at the old one.
+			var br [1]byte
+			if err := b.ReadRegister(ctx, 4, r.Baud, br[:]); err != nil || br[0] != code {
+				t.Fatalf("baud register %d (%v), want code %d", br[0], err, code)
 			}
 		})
 	}
