@@ -92,23 +92,29 @@ func OpenLeRobot(root string) (*LeRobotDataset, error) {
 	return d, nil
 }
 
-// Names returns the motor names of a feature (info.json features.<f>.names: a list, or
-// an object holding one list such as {"motors": [...]}); a ".pos" suffix (LeRobot's
-// "shoulder_pan.pos") is dropped. Errors name the feature.
+// Names returns the motor names of a feature as LeRobot's dataset visualiser reads them
+// (visualize_dataset_html.py): info.json features.<f>.names as a list; an object (such as
+// {"motors": [...]}) gives its first entry's value, in file order, until a list; absent,
+// null or empty names give generated ones, "<feature>_0", "<feature>_1", ... for the
+// feature's shape. A ".pos" suffix (LeRobot's "shoulder_pan.pos") is dropped. Errors name
+// the feature.
 func (d *LeRobotDataset) Names(feature string) ([]string, error) {
 	f, ok := d.Info.Features[feature]
 	if !ok {
 		return nil, fmt.Errorf("%w: no feature %q in meta/info.json", ErrLeRobot, feature)
 	}
-	var names []string
-	if err := json.Unmarshal(f.Names, &names); err != nil {
-		var obj map[string][]string
-		if err2 := json.Unmarshal(f.Names, &obj); err2 != nil || len(obj) != 1 {
-			return nil, fmt.Errorf("%w: feature %q: names %s: want a list of motor names", ErrLeRobot, feature, f.Names)
+	names, err := firstList(f.Names)
+	if err != nil {
+		return nil, fmt.Errorf("%w: feature %q: names %s: %v", ErrLeRobot, feature, f.Names, err)
+	}
+	if len(names) == 0 {
+		if len(f.Shape) != 1 || f.Shape[0] <= 0 {
+			return nil, fmt.Errorf("%w: feature %q: no names and shape %v, want one dimension to name its values", ErrLeRobot, feature, f.Shape)
 		}
-		for _, v := range obj {
-			names = v
+		for i := range f.Shape[0] {
+			names = append(names, feature+"_"+strconv.Itoa(i))
 		}
+		return names, nil
 	}
 	if len(f.Shape) == 1 && f.Shape[0] != len(names) {
 		return nil, fmt.Errorf("%w: feature %q: %d names for shape %v", ErrLeRobot, feature, len(names), f.Shape)
@@ -117,6 +123,38 @@ func (d *LeRobotDataset) Names(feature string) ([]string, error) {
 		names[i] = strings.TrimSuffix(n, ".pos")
 	}
 	return names, nil
+}
+
+// firstList decodes a names value: a list of strings, or an object whose first entry (in
+// document order) is, recursively, such a value. Absent, null, [] and {} give nil.
+func firstList(raw json.RawMessage) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	switch raw[0] {
+	case '[':
+		var names []string
+		if err := json.Unmarshal(raw, &names); err != nil {
+			return nil, errors.New("want a list of motor names")
+		}
+		return names, nil
+	case '{':
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.Token() // {
+		if !dec.More() {
+			return nil, nil
+		}
+		if _, err := dec.Token(); err != nil { // the first key
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		return firstList(v)
+	}
+	return nil, errors.New("want a list of motor names or an object holding one")
 }
 
 // EpisodePath returns the Parquet file of episode ep (data_path with episode_chunk =

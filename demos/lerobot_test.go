@@ -228,3 +228,172 @@ func TestLeRobotBadInput(t *testing.T) {
 		t.Error("unknown units: want error")
 	}
 }
+
+// TestLeRobotNamesFallback: LeRobot's dataset visualiser (visualize_dataset_html.py) names
+// the values of a vector feature with null names "<feature>_<i>", and of a names object
+// takes the first entry (in file order), whatever the other keys.
+func TestLeRobotNamesFallback(t *testing.T) {
+	const vecNames = `"names": ["main_shoulder_pan", "main_shoulder_lift", "main_gripper"]},
+        "observation.state"`
+	for _, tc := range []struct {
+		names string
+		want  string
+	}{
+		{`"names": null}`, "action_0,action_1,action_2"},
+		{`"names": []}`, "action_0,action_1,action_2"},
+		{`"shape": [3]}`, "action_0,action_1,action_2"},
+		{`"names": {"motors": ["pan.pos", "lift.pos", "grip.pos"], "axes": ["x", "y", "z"]}}`, "pan,lift,grip"},
+		{`"names": {"arm": {"motors": ["p", "l", "g"]}, "cameras": ["c"]}}`, "p,l,g"},
+	} {
+		repl := `"shape": [3], ` + tc.names + `,
+        "observation.state"`
+		if strings.HasPrefix(tc.names, `"shape"`) { // names absent
+			repl = `"shape": [3]},
+        "observation.state"`
+		}
+		info := strings.Replace(so100Info, `"shape": [3], `+vecNames, repl, 1)
+		if info == so100Info {
+			t.Fatal("test info not rewritten")
+		}
+		d, err := OpenLeRobot(makeDataset(t, info, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		demo, err := d.Episode(0, LeRobotImport{Feature: "action"})
+		if err != nil {
+			t.Fatalf("names %s: %v", tc.names, err)
+		}
+		if got := strings.Join(demo.Joints, ","); got != tc.want {
+			t.Errorf("names %s: joints %s, want %s", tc.names, got, tc.want)
+		}
+		if math.Abs(demo.Y[3][0]-30*math.Pi/180) > 1e-6 {
+			t.Errorf("names %s: frame 3 joint 0 = %v rad", tc.names, demo.Y[3][0])
+		}
+	}
+	for _, bad := range []string{`"names": 7}`, `"names": {"motors": [1, 2, 3]}}`, `"names": ["a", "b"]}`} {
+		info := strings.Replace(so100Info, `"shape": [3], `+vecNames, `"shape": [3], `+bad+`,
+        "observation.state"`, 1)
+		d, err := OpenLeRobot(makeDataset(t, info, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Names("action"); !errors.Is(err, ErrLeRobot) || !strings.Contains(err.Error(), `"action"`) {
+			t.Errorf("names %s: %v, want an error naming the feature", bad, err)
+		}
+	}
+}
+
+// TestLeRobotExportFPSInteger: LeRobot's info.json has "fps" as an integer (30, not 30.0);
+// the export's default rate comes from the demo's sample period, which carries float noise.
+func TestLeRobotExportFPSInteger(t *testing.T) {
+	d := &Demo{Joints: []string{"a"}}
+	for i := range 40 {
+		d.T = append(d.T, float64(i)/30)
+		d.Y = append(d.Y, []float64{0.01 * float64(i)})
+	}
+	root := filepath.Join(t.TempDir(), "ds")
+	if err := WriteLeRobot(root, []*Demo{d}, LeRobotExport{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "meta", "info.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if string(raw["fps"]) != "30" {
+		t.Fatalf(`info.json "fps": %s, want the integer 30`, raw["fps"])
+	}
+	var typed struct {
+		FPS int `json:"fps"` // as a strict reader typed like LeRobot's int fps decodes it
+	}
+	if err := json.Unmarshal(b, &typed); err != nil || typed.FPS != 30 {
+		t.Fatalf("fps as int: %d, %v", typed.FPS, err)
+	}
+}
+
+// TestLeRobotImportArrowShapedParquet: real datasets are written by pyarrow (HF datasets),
+// whose schema differs from parquet-go's struct encoding: every column is OPTIONAL, lists
+// are 3-level LIST groups with an OPTIONAL element, and the file carries Arrow and
+// HF metadata. pyarrow is not installable on this machine (no PyPI index, no Debian
+// package), so this file is written with that schema through parquet-go's generic writer.
+func TestLeRobotImportArrowShapedParquet(t *testing.T) {
+	vec := parquet.Optional(parquet.List(parquet.Optional(parquet.Leaf(parquet.FloatType))))
+	i64 := parquet.Optional(parquet.Leaf(parquet.Int64Type))
+	schema := parquet.NewSchema("schema", parquet.Group{
+		"action": vec, "observation.state": vec,
+		"timestamp":   parquet.Optional(parquet.Leaf(parquet.FloatType)),
+		"frame_index": i64, "episode_index": i64, "index": i64, "task_index": i64,
+	})
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "meta"), 0o755)
+	if err := os.WriteFile(filepath.Join(root, "meta", "info.json"), []byte(so100Info), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(root, "data", "chunk-000", "episode_000000.parquet")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewWriter(f, schema, parquet.KeyValueMetadata("huggingface", `{"info": {"features": {}}}`))
+	// Rows by hand, with the levels pyarrow writes: a present element of an optional
+	// list of optional floats has definition level 3, a present optional scalar 1.
+	col := func(path ...string) int {
+		l, ok := schema.Lookup(path...)
+		if !ok {
+			t.Fatalf("no column %v", path)
+		}
+		return l.ColumnIndex
+	}
+	for k := range 12 {
+		s := []float32{1.5 * float32(k), -90, float32(k * k)}
+		cells := make([][]parquet.Value, len(schema.Columns()))
+		for _, name := range []string{"action", "observation.state"} {
+			c := col(name, "list", "element")
+			for j, x := range s {
+				cells[c] = append(cells[c], parquet.ValueOf(x).Level(min(j, 1), 3, c))
+			}
+		}
+		for name, v := range map[string]any{"timestamp": float32(k) / 30, "frame_index": int64(k),
+			"episode_index": int64(0), "index": int64(k), "task_index": int64(0)} {
+			c := col(name)
+			cells[c] = append(cells[c], parquet.ValueOf(v).Level(0, 1, c))
+		}
+		var row parquet.Row
+		for _, c := range cells {
+			row = append(row, c...)
+		}
+		if _, err := w.WriteRows([]parquet.Row{row}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	d, err := OpenLeRobot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := d.Episode(0, LeRobotImport{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if demo.Len() != 12 {
+		t.Fatalf("%d frames, want 12", demo.Len())
+	}
+	for k := range 12 {
+		want := []float64{1.5 * float64(k), -90, float64(k * k)}
+		for j, w := range want {
+			if got := demo.Y[k][j] * 180 / math.Pi; math.Abs(got-w) > 1e-4 {
+				t.Errorf("frame %d joint %d: %v°, want %v°", k, j, got, w)
+			}
+		}
+		if math.Abs(demo.T[k]-float64(k)/30) > 1e-6 {
+			t.Errorf("frame %d: t %v", k, demo.T[k])
+		}
+	}
+}
