@@ -185,8 +185,16 @@ func TestBusSetupHomingAndLeRobotFiles(t *testing.T) {
 				t.Errorf("servo 1 min position limit %v, want 1000", lim)
 			}
 			cfgText, err := os.ReadFile(yaml)
-			if err != nil || !strings.Contains(string(cfgText), "offset: 2000") || !strings.Contains(string(cfgText), "direction: -1") {
+			// drive_mode 1: a software direction on Feetech; on Dynamixel the servo's own
+			// Drive_Mode bit 0, as LeRobot does it (the config keeps direction +1).
+			reversed := strings.Contains(string(cfgText), "direction: -1")
+			if err != nil || !strings.Contains(string(cfgText), "offset: 2000") || reversed != (driver == busarm.Feetech) {
 				t.Fatalf("arm config from the LeRobot file:\n%s (%v)", cfgText, err)
+			}
+			if driver == busarm.Dynamixel {
+				if dm := bb.reg(2, uint16(r.DriveMode), 1); len(dm) != 1 || dm[0]&1 != 1 {
+					t.Errorf("servo 2 Drive_Mode %v, want bit 0 set", dm)
+				}
 			}
 			// Bad file: a clear error naming the field, exit status 2.
 			bad := writeFile(t, dir, "bad.json", `{"a": {"id": 1, "drive_mode": 0, "homing_offset": 0, "range_min": 9, "range_max": 3}}`)
