@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/praxis-robotics/praxis/drivers/servo"
 )
 
 // so100Info is meta/info.json of a LeRobot v2.1 SO-100 dataset as LeRobot documents the
@@ -89,8 +91,11 @@ func TestLeRobotImportDegrees(t *testing.T) {
 	if strings.Join(demo.Joints, ",") != "main_shoulder_pan,main_shoulder_lift,main_gripper" || demo.Len() != 12 {
 		t.Fatalf("demo joints %v, %d samples", demo.Joints, demo.Len())
 	}
+	// LeRobot (motors_bus.py _normalize, DEGREES): deg = (ticks − mid)·360/(4096 − 1), so
+	// with no calibration given, ticks − mid = deg·4095/360 and rad = that·2π/4096.
+	lr := func(deg float64) float64 { return deg * 4095 / 360 * 2 * math.Pi / 4096 }
 	for k := range 12 {
-		want := []float64{float64(10*k+1) * math.Pi / 180, float64(-20*k) * math.Pi / 180, float64(5*k) * math.Pi / 180}
+		want := []float64{lr(float64(10*k + 1)), lr(float64(-20 * k)), lr(float64(5 * k))}
 		for j := range want {
 			if math.Abs(demo.Y[k][j]-want[j]) > 1e-6 {
 				t.Errorf("frame %d joint %d: %v rad, want %v", k, j, demo.Y[k][j], want[j])
@@ -266,7 +271,7 @@ func TestLeRobotNamesFallback(t *testing.T) {
 		if got := strings.Join(demo.Joints, ","); got != tc.want {
 			t.Errorf("names %s: joints %s, want %s", tc.names, got, tc.want)
 		}
-		if math.Abs(demo.Y[3][0]-30*math.Pi/180) > 1e-6 {
+		if math.Abs(demo.Y[3][0]-30.0*4095/360*2*math.Pi/4096) > 1e-6 {
 			t.Errorf("names %s: frame 3 joint 0 = %v rad", tc.names, demo.Y[3][0])
 		}
 	}
@@ -388,12 +393,63 @@ func TestLeRobotImportArrowShapedParquet(t *testing.T) {
 	for k := range 12 {
 		want := []float64{1.5 * float64(k), -90, float64(k * k)}
 		for j, w := range want {
-			if got := demo.Y[k][j] * 180 / math.Pi; math.Abs(got-w) > 1e-4 {
+			if got := demo.Y[k][j] * 4096 / (2 * math.Pi) * 360 / 4095; math.Abs(got-w) > 1e-4 { // LeRobot degrees
 				t.Errorf("frame %d joint %d: %v°, want %v°", k, j, got, w)
 			}
 		}
 		if math.Abs(demo.T[k]-float64(k)/30) > 1e-6 {
 			t.Errorf("frame %d: t %v", k, demo.T[k])
+		}
+	}
+}
+
+// TestLeRobotDegreesWithCalibration: LeRobot's DEGREES mode (motors_bus.py _normalize) is
+// deg = (ticks − mid)·360/(resolution − 1) with mid = (range_min + range_max)/2 and no
+// drive mode; the gripper stays RANGE_0_100 under use_degrees. Each value must come back
+// as the rad the arm reads at that tick: the servo.Calibration that `bus calibrate
+// --from-lerobot` gives it (zero at the rounded mid tick, direction −1 for drive mode 1).
+func TestLeRobotDegreesWithCalibration(t *testing.T) {
+	lerobotDeg := func(ticks, lo, hi, res float64) float64 { return (ticks - (lo+hi)/2) * 360 / (res - 1) }
+	for _, tc := range []struct {
+		cal   RangeCal
+		ticks float64
+	}{
+		{RangeCal{RangeMin: 1000, RangeMax: 3000}, 2400},
+		{RangeCal{RangeMin: 1000, RangeMax: 3001}, 2400},               // mid 2000.5, the arm's zero tick 2001
+		{RangeCal{RangeMin: 758, RangeMax: 3292, DriveMode: 1}, 1200},  // reversed: LeRobot's degrees are not
+		{RangeCal{RangeMin: 100, RangeMax: 900, Resolution: 1024}, 50}, // a 1024-tick servo, beyond the range
+	} {
+		deg := lerobotDeg(tc.ticks, tc.cal.RangeMin, tc.cal.RangeMax, map[bool]float64{true: 1024, false: 4096}[tc.cal.Resolution == 1024])
+		dir := 1
+		if tc.cal.DriveMode == 1 {
+			dir = -1
+		}
+		arm := servo.AtTick(int(math.Round((tc.cal.RangeMin+tc.cal.RangeMax)/2)), dir, int(tc.cal.Resolution))
+		want := arm.Radians(int32(tc.ticks))
+		if got := tc.cal.Degrees(deg); math.Abs(got-want) > 1e-9 {
+			t.Errorf("%+v: %v° (tick %v) → %v rad, want %v", tc.cal, deg, tc.ticks, got, want)
+		}
+	}
+	// Through a dataset: the gripper column is 0..100 even in a degrees dataset.
+	d, err := OpenLeRobot(makeDataset(t, so100Info, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := map[string]RangeCal{
+		"main_shoulder_pan": {RangeMin: 1000, RangeMax: 3000, DriveMode: 1},
+		"main_gripper":      {RangeMin: 2000, RangeMax: 3000, ZeroTo100: true},
+	}
+	demo, err := d.Episode(0, LeRobotImport{Units: UnitsDegrees, Range: rc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Frame 4: pan 40° → tick 2000 + 40·4095/360 → reversed about 2000; lift −80° with no
+	// calibration → −80·4095/360 ticks from mid; gripper 20 → tick 2200, zero 2500.
+	k := 2 * math.Pi / 4096
+	want := []float64{-40.0 * 4095 / 360 * k, -80.0 * 4095 / 360 * k, -300 * k}
+	for j, w := range want {
+		if math.Abs(demo.Y[4][j]-w) > 1e-6 {
+			t.Errorf("frame 4 %s: %v rad, want %v", demo.Joints[j], demo.Y[4][j], w)
 		}
 	}
 }
