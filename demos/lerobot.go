@@ -400,7 +400,8 @@ type LeRobotExport struct {
 	RobotType string // info.json robot_type; default "praxis"
 	Task      string // the one task's text; default "praxis demonstration"
 	Units     string // UnitsDegrees (default; LeRobot's, of a 4096-tick servo) or UnitsRadians
-	// FPS of the dataset; default the first demo's sample rate. Demos are resampled to it.
+	// FPS of the dataset, a whole number as LeRobot's info.json has it; default the first
+	// demo's sample rate rounded to a whole number. Demos are resampled to it.
 	FPS float64
 }
 
@@ -440,10 +441,10 @@ func WriteLeRobot(root string, ds []*Demo, opt LeRobotExport) error {
 		}
 	}
 	if opt.FPS == 0 {
-		opt.FPS = math.Round(1/ds[0].SamplePeriod()*1000) / 1000
+		opt.FPS = max(1, math.Round(1/ds[0].SamplePeriod()))
 	}
-	if !(opt.FPS > 0) || math.IsInf(opt.FPS, 0) {
-		return fmt.Errorf("demos: lerobot export: fps %v", opt.FPS)
+	if !(opt.FPS > 0) || math.IsInf(opt.FPS, 0) || opt.FPS != math.Trunc(opt.FPS) {
+		return fmt.Errorf("demos: lerobot export: fps %v: want a whole number of frames per second (LeRobot's info.json fps is an integer)", opt.FPS)
 	}
 	if ents, err := os.ReadDir(root); err == nil && len(ents) > 0 {
 		return fmt.Errorf("demos: lerobot export: %s is not empty", root)

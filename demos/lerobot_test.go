@@ -317,6 +317,23 @@ func TestLeRobotExportFPSInteger(t *testing.T) {
 	if err := json.Unmarshal(b, &typed); err != nil || typed.FPS != 30 {
 		t.Fatalf("fps as int: %d, %v", typed.FPS, err)
 	}
+	// A demo sampled every 3 ms (333.3 Hz) is exported at a whole 333 frames per second;
+	// a fractional --fps is refused.
+	d3 := &Demo{Joints: []string{"a"}}
+	for i := range 40 {
+		d3.T = append(d3.T, float64(i)*0.003)
+		d3.Y = append(d3.Y, []float64{0.01 * float64(i)})
+	}
+	root3 := filepath.Join(t.TempDir(), "ds")
+	if err := WriteLeRobot(root3, []*Demo{d3}, LeRobotExport{}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := OpenLeRobot(root3); err != nil || l.Info.FPS != 333 {
+		t.Fatalf("3 ms demo exported at fps %v (%v), want 333", l.Info.FPS, err)
+	}
+	if err := WriteLeRobot(filepath.Join(t.TempDir(), "ds"), []*Demo{d}, LeRobotExport{FPS: 29.97}); err == nil || !strings.Contains(err.Error(), "29.97") {
+		t.Fatalf("fps 29.97: %v, want an error naming it", err)
+	}
 }
 
 // TestLeRobotImportArrowShapedParquet: real datasets are written by pyarrow (HF datasets),
