@@ -439,7 +439,7 @@ func newDemosExportCmd() *cobra.Command {
 			"DIR: meta/info.json, episodes.jsonl, tasks.jsonl, episodes_stats.jsonl and one\n" +
 			"Parquet file per demo with observation.state and action (the same values: a\n" +
 			"demonstration has no separate command), resampled to --fps (default the first\n" +
-			"demo's rate), in degrees (LeRobot's use_degrees) or radians. DIR must not exist or\n" +
+			"demo's rate, rounded to whole frames per second), in degrees (LeRobot's use_degrees) or radians. DIR must not exist or\n" +
 			"be empty.",
 		Args: argsBad(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
