@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/praxis-robotics/praxis/drivers/servo"
 )
 
 // LeRobot datasets (huggingface/lerobot, codebase v2.0 and v2.1): a directory with
@@ -92,23 +94,29 @@ func OpenLeRobot(root string) (*LeRobotDataset, error) {
 	return d, nil
 }
 
-// Names returns the motor names of a feature (info.json features.<f>.names: a list, or
-// an object holding one list such as {"motors": [...]}); a ".pos" suffix (LeRobot's
-// "shoulder_pan.pos") is dropped. Errors name the feature.
+// Names returns the motor names of a feature as LeRobot's dataset visualiser reads them
+// (visualize_dataset_html.py): info.json features.<f>.names as a list; an object (such as
+// {"motors": [...]}) gives its first entry's value, in file order, until a list; absent,
+// null or empty names give generated ones, "<feature>_0", "<feature>_1", ... for the
+// feature's shape. A ".pos" suffix (LeRobot's "shoulder_pan.pos") is dropped. Errors name
+// the feature.
 func (d *LeRobotDataset) Names(feature string) ([]string, error) {
 	f, ok := d.Info.Features[feature]
 	if !ok {
 		return nil, fmt.Errorf("%w: no feature %q in meta/info.json", ErrLeRobot, feature)
 	}
-	var names []string
-	if err := json.Unmarshal(f.Names, &names); err != nil {
-		var obj map[string][]string
-		if err2 := json.Unmarshal(f.Names, &obj); err2 != nil || len(obj) != 1 {
-			return nil, fmt.Errorf("%w: feature %q: names %s: want a list of motor names", ErrLeRobot, feature, f.Names)
+	names, err := firstList(f.Names)
+	if err != nil {
+		return nil, fmt.Errorf("%w: feature %q: names %s: %v", ErrLeRobot, feature, f.Names, err)
+	}
+	if len(names) == 0 {
+		if len(f.Shape) != 1 || f.Shape[0] <= 0 {
+			return nil, fmt.Errorf("%w: feature %q: no names and shape %v, want one dimension to name its values", ErrLeRobot, feature, f.Shape)
 		}
-		for _, v := range obj {
-			names = v
+		for i := range f.Shape[0] {
+			names = append(names, feature+"_"+strconv.Itoa(i))
 		}
+		return names, nil
 	}
 	if len(f.Shape) == 1 && f.Shape[0] != len(names) {
 		return nil, fmt.Errorf("%w: feature %q: %d names for shape %v", ErrLeRobot, feature, len(names), f.Shape)
@@ -117,6 +125,38 @@ func (d *LeRobotDataset) Names(feature string) ([]string, error) {
 		names[i] = strings.TrimSuffix(n, ".pos")
 	}
 	return names, nil
+}
+
+// firstList decodes a names value: a list of strings, or an object whose first entry (in
+// document order) is, recursively, such a value. Absent, null, [] and {} give nil.
+func firstList(raw json.RawMessage) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	switch raw[0] {
+	case '[':
+		var names []string
+		if err := json.Unmarshal(raw, &names); err != nil {
+			return nil, errors.New("want a list of motor names")
+		}
+		return names, nil
+	case '{':
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.Token() // {
+		if !dec.More() {
+			return nil, nil
+		}
+		if _, err := dec.Token(); err != nil { // the first key
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		return firstList(v)
+	}
+	return nil, errors.New("want a list of motor names or an object holding one")
 }
 
 // EpisodePath returns the Parquet file of episode ep (data_path with episode_chunk =
@@ -128,23 +168,35 @@ func (d *LeRobotDataset) EpisodePath(ep int) string {
 	return filepath.Join(d.Root, filepath.FromSlash(p))
 }
 
-// RangeCal is one joint's LeRobot calibration as UnitsRange needs it (the fields of a
+// RangeCal is one joint's LeRobot calibration as the import needs it (the fields of a
 // LeRobot calibration file, ticks): the range the normalisation spans and the drive mode.
-// The joint's zero is the middle of the range, as `praxis bus calibrate --from-lerobot`
-// configures the arm.
+// LeRobot's value is turned back into ticks with LeRobot's own inverse
+// (lerobot/motors/motors_bus.py, _normalize), then into rad with the joint's
+// servo.Calibration as `praxis bus calibrate --from-lerobot` configures the arm: zero at
+// the middle of the range (rounded to a tick, as the driver does), direction −1 for
+// drive mode 1.
 type RangeCal struct {
 	RangeMin, RangeMax float64 // ticks
-	DriveMode          int     // 1 inverts
-	ZeroTo100          bool    // gripper: 0..100 (RANGE_0_100) rather than −100..100
-	Resolution         float64 // ticks per revolution; 0 means 4096
+	// DriveMode 1 inverts: the drive mode LeRobot applies in software (the file's
+	// drive_mode on Feetech; 0 on Dynamixel, whose servos reverse themselves).
+	DriveMode  int
+	ZeroTo100  bool    // gripper: 0..100 (RANGE_0_100) rather than −100..100
+	Resolution float64 // ticks per revolution; 0 means 4096
 }
 
-// Radians converts a normalised LeRobot value to rad.
-func (c RangeCal) Radians(v float64) float64 {
-	res := c.Resolution
-	if res <= 0 {
-		res = 4096
+// Cal returns the joint's servo calibration: tick round((RangeMin+RangeMax)/2) at 0 rad.
+func (c RangeCal) Cal() servo.Calibration {
+	dir := 1
+	if c.DriveMode == 1 {
+		dir = -1
 	}
+	return servo.AtTick(int(math.Round((c.RangeMin+c.RangeMax)/2)), dir, int(c.Resolution))
+}
+
+// Radians converts a normalised LeRobot value (RANGE_M100_100, or RANGE_0_100 when
+// ZeroTo100) to rad. LeRobot: norm = (ticks − min)/(max − min)·200 − 100, negated for
+// drive mode 1 (0..100: ·100, and 100 − norm).
+func (c RangeCal) Radians(v float64) float64 {
 	var frac float64 // 0..1 of the range
 	if c.ZeroTo100 {
 		if c.DriveMode == 1 {
@@ -157,20 +209,27 @@ func (c RangeCal) Radians(v float64) float64 {
 		}
 		frac = (v + 100) / 200
 	}
-	ticks := c.RangeMin + frac*(c.RangeMax-c.RangeMin)
-	mid := (c.RangeMin + c.RangeMax) / 2
-	dir := 1.0
-	if c.DriveMode == 1 {
-		dir = -1
+	return c.Cal().RadiansAt(c.RangeMin + frac*(c.RangeMax-c.RangeMin))
+}
+
+// Degrees converts a LeRobot DEGREES value to rad. LeRobot: deg = (ticks − mid)·360 /
+// (resolution − 1), mid = (min + max)/2, with no drive mode applied; a joint that LeRobot
+// keeps in RANGE_0_100 even with use_degrees (the gripper: ZeroTo100) goes by Radians.
+func (c RangeCal) Degrees(v float64) float64 {
+	if c.ZeroTo100 {
+		return c.Radians(v)
 	}
-	return dir * (ticks - mid) * 2 * math.Pi / res
+	res := float64(c.Cal().Res())
+	return c.Cal().RadiansAt((c.RangeMin+c.RangeMax)/2 + v*(res-1)/360)
 }
 
 // LeRobotImport says how to turn a LeRobot episode into a demo.
 type LeRobotImport struct {
 	Feature string // column to take positions from; default "observation.state"
 	Units   string // UnitsDegrees (default), UnitsRadians or UnitsRange
-	// Range is the calibration per joint name, required for UnitsRange.
+	// Range is the calibration per joint name, required for UnitsRange. With UnitsDegrees
+	// it is optional: a joint without one is taken as LeRobot's degrees of a 4096-tick
+	// servo about its mid-range and unreversed, rad = deg·(4095/4096)·π/180.
 	Range map[string]RangeCal
 }
 
@@ -192,7 +251,7 @@ func (d *LeRobotDataset) Episode(ep int, opt LeRobotImport) (*Demo, error) {
 	for j, n := range names {
 		switch opt.Units {
 		case UnitsDegrees:
-			conv[j] = func(v float64) float64 { return v * math.Pi / 180 }
+			conv[j] = opt.Range[n].Degrees // the zero RangeCal: mid-range tick 0, 4096 ticks
 		case UnitsRadians:
 			conv[j] = func(v float64) float64 { return v }
 		case UnitsRange:
@@ -340,8 +399,9 @@ type lerobotRow struct {
 type LeRobotExport struct {
 	RobotType string // info.json robot_type; default "praxis"
 	Task      string // the one task's text; default "praxis demonstration"
-	Units     string // UnitsDegrees (default) or UnitsRadians
-	// FPS of the dataset; default the first demo's sample rate. Demos are resampled to it.
+	Units     string // UnitsDegrees (default; LeRobot's, of a 4096-tick servo) or UnitsRadians
+	// FPS of the dataset, a whole number as LeRobot's info.json has it; default the first
+	// demo's sample rate rounded to a whole number. Demos are resampled to it.
 	FPS float64
 }
 
@@ -360,7 +420,9 @@ func WriteLeRobot(root string, ds []*Demo, opt LeRobotExport) error {
 	if opt.Task == "" {
 		opt.Task = "praxis demonstration"
 	}
-	scale := 180 / math.Pi
+	// LeRobot's degrees of a 4096-tick servo zeroed mid-range: (ticks − mid)·360/4095,
+	// the inverse of the import's (RangeCal.Degrees).
+	scale := 180 / math.Pi * 4096 / 4095
 	switch opt.Units {
 	case "", UnitsDegrees:
 		opt.Units = UnitsDegrees
@@ -379,10 +441,10 @@ func WriteLeRobot(root string, ds []*Demo, opt LeRobotExport) error {
 		}
 	}
 	if opt.FPS == 0 {
-		opt.FPS = math.Round(1/ds[0].SamplePeriod()*1000) / 1000
+		opt.FPS = max(1, math.Round(1/ds[0].SamplePeriod()))
 	}
-	if !(opt.FPS > 0) || math.IsInf(opt.FPS, 0) {
-		return fmt.Errorf("demos: lerobot export: fps %v", opt.FPS)
+	if !(opt.FPS > 0) || math.IsInf(opt.FPS, 0) || opt.FPS != math.Trunc(opt.FPS) {
+		return fmt.Errorf("demos: lerobot export: fps %v: want a whole number of frames per second (LeRobot's info.json fps is an integer)", opt.FPS)
 	}
 	if ents, err := os.ReadDir(root); err == nil && len(ents) > 0 {
 		return fmt.Errorf("demos: lerobot export: %s is not empty", root)

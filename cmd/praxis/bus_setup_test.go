@@ -117,7 +117,12 @@ func TestBusSetupAssignsIDsOneAtATime(t *testing.T) {
 			var out, errb bytes.Buffer
 			root := newRootCmd()
 			// The reply timeout is the bus tests' 500 ms: a busy machine stalls a pty for up to ~200 ms.
-			root.SetArgs([]string{"bus", "setup", "--port", bb.link, "--bus", driver, "--ids", "1,2", "--joints", "a,b", "--baud", "1000000", "--timeout", "500ms"})
+			// A rate other than the factory one, so the baud register must be written: the
+			// Dynamixel bench starts at 57 600 (→ 1 Mbit/s, code 3), the Feetech one at 1 Mbit/s
+			// (→ 500 000, code 1). A pty ignores the rate; the register is read back below.
+			target := map[string]string{busarm.Feetech: "500000", busarm.Dynamixel: "1000000"}[driver]
+			code := map[string]byte{busarm.Feetech: 1, busarm.Dynamixel: 3}[driver]
+			root.SetArgs([]string{"bus", "setup", "--port", bb.link, "--bus", driver, "--ids", "1,2", "--joints", "a,b", "--baud", target, "--timeout", "500ms"})
 			root.SetIn(c)
 			root.SetOut(&out)
 			root.SetErr(&errb)
@@ -128,7 +133,7 @@ func TestBusSetupAssignsIDsOneAtATime(t *testing.T) {
 				t.Errorf("setup output:\n%s", out.String())
 			}
 			bb.silent(2, false)
-			o, stderr, status := busRun(t, bb.link, driver, "scan", "--baud", "1000000", "--ids", "1-3,101-102")
+			o, stderr, status := busRun(t, bb.link, driver, "scan", "--baud", target, "--ids", "1-3,101-102")
 			if status != 0 {
 				t.Fatalf("scan: %s", stderr)
 			}
@@ -140,6 +145,9 @@ func TestBusSetupAssignsIDsOneAtATime(t *testing.T) {
 			for _, id := range []byte{1, 2} {
 				if rd := bb.reg(id, r.ReturnDelay, 1); len(rd) != 1 || rd[0] != 0 {
 					t.Errorf("servo %d return delay %v, want 0", id, rd)
+				}
+				if br := bb.reg(id, r.Baud, 1); len(br) != 1 || br[0] != code {
+					t.Errorf("servo %d baud register %v, want code %d (%s bit/s)", id, br, code, target)
 				}
 			}
 		})
@@ -177,8 +185,16 @@ func TestBusSetupHomingAndLeRobotFiles(t *testing.T) {
 				t.Errorf("servo 1 min position limit %v, want 1000", lim)
 			}
 			cfgText, err := os.ReadFile(yaml)
-			if err != nil || !strings.Contains(string(cfgText), "offset: 2000") || !strings.Contains(string(cfgText), "direction: -1") {
+			// drive_mode 1: a software direction on Feetech; on Dynamixel the servo's own
+			// Drive_Mode bit 0, as LeRobot does it (the config keeps direction +1).
+			reversed := strings.Contains(string(cfgText), "direction: -1")
+			if err != nil || !strings.Contains(string(cfgText), "offset: 2000") || reversed != (driver == busarm.Feetech) {
 				t.Fatalf("arm config from the LeRobot file:\n%s (%v)", cfgText, err)
+			}
+			if driver == busarm.Dynamixel {
+				if dm := bb.reg(2, uint16(r.DriveMode), 1); len(dm) != 1 || dm[0]&1 != 1 {
+					t.Errorf("servo 2 Drive_Mode %v, want bit 0 set", dm)
+				}
 			}
 			// Bad file: a clear error naming the field, exit status 2.
 			bad := writeFile(t, dir, "bad.json", `{"a": {"id": 1, "drive_mode": 0, "homing_offset": 0, "range_min": 9, "range_max": 3}}`)

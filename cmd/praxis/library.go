@@ -357,8 +357,8 @@ func newDemosImportCmd() *cobra.Command {
 	fl.StringVar(&episodes, "episodes", "", "with --lerobot: episodes to import, e.g. 0,2-4 (default all)")
 	fl.StringVar(&feature, "feature", "observation.state", "with --lerobot: the column to take positions from (observation.state or action)")
 	fl.StringVar(&units, "units", demos.UnitsDegrees, "with --lerobot: units of the values: degrees, radians or range")
-	fl.StringVar(&calib, "calibration", "", "with --units range: the arm's LeRobot calibration file, JSON")
-	fl.StringVar(&zeroTo100, "range-0-100", "gripper", "with --units range: joints normalised 0..100 (comma-separated)")
+	fl.StringVar(&calib, "calibration", "", "the arm's LeRobot calibration file, JSON (required with --units range; with degrees, zero and direction per joint)")
+	fl.StringVar(&zeroTo100, "range-0-100", "gripper", "with --calibration: joints normalised 0..100 (comma-separated; LeRobot keeps the gripper so even with use_degrees)")
 	return c
 }
 
@@ -383,10 +383,10 @@ func importLeRobot(cmd *cobra.Command, ddir, root, prefix, episodes string, opt 
 			return inputErrf("demos import: --episodes: %v (the dataset has %d episodes)", err, total)
 		}
 	}
-	if opt.Units == demos.UnitsRange {
-		if calib == "" {
-			return inputErrf("demos import: --units range needs --calibration CAL.json (the arm's LeRobot calibration)")
-		}
+	if opt.Units == demos.UnitsRange && calib == "" {
+		return inputErrf("demos import: --units range needs --calibration CAL.json (the arm's LeRobot calibration)")
+	}
+	if calib != "" { // degrees too: LeRobot's inverse about each range's middle
 		f, err := os.Open(calib)
 		if err != nil {
 			return inputErrf("demos import: --calibration: %v", err)
@@ -439,7 +439,7 @@ func newDemosExportCmd() *cobra.Command {
 			"DIR: meta/info.json, episodes.jsonl, tasks.jsonl, episodes_stats.jsonl and one\n" +
 			"Parquet file per demo with observation.state and action (the same values: a\n" +
 			"demonstration has no separate command), resampled to --fps (default the first\n" +
-			"demo's rate), in degrees (LeRobot's use_degrees) or radians. DIR must not exist or\n" +
+			"demo's rate, rounded to whole frames per second), in degrees (LeRobot's use_degrees) or radians. DIR must not exist or\n" +
 			"be empty.",
 		Args: argsBad(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -466,11 +466,13 @@ func (d *Driver) take(i int, p ftproto.Packet, s *joint.State) {
 		raw = int(w.Word(p.Params[0:])) // SCS positions are unsigned
 	}
 	d.raw[i] = raw
-	s.Pos[i] = j.rad(raw)
-	s.Vel[i] = float64(j.Direction*ftproto.DecodeSignMag(w.Word(p.Params[2:]), ftproto.SignBitPos)) * 2 * math.Pi / float64(j.Resolution)
+	cal := j.Cal()
+	s.Pos[i] = cal.Radians(int32(raw))
+	// Present_Speed counts ticks per second: one LSB is one tick's angle per second.
+	s.Vel[i] = cal.Velocity(int32(ftproto.DecodeSignMag(w.Word(p.Params[2:]), ftproto.SignBitPos)), cal.TickRadians())
 	s.Eff[i] = 0
 	if len(p.Params) >= 6 && j.StallTorque > 0 {
-		s.Eff[i] = float64(j.Direction*ftproto.DecodeSignMag(w.Word(p.Params[4:]), ftproto.SignBitLoad)) / 1000 * j.StallTorque
+		s.Eff[i] = cal.Dir() * float64(ftproto.DecodeSignMag(w.Word(p.Params[4:]), ftproto.SignBitLoad)) / 1000 * j.StallTorque
 	}
 	d.got[i] = true
 	if p.Inst != 0 {

@@ -68,6 +68,12 @@ func (c Calibration) Radians(ticks int32) float64 {
 	return c.Dir() * float64(int64(ticks)-int64(c.Zero())) * 2 * math.Pi / float64(c.Res())
 }
 
+// RadiansAt converts a fractional position in ticks (a normalised or interpolated value
+// mapped back to ticks) to rad, as Radians does for whole ticks.
+func (c Calibration) RadiansAt(ticks float64) float64 {
+	return c.Dir() * (ticks - float64(c.Zero())) * 2 * math.Pi / float64(c.Res())
+}
+
 // Ticks converts rad to the nearest tick, saturating at the int32 range; NaN gives the
 // zero-radian tick.
 func (c Calibration) Ticks(rad float64) int32 {

@@ -25,6 +25,12 @@ func TestCalibration(t *testing.T) {
 		if got := tc.c.Ticks(tc.rad); got != tc.ticks {
 			t.Errorf("%s: Ticks(%v) = %d, want %d", tc.name, tc.rad, got, tc.ticks)
 		}
+		if got := tc.c.RadiansAt(float64(tc.ticks)); got != tc.c.Radians(tc.ticks) {
+			t.Errorf("%s: RadiansAt(%d) = %v, Radians %v", tc.name, tc.ticks, got, tc.c.Radians(tc.ticks))
+		}
+		if got, want := tc.c.RadiansAt(float64(tc.ticks)+0.5), tc.rad+tc.c.Dir()*tc.c.TickRadians()/2; math.Abs(got-want) > 1e-12 {
+			t.Errorf("%s: RadiansAt(%d.5) = %v, want %v", tc.name, tc.ticks, got, want)
+		}
 	}
 	if z := AtTick(1000, 1, 0).Zero(); z != 1000 {
 		t.Errorf("AtTick(1000).Zero() = %d", z)

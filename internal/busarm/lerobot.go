@@ -106,14 +106,20 @@ func (c LeRobotCalibration) Write(w io.Writer) error {
 
 // ArmConfig returns the arm config an arm calibrated by LeRobot gets here: each joint's
 // zero at the middle of its range (LeRobot's degrees mode measures from there; with
-// LeRobot's half-turn homing that is tick ≈ 2047), direction −1 for drive_mode 1, and the
-// range as the joint limits, rad. The homing offsets live in the servos (see
-// ApplyLeRobot).
+// LeRobot's half-turn homing that is tick ≈ 2047) and the range as the joint limits, rad.
+// drive_mode 1 gives direction −1 on Feetech, where LeRobot applies it in software; on
+// Dynamixel the servo reverses itself (Drive_Mode bit 0, which ApplyLeRobot writes;
+// LeRobot's DynamixelMotorsBus has apply_drive_mode False), so the direction stays +1.
+// The homing offsets live in the servos (see ApplyLeRobot).
 func (c LeRobotCalibration) ArmConfig(driver string) (Config, error) {
+	r, err := RegistersFor(driver)
+	if err != nil {
+		return Config{}, err
+	}
 	cfg := Config{Driver: driver, Baud: DefaultBaud}
 	for _, m := range c {
 		s := Servo{ID: m.ID, Joint: m.Name, Offset: float64(m.RangeMin+m.RangeMax) / 2, Direction: 1, Ticks: DefaultTicks}
-		if m.DriveMode == 1 {
+		if m.DriveMode == 1 && r.DriveMode < 0 {
 			s.Direction = -1
 		}
 		a, b := s.Radians(m.RangeMin), s.Radians(m.RangeMax)
@@ -125,7 +131,9 @@ func (c LeRobotCalibration) ArmConfig(driver string) (Config, error) {
 
 // LeRobotFrom returns the LeRobot calibration of an arm config: range_min/range_max are
 // the ticks of the joint limits, drive_mode 1 for direction −1, and homing offsets as
-// read from the servos (homing, by ID; absent IDs get 0).
+// read from the servos (homing, by ID; absent IDs get 0). On Dynamixel a direction −1 is
+// an error: LeRobot reverses a Dynamixel servo in its Drive_Mode register, never in
+// software, so the file would not describe the arm (use ReadLeRobot, which reads it).
 func LeRobotFrom(cfg Config, homing map[byte]int) (LeRobotCalibration, error) {
 	n, err := cfg.normalized()
 	if err != nil {
@@ -136,6 +144,9 @@ func LeRobotFrom(cfg Config, homing map[byte]int) (LeRobotCalibration, error) {
 		a, b := s.TicksAt(s.Min), s.TicksAt(s.Max)
 		m := LeRobotMotor{Name: s.Joint, ID: s.ID, HomingOffset: homing[byte(s.ID)], RangeMin: min(a, b), RangeMax: max(a, b)}
 		if s.Direction < 0 {
+			if n.Driver == Dynamixel {
+				return nil, fmt.Errorf("busarm: %s (servo %d): direction -1 on %s: LeRobot reverses these servos in their Drive_Mode register, not in software", s.Joint, s.ID, Dynamixel)
+			}
 			m.DriveMode = 1
 		}
 		out = append(out, m)
@@ -145,6 +156,9 @@ func LeRobotFrom(cfg Config, homing map[byte]int) (LeRobotCalibration, error) {
 
 // ApplyLeRobot writes each motor's Homing_Offset and position limits (range_min,
 // range_max) to the servos, as LeRobot's write_calibration does; torque goes off first.
+// On Dynamixel it also sets Drive_Mode bit 0 to drive_mode (other bits kept), as LeRobot's
+// Koch calibrate does before it measures (write_calibration itself leaves the register
+// alone), so that the servo reverses itself and ReadLeRobot reads the file back.
 func ApplyLeRobot(ctx context.Context, b servo.Bus, driver string, c LeRobotCalibration) error {
 	r, err := RegistersFor(driver)
 	if err != nil {
@@ -154,6 +168,17 @@ func ApplyLeRobot(ctx context.Context, b servo.Bus, driver string, c LeRobotCali
 		id := byte(m.ID)
 		if err := unlock(ctx, b, r, id); err != nil {
 			return fmt.Errorf("busarm: %s (servo %d): %w", m.Name, id, err)
+		}
+		if r.DriveMode >= 0 {
+			var dm [1]byte
+			if err := b.ReadRegister(ctx, id, uint16(r.DriveMode), dm[:]); err != nil {
+				return fmt.Errorf("busarm: %s (servo %d): read drive mode: %w", m.Name, id, err)
+			}
+			if want := dm[0]&^1 | byte(m.DriveMode); want != dm[0] {
+				if err := b.WriteRegister(ctx, id, uint16(r.DriveMode), []byte{want}); err != nil {
+					return fmt.Errorf("busarm: %s (servo %d): drive mode: %w", m.Name, id, err)
+				}
+			}
 		}
 		for _, w := range []struct {
 			addr uint16
@@ -173,8 +198,9 @@ func ApplyLeRobot(ctx context.Context, b servo.Bus, driver string, c LeRobotCali
 }
 
 // ReadLeRobot reads the calibration stored in the servos (Homing_Offset and position
-// limits), as LeRobot's read_calibration does, for the servos of cfg (drive_mode from
-// the config's directions).
+// limits), as LeRobot's read_calibration does, for the servos of cfg. drive_mode is
+// Drive_Mode bit 0 on Dynamixel (LeRobot reads the register); on Feetech, where LeRobot
+// keeps it in the file only, it comes from the config's directions.
 func ReadLeRobot(ctx context.Context, b servo.Bus, cfg Config) (LeRobotCalibration, error) {
 	r, err := RegistersFor(cfg.Driver)
 	if err != nil {
@@ -194,7 +220,14 @@ func ReadLeRobot(ctx context.Context, b servo.Bus, cfg Config) (LeRobotCalibrati
 			}
 		}
 		m := LeRobotMotor{Name: s.Joint, ID: s.ID, HomingOffset: r.DecodeHoming(h), RangeMin: r.getUint(lo), RangeMax: r.getUint(hi)}
-		if s.Direction < 0 {
+		switch {
+		case r.DriveMode >= 0:
+			var dm [1]byte
+			if err := b.ReadRegister(ctx, id, uint16(r.DriveMode), dm[:]); err != nil {
+				return nil, fmt.Errorf("busarm: %s (servo %d): drive mode: %w", s.Joint, id, err)
+			}
+			m.DriveMode = int(dm[0] & 1)
+		case s.Direction < 0:
 			m.DriveMode = 1
 		}
 		out = append(out, m)

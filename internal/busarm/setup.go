@@ -21,6 +21,10 @@ type Registers struct {
 	PresentPosition                     uint16
 	PositionSize                        int // bytes of Present_Position
 	Lock                                int // EEPROM lock register (Feetech 55); -1: none
+	// DriveMode is the Drive_Mode register whose bit 0 reverses the servo in firmware
+	// (Dynamixel 10, e-manual Drive Mode(10)); -1: none, the direction is applied in
+	// software (Feetech, as LeRobot's FeetechMotorsBus does with apply_drive_mode).
+	DriveMode int
 	// HomingSign says how the servo applies Homing_Offset H to its reported position:
 	// +1 Present = Actual + H (Dynamixel, e-manual Homing Offset(20)); −1 Present =
 	// Actual − H (Feetech STS, as LeRobot documents it).
@@ -34,13 +38,13 @@ func RegistersFor(driver string) (Registers, error) {
 	case Dynamixel:
 		return Registers{ID: dxlproto.AddrID, Baud: dxlproto.AddrBaudRate, ReturnDelay: 9, TorqueEnable: 64,
 			HomingOffset: 20, MinLimit: 52, MaxLimit: 48, LimitSize: 4, PresentPosition: 132, PositionSize: 4,
-			Lock: -1, HomingSign: 1, Resolution: 4096}, nil
+			Lock: -1, DriveMode: 10, HomingSign: 1, Resolution: 4096}, nil
 	case Feetech:
 		return Registers{ID: ftproto.RegID, Baud: ftproto.RegBaud, ReturnDelay: ftproto.RegReturnDelay,
 			TorqueEnable: ftproto.RegTorqueEnable, HomingOffset: ftproto.RegHomingOffset,
 			MinLimit: ftproto.RegMinAngle, MaxLimit: ftproto.RegMaxAngle, LimitSize: 2,
 			PresentPosition: ftproto.RegPresentPosition, PositionSize: 2, Lock: ftproto.RegLockSTS,
-			HomingSign: -1, Resolution: 4096}, nil
+			DriveMode: -1, HomingSign: -1, Resolution: 4096}, nil
 	}
 	return Registers{}, fmt.Errorf("busarm: driver %q: want %s or %s", driver, Dynamixel, Feetech)
 }

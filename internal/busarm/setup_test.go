@@ -64,9 +64,13 @@ func TestAssignID(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			ctx := context.Background()
 			b := simBus(t, driver, []byte{1}, nil)
-			code, err := BaudCode(driver, 1_000_000)
-			if err != nil {
-				t.Fatal(err)
+			// A rate other than the one the servo has (both sims power up at 1 Mbit/s), so
+			// the baud register must be written: Dynamixel 57 600 (code 1, e-manual Baud
+			// Rate(8)), Feetech 500 000 (code 1, SDK SMS_STS.h).
+			rate := map[string]int{Dynamixel: 57600, Feetech: 500_000}[driver]
+			code, err := BaudCode(driver, rate)
+			if err != nil || code != 1 {
+				t.Fatalf("BaudCode(%s, %d) = %d, %v; want 1", driver, rate, code, err)
 			}
 			f, err := AssignID(ctx, b, driver, 4, code)
 			if err != nil || f.ID != 1 {
@@ -83,6 +87,12 @@ func TestAssignID(t *testing.T) {
 			var rd [1]byte
 			if err := b.ReadRegister(ctx, 4, r.ReturnDelay, rd[:]); err != nil || rd[0] != 0 {
 				t.Fatalf("return delay %d (%v), want 0", rd[0], err)
+			}
+			// The bus sims do not change their line rate (a pipe has none), so the register
+			// can be read back at the old one.
+			var br [1]byte
+			if err := b.ReadRegister(ctx, 4, r.Baud, br[:]); err != nil || br[0] != code {
+				t.Fatalf("baud register %d (%v), want code %d", br[0], err, code)
 			}
 		})
 	}
@@ -116,12 +126,34 @@ func TestHalfTurnHomingAndLeRobotRoundTrip(t *testing.T) {
 				{Name: "a", ID: 1, HomingOffset: h[1], RangeMin: 1000, RangeMax: 3000},
 				{Name: "b", ID: 2, DriveMode: 1, HomingOffset: h[2], RangeMin: 1500, RangeMax: 2600},
 			}
+			r2, _ := RegistersFor(driver)
+			if driver == Dynamixel {
+				// A Koch arm as LeRobot left it: servo 1 reversed (Drive_Mode bit 0) with the
+				// time-based profile (bit 2) on; the file says drive_mode 0 for it.
+				if err := b.WriteRegister(ctx, 1, uint16(r2.DriveMode), []byte{5}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := ApplyLeRobot(ctx, b, driver, cal); err != nil {
 				t.Fatal(err)
 			}
 			cfg, err := cal.ArmConfig(driver)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// LeRobot applies drive_mode in software on Feetech (apply_drive_mode), while a
+			// Dynamixel servo reverses itself from Drive_Mode bit 0 (apply_drive_mode False).
+			wantDir := map[string]int{Feetech: -1, Dynamixel: 1}[driver]
+			if cfg.Servos[0].Direction != 1 || cfg.Servos[1].Direction != wantDir {
+				t.Errorf("directions %d, %d; want 1, %d", cfg.Servos[0].Direction, cfg.Servos[1].Direction, wantDir)
+			}
+			if driver == Dynamixel {
+				for id, want := range map[byte]byte{1: 4, 2: 1} {
+					var dm [1]byte
+					if err := b.ReadRegister(ctx, id, uint16(r2.DriveMode), dm[:]); err != nil || dm[0] != want {
+						t.Errorf("servo %d Drive_Mode %d (%v), want %d", id, dm[0], err, want)
+					}
+				}
 			}
 			back, err := ReadLeRobot(ctx, b, cfg)
 			if err != nil {
@@ -193,6 +225,14 @@ func TestLeRobotCalibrationFile(t *testing.T) {
 		if back[i] != c[i] {
 			t.Errorf("LeRobotFrom(ArmConfig) %+v, want %+v", back[i], c[i])
 		}
+	}
+	dx, err := c.ArmConfig(Dynamixel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dx.Servos[1].Direction = -1
+	if _, err := LeRobotFrom(dx, nil); err == nil || !strings.Contains(err.Error(), "Drive_Mode") {
+		t.Errorf("LeRobotFrom of a Dynamixel arm with a software-reversed joint: %v, want an error", err)
 	}
 	for _, bad := range []string{
 		`[]`, `{}`, `{"a": {"id": 1}}`,

@@ -31,6 +31,13 @@ const (
 	InstAction    = 0x05
 	InstSyncRead  = 0x82 // STS/SMS only
 	InstSyncWrite = 0x83
+	// InstRecovery restores the EEPROM parameters to factory values, the ID excepted
+	// (Feetech SDK INST_RECOVERY); answered like a write.
+	InstRecovery = 0x06
+	// InstReboot restarts the servo; never answered (Feetech SDK reBoot only sends).
+	InstReboot = 0x08
+	// InstReset clears the multi-turn count (Feetech SDK INST_RESET); answered like a write.
+	InstReset = 0x0A
 )
 
 // Errors returned by the codec. Callers branch on them with errors.Is.

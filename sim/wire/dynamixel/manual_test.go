@@ -9,6 +9,7 @@ import (
 	"time"
 
 	dxlproto "github.com/praxis-robotics/praxis/drivers/dynamixel/proto"
+	"github.com/praxis-robotics/praxis/motion/clock"
 )
 
 // Citations: "XL430" is the ROBOTIS e-manual page of the XL430-W250 (Control Table of
@@ -97,7 +98,9 @@ func TestPowerUpControlTable(t *testing.T) {
 			{102, 2, 1193, "Goal Current = Current Limit"}}},
 	} {
 		t.Run(tc.cite, func(t *testing.T) {
-			_, c := simWith(t, Config{IDs: []byte{1}, Model: tc.model, Baud: 57600})
+			clk := &clock.Fake{}
+			clk.Set(90 * time.Second) // the bus was up long before this servo's power came on
+			_, c := simWith(t, Config{IDs: []byte{1}, Model: tc.model, Baud: 57600, Clock: clk})
 			for _, fd := range append(append([]f(nil), common...), tc.own...) {
 				p := c.read(1, fd.addr, fd.n)
 				if p.Error != 0 || len(p.Params) != int(fd.n) {
@@ -116,6 +119,32 @@ func TestPowerUpControlTable(t *testing.T) {
 			}
 			if temp := c.read(1, 146, 1).Params[0]; temp < 15 || temp > 60 {
 				t.Errorf("Present Temperature %d °C", temp)
+			}
+			// Realtime Tick (120): ms since power-up (or reboot), 0..32 767, then 0 again.
+			tick := func() int64 { return getN(c.read(1, 120, 2).Params, 2, false) }
+			for _, st := range []struct {
+				advance time.Duration
+				want    int64
+			}{
+				{1234 * time.Millisecond, 1234}, {31533 * time.Millisecond, 32767},
+				{time.Millisecond, 0}, {40 * time.Second, 7232},
+			} {
+				clk.Advance(st.advance)
+				if got := tick(); got != st.want {
+					t.Errorf("Realtime Tick %d after +%v, want %d (%s, Realtime Tick)", got, st.advance, st.want, tc.cite)
+				}
+			}
+			c.send(dxlproto.AppendPacket(nil, dxlproto.Packet{ID: 1, Instruction: dxlproto.InstReboot}))
+			if p := c.must(); p.Error != 0 {
+				t.Fatalf("reboot: status %v", p.Error)
+			}
+			// The sim reboots after its reply; the next request is served after the reboot.
+			if got := tick(); got != 0 {
+				t.Errorf("Realtime Tick %d right after a reboot, want 0", got)
+			}
+			clk.Advance(5 * time.Millisecond)
+			if got := tick(); got != 5 {
+				t.Errorf("Realtime Tick %d 5 ms after a reboot, want 5", got)
 			}
 		})
 	}

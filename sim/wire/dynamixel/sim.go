@@ -29,6 +29,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/drivers"
 	dxlproto "github.com/praxis-robotics/praxis/drivers/dynamixel/proto"
+	"github.com/praxis-robotics/praxis/motion/clock"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 	// ReturnDelay is the Return Delay Time at power-up, units of 2 µs; default 250 (500 µs,
 	// the factory value).
 	ReturnDelay byte
+	// Clock times Realtime Tick (120: ms since power-up or reboot, wrapping to 0 after
+	// 32 767); default the real clock. Wire pacing always runs on real time.
+	Clock clock.Clock
 }
 
 type servo struct {
@@ -70,7 +74,7 @@ type servo struct {
 	corrupt  int
 	pendAddr int // registered write, -1 when none
 	pendData []byte
-	boot     time.Time
+	boot     time.Duration // Config.Clock reading at power-up or reboot
 }
 
 func (v *servo) id() byte { return v.reg[aID] }
@@ -125,6 +129,9 @@ func New(rw io.ReadWriter, cfg Config) (*Sim, error) {
 	if cfg.ReturnDelay == 0 {
 		cfg.ReturnDelay = 250
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.NewReal()
+	}
 	if cfg.ReturnDelay == 255 {
 		return nil, errors.New("dxlsim: config: ReturnDelay 255 outside 0..254")
 	}
@@ -135,7 +142,7 @@ func New(rw io.ReadWriter, cfg Config) (*Sim, error) {
 		counts: map[dxlproto.Instruction]int{},
 	}
 	seen := map[byte]bool{}
-	now := time.Now()
+	now := cfg.Clock.Now()
 	for i, id := range cfg.IDs {
 		if id > dxlproto.MaxID || seen[id] {
 			return nil, fmt.Errorf("dxlsim: config: ID %d invalid or repeated", id)
@@ -179,7 +186,7 @@ func (s *Sim) factory(v *servo, option byte) {
 
 // powerUp sets v's RAM area to its initial values, as at power-on or after a reboot:
 // torque off, goal at the present position. Caller holds mu (or is New) and has refreshed.
-func (s *Sim) powerUp(v *servo, now time.Time) {
+func (s *Sim) powerUp(v *servo, now time.Duration) {
 	for _, f := range s.lay.spec.fields {
 		if !f.rom() && !f.ro {
 			putN(v.reg[f.addr:], f.size, f.def)
@@ -206,7 +213,7 @@ func (s *Sim) refresh(ctx context.Context) error {
 		return err
 	}
 	unit := dxlproto.XSeries.VelocityUnit
-	now := time.Now()
+	now := s.cfg.Clock.Now()
 	for _, v := range s.servos {
 		c := s.cfg.Cal[v.idx]
 		home := get32(v.reg[aHomingOffset:])
@@ -219,7 +226,8 @@ func (s *Sim) refresh(ctx context.Context) error {
 			moving = 1
 		}
 		v.reg[aMoving] = moving
-		putN(v.reg[aRealtimeTick:], 2, now.Sub(v.boot).Milliseconds()%32768)
+		// e-manual, Realtime Tick(120): 1 ms units, 0..32 767, then back to 0.
+		putN(v.reg[aRealtimeTick:], 2, (now-v.boot).Milliseconds()%32768)
 		putN(v.reg[aPresentVolt:], 2, s.lay.spec.voltage)
 		v.reg[aPresentTemp] = 30
 	}
@@ -651,7 +659,7 @@ func (s *Sim) handle(ctx context.Context, p dxlproto.Packet, n int) error {
 func (s *Sim) reboot(ctx context.Context, v *servo) {
 	_ = s.refresh(ctx)
 	wasOn := v.reg[aTorqueEnable] != 0
-	s.powerUp(v, time.Now())
+	s.powerUp(v, s.cfg.Clock.Now())
 	if tp, ok := s.cfg.Plant.(TorquePlant); ok && wasOn {
 		_ = tp.SetJointTorque(v.idx, false)
 	}

@@ -57,6 +57,37 @@ func TestManualBehaviour(t *testing.T) {
 			{id: 1, inst: ftproto.InstWrite, params: []byte{ftproto.RegModel, 1, 1}, replies: []byte{1}},
 			{id: 1, inst: ftproto.InstRead, params: []byte{ftproto.RegModel, 2}, replies: []byte{1}, params0: word(ftproto.ModelSTS3215)},
 		}},
+		{"SDK Recovery / SCS protocol RESTORE PARAMS (0x06): EEPROM back to factory values but the ID, answered", []step{
+			{id: 2, inst: ftproto.InstWrite, params: []byte{ftproto.RegLockSTS, 0}, replies: []byte{2}},
+			{id: 2, inst: ftproto.InstWrite, params: []byte{ftproto.RegBaud, 1, 0}, replies: []byte{2}}, // 500 kbit/s, no return delay
+			{id: 2, inst: ftproto.InstWrite, params: append([]byte{ftproto.RegHomingOffset}, word(100)...), replies: []byte{2}},
+			{id: 2, inst: ftproto.InstRecovery, replies: []byte{2}},
+			{id: 2, inst: ftproto.InstRead, params: []byte{ftproto.RegID, 4}, replies: []byte{2}, params0: []byte{2, 0, 250, 1}},
+			{id: 2, inst: ftproto.InstRead, params: []byte{ftproto.RegHomingOffset, 2}, replies: []byte{2}, params0: word(0)},
+			{id: ftproto.BroadcastID, inst: ftproto.InstRecovery},
+		}},
+		{"SDK reBoot (0x08, sent without Ack; SCS protocol REBOOT: no response): EEPROM reloaded, SRAM at power-up", []step{
+			{id: 1, inst: ftproto.InstWrite, params: []byte{ftproto.RegLockSTS, 0}, replies: []byte{1}},
+			{id: 1, inst: ftproto.InstWrite, params: []byte{ftproto.RegReturnDelay, 0}, replies: []byte{1}},
+			{id: 1, inst: ftproto.InstWrite, params: []byte{ftproto.RegLockSTS, 1}, replies: []byte{1}},
+			{id: 1, inst: ftproto.InstWrite, params: []byte{ftproto.RegPCoefficient, 50}, replies: []byte{1}}, // locked: not saved
+			{id: 1, inst: ftproto.InstWrite, params: []byte{ftproto.RegID, 9}, replies: []byte{1}},            // locked: not saved
+			{id: 9, inst: ftproto.InstWrite, params: []byte{ftproto.RegTorqueEnable, 1, 9}, replies: []byte{9}},
+			{id: 9, inst: ftproto.InstReboot},
+			{id: 9, inst: ftproto.InstPing},
+			{id: 1, inst: ftproto.InstRead, params: []byte{ftproto.RegReturnDelay, 1}, replies: []byte{1}, params0: []byte{0}},
+			{id: 1, inst: ftproto.InstRead, params: []byte{ftproto.RegPCoefficient, 1}, replies: []byte{1}, params0: []byte{32}},
+			{id: 1, inst: ftproto.InstRead, params: []byte{ftproto.RegTorqueEnable, 2}, replies: []byte{1}, params0: []byte{0, 0}},
+			{id: 1, inst: ftproto.InstRead, params: []byte{ftproto.RegLockSTS, 1}, replies: []byte{1}, params0: []byte{1}},
+		}},
+		{"SDK Reset (0x0A, INST_RESET: clears the multi-turn count): answered, table unchanged", []step{
+			{id: 7, inst: ftproto.InstReset, replies: []byte{7}},
+			{id: 7, inst: ftproto.InstRead, params: []byte{ftproto.RegReturnDelay, 2}, replies: []byte{7}, params0: []byte{250, 1}},
+		}},
+		{"STS status byte has no instruction-error bit: an unknown instruction gets no reply", []step{
+			{id: 1, inst: 0x07},
+			{id: 1, inst: 0x20, params: []byte{1, 2}},
+		}},
 	} {
 		t.Run(tc.cite, func(t *testing.T) {
 			_, _, h := start(t, 1000000)

@@ -11,7 +11,10 @@
 // LeRobot's feetech tables list it, with the STS3215's factory values. Semantics
 // modelled: ping (a broadcast ping is answered by every servo, one after another, as
 // LeRobot's ID set-up relies on), read, write, reg write + action, sync read (replies
-// in the order of the request's IDs), sync write; no other broadcast is answered.
+// in the order of the request's IDs), sync write, recovery 0x06 (EEPROM back to factory
+// values but the ID), reboot 0x08 (never answered; EEPROM reloaded from what was
+// persisted, SRAM back to power-up values) and reset 0x0A (answered; no multi-turn count
+// to clear); no other broadcast is answered, and unknown instructions get no reply.
 // Response_Status_Level 0 answers only ping and read. A write of ID is answered from the
 // old ID, then the servo answers to the new one. Homing_Offset (sign-magnitude, bit 11)
 // shifts positions as LeRobot documents: Present_Position = Actual − Homing_Offset, and a
@@ -416,6 +419,30 @@ func (b *Bus) handle(ctx context.Context, p ftproto.Packet) error {
 		if acks(targets[0]) {
 			return b.reply(targets[0], from, nil)
 		}
+	case ftproto.InstRecovery, ftproto.InstReset:
+		// Feetech SDK Recovery / Reset: sent, then Ack (a status packet unless broadcast
+		// or Response_Status_Level 0). Reset clears the multi-turn count, which this
+		// position-mode model does not keep, so it changes nothing here.
+		if err := b.refresh(ctx); err != nil {
+			return err
+		}
+		if p.Inst == ftproto.InstRecovery {
+			for _, s := range targets {
+				b.recover(s)
+			}
+		}
+		if acks(targets[0]) {
+			return b.reply(targets[0], targets[0].cfg.ID, nil)
+		}
+	case ftproto.InstReboot:
+		// Feetech SDK reBoot only sends: a rebooting servo never answers.
+		if err := b.refresh(ctx); err != nil {
+			return err
+		}
+		for _, s := range targets {
+			b.reboot(s)
+		}
+		return b.apply(ctx)
 	case ftproto.InstAction:
 		if err := b.refresh(ctx); err != nil {
 			return err
@@ -432,8 +459,57 @@ func (b *Bus) handle(ctx context.Context, p ftproto.Packet) error {
 		if acks(targets[0]) {
 			return b.reply(targets[0], targets[0].cfg.ID, nil)
 		}
+	default:
+		// Any other instruction is ignored without a reply: the STS status byte has no
+		// instruction-error bit to report it with (memory table, status bits).
 	}
 	return nil
+}
+
+// factoryTable returns s's control table as shipped: the STS3215 factory values with
+// s's ID and its Max_Position_Limit one turn.
+func factoryTable(s *servo) [ftproto.TableSize]byte {
+	t := factory
+	t[ftproto.RegID] = s.cfg.ID
+	ftproto.STS.PutWord(t[ftproto.RegMaxAngle:], uint16(s.cfg.Resolution-1))
+	return t
+}
+
+// recover restores s's EEPROM area (addresses below 40), live and persisted, to the
+// factory values, its ID excepted (Feetech SCS protocol, RESTORE PARAMS 0x06).
+func (b *Bus) recover(s *servo) {
+	f := factoryTable(s)
+	for a := range ftproto.RegTorqueEnable {
+		if a != ftproto.RegID {
+			s.tab[a], s.eeprom[a] = f[a], f[a]
+		}
+	}
+}
+
+// reboot restarts s: the EEPROM area is reloaded from what was persisted (writes made
+// while locked are lost, an unsaved ID change reverts), the SRAM area (40 on) returns to
+// its power-up values, so torque is off and Lock is 1, and a registered write is dropped.
+func (b *Bus) reboot(s *servo) {
+	i := b.index(s)
+	copy(s.tab[:ftproto.RegTorqueEnable], s.eeprom[:ftproto.RegTorqueEnable])
+	copy(s.tab[ftproto.RegTorqueEnable:], factory[ftproto.RegTorqueEnable:])
+	s.tab[ftproto.RegStatus] = byte(s.status)
+	s.pendAddr, s.goalSet = -1, false
+	if s.torque {
+		s.torque = false
+		if t, ok := b.plant.(torquer); ok {
+			_ = t.SetJointTorque(i, false)
+		}
+	}
+	s.goalRad = b.state.Pos[i]
+	if id := s.tab[ftproto.RegID]; id != s.cfg.ID && id <= ftproto.MaxID && b.byID[id] == nil {
+		b.byID[s.cfg.ID], b.byID[id] = nil, s
+		s.cfg.ID = id
+	} else {
+		s.tab[ftproto.RegID] = s.cfg.ID
+	}
+	pos := ftproto.EncodeSignMag(b.present(s, b.state.Pos[i]), ftproto.SignBitPos)
+	ftproto.STS.PutWord(s.tab[ftproto.RegGoalPosition:], pos)
 }
 
 // homing returns s's Homing_Offset, ticks.
