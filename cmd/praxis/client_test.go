@@ -734,3 +734,20 @@ func TestClientTLS(t *testing.T) {
 	wantStatus(t, status, 2, stdout, stderr)
 	wantContains(t, "--ca with a key", stderr, "no PEM certificate")
 }
+
+// TestRecordHelpSaysCtrlCStops: `praxis record --help` says what Ctrl-C does while following
+// (it stops the recording; followRecording sends record stop), not that the recording goes on.
+func TestRecordHelpSaysCtrlCStops(t *testing.T) {
+	for _, args := range [][]string{{"record", "--help"}, {"record", "start", "--help"}} {
+		stdout, stderr, status := offlineRun(t, args...)
+		wantStatus(t, status, 0, stdout, stderr)
+		if strings.Contains(stdout, "recording then continues") || strings.Contains(stdout, "continues)") {
+			t.Errorf("%v: help still says the recording continues after Ctrl-C:\n%s", args, stdout)
+		}
+		if args[1] == "--help" {
+			wantContains(t, "record --help", stdout,
+				"Ctrl-C stops the recording (record stop over a second\nconnection) and prints its result, a second Ctrl-C stops waiting",
+				"--no-follow returns\nat once")
+		}
+	}
+}
