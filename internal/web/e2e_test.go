@@ -169,6 +169,25 @@ func (w *mqttEvents) wait(t *testing.T, id string, typ core.EventType, timeout t
 	t.Fatalf("no %s event of %s over MQTT within %v", typ, id, timeout)
 }
 
+// find waits up to timeout for an event matching ok and returns it.
+func (w *mqttEvents) find(t *testing.T, what string, ok func(core.Event) bool, timeout time.Duration) core.Event {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		w.mu.Lock()
+		for _, e := range w.evs {
+			if ok(e) {
+				w.mu.Unlock()
+				return e
+			}
+		}
+		w.mu.Unlock()
+		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronising
+	}
+	t.Fatalf("no %s over MQTT within %v", what, timeout)
+	return core.Event{}
+}
+
 // latchLatency waits for the daemon's e-stop latch after t0 (polling every 0.5 ms) and
 // returns how long after t0 it was seen.
 func latchLatency(t *testing.T, r *daemonT, t0 time.Time) time.Duration {
@@ -289,9 +308,21 @@ func TestE2EDashboard(t *testing.T) {
 		chromedp.SendKeys("#rec-name", "taught"),
 		chromedp.Click("#rec-start"),
 	)
-	waitJS(t, ctx, "2 s recorded", `window.praxis.lastEvent && window.praxis.lastEvent.cmd === 'record' && window.praxis.lastEvent.seconds >= 2`, 20*time.Second)
+	// Stopped after 2.25 s of the 4 s wave, when the wrist swings fastest (2.3-2.45 s), so
+	// the recording warns that the arm was still moving (the wrist turns at 2.0 and 2.5 s: a
+	// stop near 2.1 or 2.6 s may not warn, hence the check below takes the daemon's word).
+	waitJS(t, ctx, "2.25 s recorded", `window.praxis.lastEvent && window.praxis.lastEvent.cmd === 'record' && window.praxis.lastEvent.seconds >= 2.25`, 20*time.Second)
 	do(t, ctx, "stop the recording", chromedp.Click("#rec-stop"))
 	waitJS(t, ctx, "the recording's end", `document.getElementById('rec-msg').textContent.includes('recording taught succeeded')`, 20*time.Second)
+	// A demo's warning (demos.Check) is shown with the recording's message and in the event
+	// log, as the daemon sent it.
+	recEnd := mq.find(t, "the recording's end", func(e core.Event) bool {
+		return e.Cmd == core.CmdRecord && e.Demo == "taught" && e.Type == core.Succeeded
+	}, 10*time.Second)
+	t.Logf("the recording's warning: %q", recEnd.Warning)
+	if recEnd.Warning != "" {
+		wantShown(t, ctx, "rec-msg", "recording taught succeeded", " — warning: "+recEnd.Warning)
+	}
 	waitJS(t, ctx, "the demo plotted", `document.querySelectorAll('#demo-plots canvas').length === 6 && document.getElementById('demo-title').textContent.startsWith('taught')`, 10*time.Second)
 	do(t, ctx, "trim to a new name",
 		chromedp.SetValue("#trim-from", "0.2"), chromedp.SetValue("#trim-to", "1.8"),
@@ -303,6 +334,15 @@ func TestE2EDashboard(t *testing.T) {
 		chromedp.SetValue("#learn-skill", "taught"),
 		chromedp.Click("#learn-go"))
 	waitJS(t, ctx, "the learn's success", `document.getElementById('learn-msg').textContent.includes('learn taught succeeded: version 1')`, 60*time.Second)
+	// The trimmed demo ends at 1.8 s of the wave, mid-swing of the wrist (about 1.6 rad/s):
+	// the learn warns that it was still moving, and the page says so.
+	learnEnd := mq.find(t, "the learn's end", func(e core.Event) bool {
+		return e.Cmd == core.CmdLearn && e.Skill == "taught" && e.Type == core.Succeeded
+	}, 10*time.Second)
+	if !strings.HasPrefix(learnEnd.Warning, "demo taught_trim: ") || !strings.Contains(learnEnd.Warning, "still moving at the end") {
+		t.Errorf("learn from a demo cut mid-swing: warning %q, want one saying demo taught_trim was still moving at the end", learnEnd.Warning)
+	}
+	wantShown(t, ctx, "learn-msg", "learn taught succeeded: version 1", " — warning: "+learnEnd.Warning)
 	waitJS(t, ctx, "the new skill listed", `document.querySelector('#skill-list li[data-skill="taught"]')`, 10*time.Second)
 	code, _, raw := api0(t, r).do("GET", "/api/demos/taught_trim", nil, nil)
 	var dt core.Trajectory
@@ -394,5 +434,23 @@ func TestE2EDashboard(t *testing.T) {
 	}
 	if st := r.d.Config().RobotID; st != "arm1" {
 		t.Fatal(st)
+	}
+}
+
+// wantShown checks that the message #id reads head followed by tail, shown as a warning
+// (class warn), and that the event log has a line with tail's warning.
+func wantShown(t *testing.T, ctx context.Context, id, head, tail string) {
+	t.Helper()
+	got := eval[string](t, ctx, fmt.Sprintf(`document.getElementById(%q).textContent`, id))
+	if !strings.HasPrefix(got, head) || !strings.HasSuffix(got, tail) {
+		t.Errorf("#%s reads %q, want %q ... %q", id, got, head, tail)
+	}
+	if cls := eval[string](t, ctx, fmt.Sprintf(`document.getElementById(%q).className`, id)); cls != "msg warn" {
+		t.Errorf("#%s class %q, want %q", id, cls, "msg warn")
+	}
+	line := "warning: " + strings.TrimPrefix(tail, " — warning: ")
+	js := fmt.Sprintf(`[...document.querySelectorAll('#log li.warn')].some(li => li.textContent.endsWith(%q))`, line)
+	if !eval[bool](t, ctx, js) {
+		t.Errorf("the event log has no warning line ending %q", line)
 	}
 }
