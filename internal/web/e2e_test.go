@@ -27,15 +27,30 @@ const EStopBound = 250 * time.Millisecond
 
 const chromium = "/usr/bin/chromium"
 
-// artefacts is where screenshots go: $PRAXIS_ARTIFACTS, or a temporary directory.
+// artefacts is where screenshots go: the directory $PRAXIS_ARTIFACTS/dashboard (make test
+// sets PRAXIS_ARTIFACTS to the repository's artifacts/, which git ignores; a relative
+// path is taken from the repository's root), or a temporary directory removed after the
+// test. Either way the test logs where they went.
 func artefacts(t *testing.T) string {
-	if d := os.Getenv("PRAXIS_ARTIFACTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	t.Helper()
+	d := os.Getenv("PRAXIS_ARTIFACTS")
+	if d == "" {
+		d = t.TempDir()
+		t.Logf("screenshots in %s, removed after the test: set PRAXIS_ARTIFACTS (make test does) to keep them", d)
 		return d
 	}
-	return t.TempDir()
+	if !filepath.IsAbs(d) {
+		d = filepath.Join("..", "..", d) // this package is internal/web
+	}
+	d, err := filepath.Abs(filepath.Join(d, "dashboard"))
+	if err == nil {
+		err = os.MkdirAll(d, 0o755)
+	}
+	if err != nil {
+		t.Fatalf("PRAXIS_ARTIFACTS: %v", err)
+	}
+	t.Logf("screenshots kept in %s", d)
+	return d
 }
 
 // browser starts a fresh headless Chromium (its own profile) for the test.
