@@ -187,10 +187,24 @@ func TestRejections(t *testing.T) {
 	if code, _, _ := op.do("POST", "/api/run", strings.Repeat("x", 70_000), nil); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("huge body: %d", code)
 	}
-	// The e-stop refuses runs with the daemon's reason (409: not the request's fault).
+	// The e-stop refuses runs and recordings with the daemon's reason (409: not the
+	// request's fault), worded for the page's user (a button), not MQTT's (a topic).
 	op.do("POST", "/api/estop", nil, nil)
-	if code, m, _ := op.do("POST", "/api/run", map[string]any{"skill": "wave"}, nil); code != http.StatusConflict || !strings.Contains(m["error"].(string), "e-stop latched") {
-		t.Errorf("run under e-stop: %d %v", code, m)
+	const latched = "e-stop latched: reset the e-stop first (the Reset button on the Live tab, or POST /api/reset)"
+	for _, c := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/api/run", map[string]any{"skill": "wave"}},
+		{"/api/record", map[string]any{"action": "start", "demo": "under_estop"}},
+	} {
+		code, m, raw := op.do("POST", c.path, c.body, nil)
+		if code != http.StatusConflict || m["error"] != latched {
+			t.Errorf("POST %s under e-stop: %d %s; want 409 %q", c.path, code, raw, latched)
+		}
+		if strings.Contains(string(raw), "cmd/") {
+			t.Errorf("POST %s under e-stop: the page is told about MQTT topics: %s", c.path, raw)
+		}
 	}
 	if code, _, _ := op.do("POST", "/api/reset", nil, nil); code != 200 {
 		t.Errorf("reset: %d", code)
