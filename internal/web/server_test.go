@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -381,4 +382,70 @@ func TestEStopStream(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestStateStreamRate: the live stream carries joint state at the configured telemetry
+// rate (mqtt.state_rate_hz; docs/dashboard.md: 20 Hz by default), counted over the
+// stream's own time (the frames' timestamps) while a skill runs. The band: at most 5 %
+// above the rate (timestamp jitter at both ends of a 4 s window), at least 75 % of it
+// (ticks a busy machine may skip: a slow client gets the newest state only).
+func TestStateStreamRate(t *testing.T) {
+	for _, hz := range []float64{0, 8} { // 0: the default, 20 Hz
+		want := hz
+		if want == 0 {
+			want = 20
+		}
+		t.Run(fmt.Sprintf("%gHz", want), func(t *testing.T) {
+			r := startDaemon(t, func(c *daemon.Config) { c.MQTT.StateRateHz = hz })
+			op := loggedIn(t, r, "operator")
+			s := op.stream(t)
+			id := fmt.Sprintf("rate-%g", want)
+			if code, m, _ := op.do("POST", "/api/run", map[string]any{"id": id, "skill": "wave"}, nil); code != http.StatusAccepted {
+				t.Fatalf("run: %d %v", code, m)
+			}
+			s.event(t, id, core.Started, 10*time.Second)
+			s.event(t, id, core.Succeeded, 60*time.Second)
+			s.mu.Lock()
+			frames := append([]sseFrame(nil), s.frames...)
+			s.mu.Unlock()
+			var times []time.Time // state frames between the run's started and succeeded events
+			in := false
+			for _, f := range frames {
+				if f.event == "event" {
+					var e core.Event
+					if json.Unmarshal([]byte(f.data), &e) == nil && e.ID == id {
+						if e.Type == core.Started {
+							in = true
+						}
+						if e.Type == core.Succeeded {
+							break
+						}
+					}
+				}
+				if f.event != "state" || !in {
+					continue
+				}
+				var st struct {
+					Time time.Time `json:"time"`
+				}
+				if err := json.Unmarshal([]byte(f.data), &st); err != nil || st.Time.IsZero() {
+					t.Fatalf("state frame without a time: %s (%v)", f.data, err)
+				}
+				times = append(times, st.Time)
+			}
+			if len(times) < 2 {
+				t.Fatalf("%d state frames during the run", len(times))
+			}
+			span := times[len(times)-1].Sub(times[0]).Seconds()
+			if span < 3 {
+				t.Fatalf("state frames span %.2f s of a wave run (about 4 s): %d frames", span, len(times))
+			}
+			rate := float64(len(times)-1) / span
+			t.Logf("%d state frames over %.3f s of stream time: %.2f Hz (configured %g Hz)", len(times), span, rate, want)
+			if rate < 0.75*want || rate > 1.05*want {
+				t.Errorf("state stream at %.2f Hz (%d frames over %.3f s); want %g Hz (band %.2f..%.2f)",
+					rate, len(times), span, want, 0.75*want, 1.05*want)
+			}
+		})
+	}
 }
