@@ -375,10 +375,25 @@ func TestE2EDashboard(t *testing.T) {
 	}
 	wantShown(t, ctx, "learn-msg", "learn taught succeeded: version 1", " — warning: "+learnEnd.Warning)
 	waitJS(t, ctx, "the new skill listed", `document.querySelector('#skill-list li[data-skill="taught"]')`, 10*time.Second)
-	code, _, raw := api0(t, r).do("GET", "/api/demos/taught_trim", nil, nil)
-	var dt core.Trajectory
-	if err := json.Unmarshal(raw, &dt); code != 200 || err != nil || len(dt.T) < 100 || math.Abs(dt.T[len(dt.T)-1]-1.6) > 0.02 {
-		t.Fatalf("trimmed demo: %d, %d samples", code, len(dt.T))
+	// The trimmed demo keeps the recording's samples from 0.2 to 1.8 s, re-timed from its
+	// first (so about 1.6 s: less when the busy recorder's samples were late at the edges).
+	var orig, dt core.Trajectory
+	for name, tr := range map[string]*core.Trajectory{"taught": &orig, "taught_trim": &dt} {
+		code, _, raw := api0(t, r).do("GET", "/api/demos/"+name, nil, nil)
+		if err := json.Unmarshal(raw, tr); code != 200 || err != nil || len(tr.T) < 2 {
+			t.Fatalf("GET /api/demos/%s: %d %v, %d samples", name, code, err, len(tr.T))
+		}
+	}
+	var kept []float64
+	for _, x := range orig.T {
+		if x-orig.T[0] >= 0.2-1e-9 && x-orig.T[0] <= 1.8+1e-9 {
+			kept = append(kept, x)
+		}
+	}
+	span := kept[len(kept)-1] - kept[0]
+	if len(dt.T) != len(kept) || math.Abs(dt.T[len(dt.T)-1]-span) > 1e-4 || span < 1.4 {
+		t.Fatalf("trimmed demo: %d samples over %.4f s; want the %d samples of 0.2-1.8 s of the recording, over %.4f s",
+			len(dt.T), dt.T[len(dt.T)-1], len(kept), span)
 	}
 
 	// The e-stop button halts a run within the bound.
