@@ -22,9 +22,13 @@ build: ## build bin/praxis for this machine
 run: build ## the daemon on the simulated SO-101 with the embedded broker and seeded skills
 	./scripts/run.sh $(BIN) $(DATA)
 
-test: lint ## the whole suite, with the race detector
+# Test artefacts (the dashboard's screenshots: artifacts/dashboard/) are kept here; git ignores it.
+ARTIFACTS ?= $(CURDIR)/artifacts
+
+test: lint ## the whole suite, with the race detector; screenshots kept in artifacts/
 	./scripts/deps.sh
-	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+	PRAXIS_ARTIFACTS=$(ARTIFACTS) $(GO) test -race -count=1 -timeout 12m $(PKGS)
+	@echo "test artefacts (dashboard screenshots) in $(ARTIFACTS)"
 
 test-short: ## fast unit tests only
 	$(GO) test -short -count=1 $(PKGS)

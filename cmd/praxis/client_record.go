@@ -26,8 +26,10 @@ func newRecordCmd() *cobra.Command {
 		Short: "Start or stop recording a demonstration on the daemon",
 		Long: "record start NAME asks the daemon to record a demonstration called NAME (stored in its\n" +
 			"data directory; `praxis learn --from-daemon` fits skills from it) and follows the\n" +
-			"recording until it ends or Ctrl-C (the recording then continues). record stop NAME ends\n" +
-			"it and prints the result. " + clientCmdGroupNote,
+			"recording until it ends; Ctrl-C stops the recording (record stop over a second\n" +
+			"connection) and prints its result, a second Ctrl-C stops waiting; --no-follow returns\n" +
+			"at once and the recording goes on until record stop NAME, which ends it and prints the\n" +
+			"result. " + clientCmdGroupNote,
 		Args: argsBad(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return inputErrf("record: want a subcommand: start NAME or stop NAME")

@@ -40,6 +40,20 @@ type fakeService struct {
 	reset     []error           // answers of the next resets: nil accepts recovering the arm, an error rejects; none left: plain accept
 	recording map[string]string // demo name → id of its start command
 	latched   bool              // e-stop latched: runs are rejected as the daemon does
+	noFlight  bool              // no flight recorder: cmd/flight is rejected
+	dumps     []string          // reasons of cmd/flight
+}
+
+// DumpFlight implements mqttapi.FlightDumper (cmd/flight).
+func (f *fakeService) DumpFlight(reason string) (mqttapi.FlightInfo, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noFlight {
+		return mqttapi.FlightInfo{}, "", mqttapi.Reject("", "the flight recorder is off (flight.enabled: false)")
+	}
+	f.dumps = append(f.dumps, reason)
+	name := "20261202T101500.000Z-request.flight.json.gz"
+	return mqttapi.FlightInfo{Name: name, Samples: 5001, Seconds: 10.002}, "flight/" + name, nil
 }
 
 var fakeSkills = []mqttapi.SkillInfo{
@@ -733,4 +747,43 @@ func TestClientTLS(t *testing.T) {
 	stdout, stderr, status = offlineRun(t, "skills", "--broker", b.URL(), "--ca", key, "--data", dir)
 	wantStatus(t, status, 2, stdout, stderr)
 	wantContains(t, "--ca with a key", stderr, "no PEM certificate")
+}
+
+// TestRecordHelpSaysCtrlCStops: `praxis record --help` says what Ctrl-C does while following
+// (it stops the recording; followRecording sends record stop), not that the recording goes on.
+func TestRecordHelpSaysCtrlCStops(t *testing.T) {
+	for _, args := range [][]string{{"record", "--help"}, {"record", "start", "--help"}} {
+		stdout, stderr, status := offlineRun(t, args...)
+		wantStatus(t, status, 0, stdout, stderr)
+		if strings.Contains(stdout, "recording then continues") || strings.Contains(stdout, "continues)") {
+			t.Errorf("%v: help still says the recording continues after Ctrl-C:\n%s", args, stdout)
+		}
+		if args[1] == "--help" {
+			wantContains(t, "record --help", stdout,
+				"Ctrl-C stops the recording (record stop over a second\nconnection) and prints its result, a second Ctrl-C stops waiting",
+				"--no-follow returns\nat once")
+		}
+	}
+}
+
+// TestClientFlightDump: `praxis flight dump` sends cmd/flight with its reason and prints
+// the file the daemon wrote; a daemon without a flight recorder rejects it (exit 2).
+func TestClientFlightDump(t *testing.T) {
+	tb := newBed(t, true)
+	stdout, stderr, status := tb.praxis(t, "flight", "dump", "--reason", "after a wobble")
+	wantStatus(t, status, 0, stdout, stderr)
+	if !strings.HasPrefix(stdout, "flight dump ") || !strings.HasSuffix(stdout,
+		": accepted: wrote flight/20261202T101500.000Z-request.flight.json.gz in the daemon's data directory (5001 samples, 10.00 s)\n") {
+		t.Errorf("flight dump stdout: %q", stdout)
+	}
+	tb.svc.mu.Lock()
+	dumps := append([]string(nil), tb.svc.dumps...)
+	tb.svc.noFlight = true
+	tb.svc.mu.Unlock()
+	if len(dumps) != 1 || dumps[0] != "after a wobble" {
+		t.Errorf("the daemon was asked for dumps %q, want one with the reason", dumps)
+	}
+	stdout, stderr, status = tb.praxis(t, "flight", "dump")
+	wantStatus(t, status, 2, stdout, stderr)
+	wantContains(t, "flight dump without a recorder", stderr, "flight dump rejected by the daemon: the flight recorder is off (flight.enabled: false)")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/internal/daemon"
 	"github.com/praxis-robotics/praxis/internal/flight"
+	"github.com/praxis-robotics/praxis/internal/mqttapi"
 )
 
 func newFlightCmd() *cobra.Command {
@@ -21,7 +22,30 @@ func newFlightCmd() *cobra.Command {
 		Use:   "flight",
 		Short: "Read the flight recorder's files: the last seconds before a fault, abort or e-stop",
 	}
-	c.AddCommand(newFlightShowCmd(), newFlightListCmd())
+	c.AddCommand(newFlightShowCmd(), newFlightListCmd(), newFlightDumpCmd())
+	return c
+}
+
+// newFlightDumpCmd is `praxis flight dump [--reason TEXT]`: the running daemon writes its
+// flight recorder's present content to a file now (cmd/flight; operators only).
+func newFlightDumpCmd() *cobra.Command {
+	var reason string
+	c := clientCommand(&cobra.Command{
+		Use:   "dump [--reason TEXT]",
+		Short: "Ask the running daemon to write its flight recorder's present content to a file now",
+		Long: "flight dump sends cmd/flight and prints the file the daemon wrote (in <data>/flight, trigger\n" +
+			"request), its samples and seconds; `praxis flight show` reads it. Operators only. " + clientCmdGroupNote,
+		Args: argsBad(cobra.NoArgs),
+	}, func(cmd *cobra.Command, _ []string, s *session) error {
+		e, err := s.cli.Flight(cmd.Context(), mqttapi.FlightRequest{ID: newCmdID(), Reason: reason})
+		if err != nil {
+			return s.cmdError("flight dump", err)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "flight dump %s: %s: wrote %s in the daemon's data directory (%d samples, %s s)\n",
+			e.ID, e.Type, e.Path, e.Samples, strconv.FormatFloat(e.Seconds, 'f', 2, 64))
+		return nil
+	})
+	c.Flags().StringVar(&reason, "reason", "", "why, kept in the recording's header (default \"requested by cmd/flight\")")
 	return c
 }
 

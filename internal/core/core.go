@@ -61,6 +61,7 @@ const (
 	CmdRecord = "record"
 	CmdLearn  = "learn"
 	CmdSkills = "skills"
+	CmdFlight = "flight" // write the flight recorder's content now (core.FlightLog.DumpFlight)
 )
 
 // Service is what the daemon implements for its front ends. Methods other than EStop

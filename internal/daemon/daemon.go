@@ -781,6 +781,24 @@ func (m mqttService) EStop() {
 	m.service.EStop()
 }
 
+// DumpFlight implements mqttapi.FlightDumper (cmd/flight): the flight recorder's present
+// content written now, as the dashboard's dump does (trigger request); the path is
+// relative to the data directory. Refused when the recorder is off (flight.enabled).
+func (m mqttService) DumpFlight(reason string) (core.FlightInfo, string, error) {
+	fl := m.d().flightLog()
+	if fl == nil {
+		return core.FlightInfo{}, "", m.count(core.CmdFlight, core.Reject("", "the flight recorder is off (flight.enabled: false)"))
+	}
+	if reason == "" {
+		reason = "requested by cmd/flight"
+	}
+	info, err := fl.DumpFlight(reason)
+	if err != nil {
+		return info, "", m.count(core.CmdFlight, err)
+	}
+	return info, FlightDir + "/" + info.Name, m.count(core.CmdFlight, nil)
+}
+
 // Reset clears the e-stop. When the arm can be set up again (a bus arm), no run or
 // recording holds it, and it failed since it was last set up (a failed run or telemetry
 // read) or fails a probe read now (a servo went silent, faulting the arm), it first
@@ -862,8 +880,9 @@ func (s *service) ListSkills() ([]core.SkillInfo, error) {
 }
 
 var (
-	_ core.Service = (*service)(nil)
-	_ core.Service = mqttService{}
+	_ core.Service         = (*service)(nil)
+	_ core.Service         = mqttService{}
+	_ mqttapi.FlightDumper = mqttService{}
 )
 
 func (d *Daemon) estopLatch() {

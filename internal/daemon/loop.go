@@ -696,7 +696,8 @@ func (s *state) publishSkills() {
 }
 
 // roundLog rounds x to 4 significant digits for a log line (3.400392735 logs as 3.4,
-// 0.0021608760373402758 as 0.002161); events keep full precision.
+// 0.0021608760373402758 as 0.002161); events are rounded less, to 1e-9 (core.Round9),
+// and fit errors keep full precision.
 func roundLog(x float64) float64 {
 	r, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 4, 64), 64)
 	if err != nil {

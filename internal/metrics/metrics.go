@@ -27,7 +27,7 @@ const (
 )
 
 // Commands are the command names counted; any other name counts as "unknown".
-var Commands = []string{core.CmdRun, core.CmdCancel, core.CmdEStop, core.CmdReset, core.CmdRecord, core.CmdLearn, core.CmdSkills}
+var Commands = []string{core.CmdRun, core.CmdCancel, core.CmdEStop, core.CmdReset, core.CmdRecord, core.CmdLearn, core.CmdSkills, core.CmdFlight}
 
 // Run outcomes (label outcome of praxis_runs_total).
 var RunOutcomes = []string{string(core.Succeeded), string(core.Failed), string(core.Aborted)}

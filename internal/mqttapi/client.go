@@ -175,6 +175,16 @@ func (c *Client) Cancel(ctx context.Context, id string) (Event, error) {
 	return c.do(ctx, CmdCancel, id, CancelRequest{ID: id}, nil, false)
 }
 
+// Flight asks the daemon to write its flight recorder's present content to a file now;
+// it returns on accepted (the event's Path is the file, relative to the daemon's data
+// directory) or rejected. Operators only: the broker drops an observer's command.
+func (c *Client) Flight(ctx context.Context, req FlightRequest) (Event, error) {
+	if req.ID == "" {
+		req.ID = newID()
+	}
+	return c.do(ctx, CmdFlight, req.ID, req, nil, false)
+}
+
 // EStop latches the daemon's emergency stop; it returns on accepted.
 func (c *Client) EStop(ctx context.Context) (Event, error) {
 	id := newID()

@@ -141,6 +141,20 @@ func DecodeLearn(p []byte) (LearnRequest, error) {
 	return r, r.Check()
 }
 
+// DecodeFlight parses and checks a cmd/flight payload.
+func DecodeFlight(p []byte) (FlightRequest, error) {
+	var r FlightRequest
+	d, err := newDecoder(p, "id", "reason")
+	if err != nil {
+		return FlightRequest{ID: d.id}, err
+	}
+	r.ID = d.id
+	if r.Reason, err = d.name("reason", false); err != nil {
+		return r, Reject("reason", "want a text of 1 to %d bytes without control characters", MaxNameLen)
+	}
+	return r, nil
+}
+
 // DecodeID parses the payload of cmd/reset and cmd/skills: empty, or an object with an
 // optional id.
 func DecodeID(p []byte) (IDRequest, error) {

@@ -73,6 +73,11 @@ func TestDecodeRejectsNamingTheField(t *testing.T) {
 		{"reset number id", `{"id":1}`, reset, "", "id"},
 		{"reset extra", `{"id":"x","force":true}`, reset, "x", "force"},
 		{"too large", `{"id":"big","skill":"` + strings.Repeat("x", MaxPayload) + `"}`, run, "big", ""},
+		{"flight no id", `{"reason":"x"}`, flightDump, "", "id"},
+		{"flight extra", `{"id":"f","file":"x"}`, flightDump, "f", "file"},
+		{"flight number reason", `{"id":"f","reason":3}`, flightDump, "f", "reason"},
+		{"flight control reason", `{"id":"f","reason":"a\u0001"}`, flightDump, "f", "reason"},
+		{"flight long reason", `{"id":"f","reason":"` + strings.Repeat("x", MaxNameLen+1) + `"}`, flightDump, "f", "reason"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -100,6 +105,8 @@ func record(p []byte) error { _, err := DecodeRecord(p); return err }
 func learn(p []byte) error  { _, err := DecodeLearn(p); return err }
 func reset(p []byte) error  { _, err := DecodeID(p); return err }
 
+func flightDump(p []byte) error { _, err := DecodeFlight(p); return err }
+
 func TestDecodeOthersValid(t *testing.T) {
 	if r, err := DecodeRecord([]byte(`{"id":"d","action":"stop"}`)); err != nil || r.Action != RecordStop || r.Leader {
 		t.Fatalf("%+v %v", r, err)
@@ -116,6 +123,15 @@ func TestDecodeOthersValid(t *testing.T) {
 	if r, err := DecodeLearn([]byte(`{"id":"l","skill":"w","demos":["a","b"],"basis":30}`)); err != nil ||
 		len(r.Demos) != 2 || r.Basis != 30 {
 		t.Fatalf("%+v %v", r, err)
+	}
+	for p, want := range map[string]FlightRequest{
+		`{"id":"f1"}`:                           {ID: "f1"},
+		`{"id":"f2","reason":null}`:             {ID: "f2"},
+		`{"id":"f3","reason":"after a wobble"}`: {ID: "f3", Reason: "after a wobble"},
+	} {
+		if r, err := DecodeFlight([]byte(p)); err != nil || r != want {
+			t.Errorf("DecodeFlight(%s) = %+v, %v; want %+v", p, r, err, want)
+		}
 	}
 	for _, p := range []string{``, ` `, `{}`, `{"id":"x"}`} {
 		if _, err := DecodeID([]byte(p)); err != nil {

@@ -22,6 +22,7 @@ type (
 	Status        = core.Status
 	Rejection     = core.Rejection
 	Service       = core.Service
+	FlightInfo    = core.FlightInfo
 )
 
 // Command names, event types, record actions and activities: see package core.
@@ -33,6 +34,7 @@ const (
 	CmdRecord = core.CmdRecord
 	CmdLearn  = core.CmdLearn
 	CmdSkills = core.CmdSkills
+	CmdFlight = core.CmdFlight
 
 	RecordStart = core.RecordStart
 	RecordStop  = core.RecordStop
@@ -60,6 +62,13 @@ var Reject = core.Reject
 // CancelRequest is the payload of cmd/cancel: ID names the run to cancel.
 type CancelRequest struct {
 	ID string `json:"id"`
+}
+
+// FlightRequest is the payload of cmd/flight: write the flight recorder's present content
+// to a file now. Reason (optional, at most MaxNameLen bytes) is kept in the file's header.
+type FlightRequest struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // IDRequest is the payload of cmd/reset, cmd/skills and cmd/estop: only an id, which may

@@ -415,6 +415,13 @@ func (s *Server) runCommands() {
 	}
 }
 
+// FlightDumper is a Service with a flight recorder (core.FlightLog) that cmd/flight can
+// ask to write its present content to a file now. DumpFlight returns the recording's info
+// and its file relative to the daemon's data directory (the accepted event's path).
+type FlightDumper interface {
+	DumpFlight(reason string) (info FlightInfo, path string, err error)
+}
+
 // SkillLister is a Service that can list its skills without counting it as a command;
 // the server uses it for the skill list it publishes when it starts.
 type SkillLister interface {
@@ -481,6 +488,21 @@ func (s *Server) handle(m inMsg) {
 						ev.Skills = []SkillInfo{}
 					}
 					s.PublishSkills(list)
+				}
+				return err
+			})
+		}
+	case CmdFlight:
+		var r FlightRequest
+		if r, err = DecodeFlight(m.payload); err == nil {
+			call(r.ID, func() error {
+				fd, ok := s.svc.(FlightDumper)
+				if !ok {
+					return Reject("", "no flight recorder")
+				}
+				info, path, err := fd.DumpFlight(r.Reason)
+				if err == nil {
+					ev.Path, ev.Samples, ev.Seconds = path, info.Samples, info.Seconds
 				}
 				return err
 			})

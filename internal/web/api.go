@@ -49,10 +49,18 @@ func fail(w http.ResponseWriter, err error) {
 		if rj.Field == "" && strings.HasPrefix(rj.Reason, "daemon shutting down") {
 			code = http.StatusServiceUnavailable
 		}
-		httpError(w, code, rj.Field, "%s", rj.Reason)
+		httpError(w, code, rj.Field, "%s", pageWording(rj.Reason))
 		return
 	}
 	httpError(w, http.StatusInternalServerError, "", "%v", err)
+}
+
+// pageWording rewrites the MQTT wording of a daemon's reason for the dashboard, as the
+// CLI does for its users (cmd/praxis cliWording): the daemon says which topic to publish
+// ("send cmd/reset first"); the page's user presses a button.
+func pageWording(reason string) string {
+	reason = strings.ReplaceAll(reason, "send cmd/reset first", "reset the e-stop first (the Reset button on the Live tab, or POST /api/reset)")
+	return strings.ReplaceAll(reason, "cmd/reset is setting the arm up again", "a reset is setting the arm up again")
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, sess *session, tok string)

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"encoding/json"
+	"encoding/xml"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/internal/core"
 	"github.com/praxis-robotics/praxis/internal/daemon"
+	"github.com/praxis-robotics/praxis/sim/models"
 )
 
 func TestLoginAndRoles(t *testing.T) {
@@ -187,10 +190,24 @@ func TestRejections(t *testing.T) {
 	if code, _, _ := op.do("POST", "/api/run", strings.Repeat("x", 70_000), nil); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("huge body: %d", code)
 	}
-	// The e-stop refuses runs with the daemon's reason (409: not the request's fault).
+	// The e-stop refuses runs and recordings with the daemon's reason (409: not the
+	// request's fault), worded for the page's user (a button), not MQTT's (a topic).
 	op.do("POST", "/api/estop", nil, nil)
-	if code, m, _ := op.do("POST", "/api/run", map[string]any{"skill": "wave"}, nil); code != http.StatusConflict || !strings.Contains(m["error"].(string), "e-stop latched") {
-		t.Errorf("run under e-stop: %d %v", code, m)
+	const latched = "e-stop latched: reset the e-stop first (the Reset button on the Live tab, or POST /api/reset)"
+	for _, c := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/api/run", map[string]any{"skill": "wave"}},
+		{"/api/record", map[string]any{"action": "start", "demo": "under_estop"}},
+	} {
+		code, m, raw := op.do("POST", c.path, c.body, nil)
+		if code != http.StatusConflict || m["error"] != latched {
+			t.Errorf("POST %s under e-stop: %d %s; want 409 %q", c.path, code, raw, latched)
+		}
+		if strings.Contains(string(raw), "cmd/") {
+			t.Errorf("POST %s under e-stop: the page is told about MQTT topics: %s", c.path, raw)
+		}
 	}
 	if code, _, _ := op.do("POST", "/api/reset", nil, nil); code != 200 {
 		t.Errorf("reset: %d", code)
@@ -367,4 +384,165 @@ func TestEStopStream(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestStateStreamRate: the live stream carries joint state at the configured telemetry
+// rate (mqtt.state_rate_hz; docs/dashboard.md: 20 Hz by default), counted over the
+// stream's own time (the frames' timestamps) while a skill runs. The band: at most 5 %
+// above the rate (timestamp jitter at both ends of a 4 s window), at least 75 % of it
+// (ticks a busy machine may skip: a slow client gets the newest state only).
+func TestStateStreamRate(t *testing.T) {
+	for _, hz := range []float64{0, 8} { // 0: the default, 20 Hz
+		want := hz
+		if want == 0 {
+			want = 20
+		}
+		t.Run(fmt.Sprintf("%gHz", want), func(t *testing.T) {
+			r := startDaemon(t, func(c *daemon.Config) { c.MQTT.StateRateHz = hz })
+			op := loggedIn(t, r, "operator")
+			s := op.stream(t)
+			id := fmt.Sprintf("rate-%g", want)
+			if code, m, _ := op.do("POST", "/api/run", map[string]any{"id": id, "skill": "wave"}, nil); code != http.StatusAccepted {
+				t.Fatalf("run: %d %v", code, m)
+			}
+			s.event(t, id, core.Started, 10*time.Second)
+			s.event(t, id, core.Succeeded, 60*time.Second)
+			s.mu.Lock()
+			frames := append([]sseFrame(nil), s.frames...)
+			s.mu.Unlock()
+			var times []time.Time // state frames between the run's started and succeeded events
+			in := false
+			for _, f := range frames {
+				if f.event == "event" {
+					var e core.Event
+					if json.Unmarshal([]byte(f.data), &e) == nil && e.ID == id {
+						if e.Type == core.Started {
+							in = true
+						}
+						if e.Type == core.Succeeded {
+							break
+						}
+					}
+				}
+				if f.event != "state" || !in {
+					continue
+				}
+				var st struct {
+					Time time.Time `json:"time"`
+				}
+				if err := json.Unmarshal([]byte(f.data), &st); err != nil || st.Time.IsZero() {
+					t.Fatalf("state frame without a time: %s (%v)", f.data, err)
+				}
+				times = append(times, st.Time)
+			}
+			if len(times) < 2 {
+				t.Fatalf("%d state frames during the run", len(times))
+			}
+			span := times[len(times)-1].Sub(times[0]).Seconds()
+			if span < 3 {
+				t.Fatalf("state frames span %.2f s of a wave run (about 4 s): %d frames", span, len(times))
+			}
+			rate := float64(len(times)-1) / span
+			t.Logf("%d state frames over %.3f s of stream time: %.2f Hz (configured %g Hz)", len(times), span, rate, want)
+			if rate < 0.75*want || rate > 1.05*want {
+				t.Errorf("state stream at %.2f Hz (%d frames over %.3f s); want %g Hz (band %.2f..%.2f)",
+					rate, len(times), span, want, 0.75*want, 1.05*want)
+			}
+		})
+	}
+}
+
+// TestSkeletonPerModel: the 3-D view's stick figure for the UR5 and the Panda (arm.model):
+// the state stream carries one point for the root link, one per moving joint of the URDF
+// (not fixed, not mimic: the Panda's second finger follows the first) and one for the
+// end-effector link, named in that order, each hanging from an earlier point.
+func TestSkeletonPerModel(t *testing.T) {
+	for _, c := range []struct {
+		model, ee string
+		dof       int // the URDF's moving joints, counted by hand: UR5 6, Panda 7 + 1 finger
+	}{
+		{"ur5", "tool0", 6},
+		{"panda", "panda_hand_tcp", 8},
+	} {
+		t.Run(c.model, func(t *testing.T) {
+			b, err := models.URDF(c.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var u struct {
+				Joints []struct {
+					Name  string    `xml:"name,attr"`
+					Type  string    `xml:"type,attr"`
+					Mimic *struct{} `xml:"mimic"`
+				} `xml:"joint"`
+			}
+			if err := xml.Unmarshal(b, &u); err != nil {
+				t.Fatal(err)
+			}
+			var moving []string
+			for _, j := range u.Joints {
+				if j.Type != "fixed" && j.Mimic == nil {
+					moving = append(moving, j.Name)
+				}
+			}
+			if len(moving) != c.dof {
+				t.Fatalf("%s.urdf has %d moving joints %v, want %d", c.model, len(moving), moving, c.dof)
+			}
+			r := startDaemon(t, func(cfg *daemon.Config) { cfg.Arm.Model = c.model })
+			op := loggedIn(t, r, "observer")
+			code, me, raw := op.do("GET", "/api/me", nil, nil)
+			if code != http.StatusOK || me["skeleton"] != true {
+				t.Fatalf("GET /api/me on a %s: %d %s; want skeleton true", c.model, code, raw)
+			}
+			code, _, raw = op.do("GET", "/api/arm", nil, nil)
+			var arm struct {
+				Model  string `json:"model"`
+				Joints []struct {
+					Name string `json:"name"`
+				} `json:"joints"`
+			}
+			if err := json.Unmarshal(raw, &arm); code != http.StatusOK || err != nil || arm.Model != c.model || len(arm.Joints) != c.dof {
+				t.Fatalf("GET /api/arm on a %s: %d %v %s", c.model, code, err, raw)
+			}
+			s := op.stream(t)
+			var sk struct {
+				Names  []string     `json:"names"`
+				Points [][3]float64 `json:"points"`
+				Parent []int        `json:"parent"`
+			}
+			s.wait(t, "a state frame with the skeleton", 10*time.Second, func(fs []sseFrame) bool {
+				for _, f := range fs {
+					var st struct {
+						Skeleton *json.RawMessage `json:"skeleton"`
+					}
+					if f.event == "state" && json.Unmarshal([]byte(f.data), &st) == nil && st.Skeleton != nil {
+						return json.Unmarshal(*st.Skeleton, &sk) == nil
+					}
+				}
+				return false
+			})
+			if len(sk.Points) != c.dof+2 || len(sk.Names) != c.dof+2 || len(sk.Parent) != c.dof+2 {
+				t.Fatalf("%s skeleton: %d points, %d names, %d parents; want %d (root, %d joints, end-effector)",
+					c.model, len(sk.Points), len(sk.Names), len(sk.Parent), c.dof+2, c.dof)
+			}
+			for i, j := range arm.Joints {
+				if sk.Names[i+1] != j.Name || j.Name != moving[i] {
+					t.Errorf("%s skeleton point %d is %q; the arm's joint %d is %q, the URDF's %q", c.model, i+1, sk.Names[i+1], i, j.Name, moving[i])
+				}
+			}
+			if sk.Names[len(sk.Names)-1] != c.ee || sk.Parent[0] != -1 {
+				t.Errorf("%s skeleton: last point %q (want %q), root's parent %d", c.model, sk.Names[len(sk.Names)-1], c.ee, sk.Parent[0])
+			}
+			for k := 1; k < len(sk.Parent); k++ {
+				if p := sk.Parent[k]; p < 0 || p >= k {
+					t.Errorf("%s skeleton: point %d hangs from %d", c.model, k, p)
+				}
+			}
+			ee := sk.Points[len(sk.Points)-1]
+			reach := math.Hypot(math.Hypot(ee[0], ee[1]), ee[2])
+			if reach < 0.1 || reach > 1.5 { // both arms reach under 1 m from their base
+				t.Errorf("%s end-effector %.3f m from the base", c.model, reach)
+			}
+		})
+	}
 }

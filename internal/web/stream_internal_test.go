@@ -46,3 +46,17 @@ func TestPublishStateNoAlloc(t *testing.T) {
 		t.Fatalf("PublishState allocates %v times a call", a)
 	}
 }
+
+// TestPageWording: the daemon's MQTT wording of a rejection is rewritten for the page, and
+// reasons without it pass unchanged.
+func TestPageWording(t *testing.T) {
+	for in, want := range map[string]string{
+		"e-stop latched: send cmd/reset first":        "e-stop latched: reset the e-stop first (the Reset button on the Live tab, or POST /api/reset)",
+		"busy: cmd/reset is setting the arm up again": "busy: a reset is setting the arm up again",
+		`busy: recording demo "x"`:                    `busy: recording demo "x"`,
+	} {
+		if got := pageWording(in); got != want {
+			t.Errorf("pageWording(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

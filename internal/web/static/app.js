@@ -25,8 +25,11 @@ async function api(method, path, body) {
 function say(id, text, good) {
   const m = $(id);
   m.textContent = text;
-  m.className = 'msg ' + (good === undefined ? '' : good ? 'good' : 'bad');
+  m.className = 'msg ' + (good === undefined ? '' : good === 'warn' ? 'warn' : good ? 'good' : 'bad');
 }
+// warned is a demo's warning (demos.Check: short, little motion, still moving at the end) as
+// the CLI prints it, or '' when the event has none.
+const warned = (e) => (e.warning ? ` — warning: ${e.warning}` : '');
 const errText = (e) => (e.field ? `${e.message}` : e.message);
 
 const S = { me: null, arm: null, skills: [], status: null, es: null, demo: null, skill: null, runId: null, lastState: 0, states: 0 };
@@ -185,8 +188,8 @@ function onEvent(e) {
   S.lastEvent = e;
   if (e.type !== 'progress') {
     const what = [e.cmd, e.id, e.type, e.skill && `skill=${e.skill}`, e.version && `v${e.version}`, e.demo && `demo=${e.demo}`,
-      e.final_error !== undefined && `final_error=${f3(e.final_error)} rad`, e.samples && `${e.samples} samples`, e.reason].filter(Boolean).join(' ');
-    logLine(what, e.type === 'succeeded' ? 'good' : (e.type === 'failed' || e.type === 'aborted' || e.type === 'rejected') ? 'bad' : '');
+      e.final_error !== undefined && `final_error=${f3(e.final_error)} rad`, e.samples && `${e.samples} samples`, e.reason, e.warning && `warning: ${e.warning}`].filter(Boolean).join(' ');
+    logLine(what, e.warning ? 'warn' : e.type === 'succeeded' ? 'good' : (e.type === 'failed' || e.type === 'aborted' || e.type === 'rejected') ? 'bad' : '');
   }
   if (e.cmd === 'run' && e.id === S.runId) {
     if (e.type === 'progress') $('run-progress').style.width = `${(e.progress * 100).toFixed(1)}%`;
@@ -200,12 +203,12 @@ function onEvent(e) {
   if (e.cmd === 'record') {
     if (e.type === 'progress') say('rec-msg', `recording ${e.demo}: ${e.samples} samples, ${(e.seconds || 0).toFixed(1)} s`);
     else if (e.type !== 'accepted') {
-      say('rec-msg', `recording ${e.demo} ${e.type}: ${e.samples || 0} samples, ${(e.seconds || 0).toFixed(2)} s${e.reason ? ' — ' + e.reason : ''}`, e.type === 'succeeded');
+      say('rec-msg', `recording ${e.demo} ${e.type}: ${e.samples || 0} samples, ${(e.seconds || 0).toFixed(2)} s${e.reason ? ' — ' + e.reason : ''}${warned(e)}`, e.warning ? 'warn' : e.type === 'succeeded');
       loadDemos(e.demo);
     }
   }
   if (e.cmd === 'learn' && e.type !== 'started') {
-    say('learn-msg', `learn ${e.skill} ${e.type}${e.version ? ': version ' + e.version : ''}${e.reason ? ': ' + e.reason : ''}`, e.type === 'succeeded');
+    say('learn-msg', `learn ${e.skill} ${e.type}${e.version ? ': version ' + e.version : ''}${e.reason ? ': ' + e.reason : ''}${warned(e)}`, e.warning ? 'warn' : e.type === 'succeeded');
   }
 }
 
