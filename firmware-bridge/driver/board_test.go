@@ -17,6 +17,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/drivers"
 	"github.com/praxis-robotics/praxis/firmware-bridge/fwsim"
+	fwlink "github.com/praxis-robotics/praxis/firmware-bridge/link"
 	fwwire "github.com/praxis-robotics/praxis/firmware-bridge/wire"
 	"github.com/praxis-robotics/praxis/motion/joint"
 	"github.com/praxis-robotics/praxis/sim"
@@ -55,8 +56,9 @@ func so101Config(t testing.TB) Config {
 	// The simulator's hobby servos sweep the joint range over 500..2500 µs and their pots
 	// over the full ADC range (fwsim's physical mapping).
 	// Replies take microseconds of simulated time, but on a loaded machine the harness and
-	// this process can both be descheduled for a while: wall-clock timeouts are generous.
-	c := Config{ReplyTimeout: 2 * time.Second, FirmwareTimeout: time.Second, Heartbeat: 100 * time.Millisecond}
+	// this process can both be descheduled for a while: wall-clock timeouts are generous,
+	// within the link's rule (reply timeout + 2 heartbeats below the firmware timeout).
+	c := Config{ReplyTimeout: 500 * time.Millisecond, FirmwareTimeout: time.Second, Heartbeat: 100 * time.Millisecond}
 	for _, j := range m.Joints() {
 		c.Joints = append(c.Joints, Calibration(j.Name, j.Min, j.Max))
 	}
@@ -228,6 +230,7 @@ func TestHelperHost(t *testing.T) {
 	cfg := so101Config(t)
 	cfg.Hold = os.Getenv("FWARM_HELPER_HOLD") == "1"
 	cfg.FirmwareTimeout = 200 * time.Millisecond
+	cfg.Heartbeat, cfg.ReplyTimeout = 50*time.Millisecond, 80*time.Millisecond
 	a, err := Open(port, 115200, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -521,5 +524,92 @@ func TestTorqueOffIsLimp(t *testing.T) {
 	}
 	if _, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Last[0].Rise > now+cyc(100*time.Millisecond) }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBoardTimeoutIsFault: the host stalls (no heartbeats) longer than the board's
+// timeout mid-session; the firmware detaches the servos, and the next Read fails once
+// with drivers.ErrFault naming the board timeout, counted in BoardTimeouts. Commands then
+// fail too, without re-enabling the servos, until SetTorque(true) resumes; Setup (what
+// cmd/reset runs) resumes after a second stall.
+func TestBoardTimeoutIsFault(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	b := startBoard(t, fwsim.Config{Baud: 1000000})
+	cfg := so101Config(t)
+	cfg.Heartbeat, cfg.FirmwareTimeout = -1, timeout // the host alone keeps the board fed
+	a := openArm(t, b, 1000000, cfg)
+	ctx := ctxT(t, 60*time.Second)
+	q := []float64{0.2, -0.2, 0.2, -0.2, 0.2, 0.2}
+	want := make([]float64, 6)
+	for j, jc := range cfg.Joints {
+		want[j] = expectUs(jc, q[j])
+	}
+	now := b.Now()
+	if err := a.Command(ctx, joint.Command{Pos: q}); err != nil {
+		t.Fatal(err)
+	}
+	waitWidths(t, ctx, b, now, want)
+	stall := func() {
+		t.Helper()
+		now := b.Now()
+		if _, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > now+cyc(timeout+100*time.Millisecond) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stall()
+	st := joint.NewState(6)
+	err := a.Read(ctx, &st)
+	if !errors.Is(err, drivers.ErrFault) || !errors.Is(err, fwlink.ErrBoardTimeout) || !strings.Contains(err.Error(), "200ms timeout") {
+		t.Fatalf("read after the host stalled %v: %v, want drivers.ErrFault naming the board's 200ms timeout", timeout+100*time.Millisecond, err)
+	}
+	if c := a.Link().Counters(); c.BoardTimeouts != 1 {
+		t.Fatalf("BoardTimeouts %d, want 1", c.BoardTimeouts)
+	}
+	// Reported once: reading goes on; commanding fails, and the servos stay detached.
+	if err := a.Read(ctx, &st); err != nil {
+		t.Fatalf("second read: %v", err)
+	}
+	now = b.Now()
+	if err := a.Command(ctx, joint.Command{Pos: q}); !errors.Is(err, drivers.ErrFault) {
+		t.Fatalf("command after the board timeout: %v, want drivers.ErrFault", err)
+	}
+	s, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > now+cyc(60*time.Millisecond) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range 6 {
+		if s.Last[j].Rise > now {
+			t.Fatalf("servo %d pulsed after the board timeout without an explicit re-enable", j)
+		}
+	}
+	if c := a.Link().Counters(); c.BoardTimeouts != 1 {
+		t.Fatalf("BoardTimeouts %d after the later calls, want still 1", c.BoardTimeouts)
+	}
+	// The explicit re-enable resumes at the commanded widths.
+	if err := a.SetTorque(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	q[0] = -0.3
+	want[0] = expectUs(cfg.Joints[0], q[0])
+	now = b.Now()
+	if err := a.Command(ctx, joint.Command{Pos: q}); err != nil {
+		t.Fatalf("command after SetTorque(true): %v", err)
+	}
+	waitWidths(t, ctx, b, now, want)
+	// A second stall, resumed by Setup (cmd/reset).
+	stall()
+	if err := a.Command(ctx, joint.Command{Pos: q}); !errors.Is(err, fwlink.ErrBoardTimeout) {
+		t.Fatalf("command after the second stall: %v, want the board timeout", err)
+	}
+	if err := a.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = b.Now()
+	if err := a.Command(ctx, joint.Command{Pos: q}); err != nil {
+		t.Fatalf("command after Setup: %v", err)
+	}
+	waitWidths(t, ctx, b, now, want)
+	if c := a.Link().Counters(); c.BoardTimeouts != 2 {
+		t.Fatalf("BoardTimeouts %d, want 2", c.BoardTimeouts)
 	}
 }
