@@ -613,3 +613,98 @@ func TestBoardTimeoutIsFault(t *testing.T) {
 		t.Fatalf("BoardTimeouts %d, want 2", c.BoardTimeouts)
 	}
 }
+
+// TestDuplicateFrame: one encoded HEARTBEAT written twice over the pty (as a UART that
+// repeats a frame would deliver it) is acted on and answered once; the firmware counts
+// the second as a duplicate (GET_STATS Dups = 1).
+func TestDuplicateFrame(t *testing.T) {
+	b := startBoard(t, fwsim.Config{NoPlant: true})
+	p := openPort(t, b.Port, 115200)
+	defer p.Close()
+	if err := p.SetReadTimeout(50 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t, 30*time.Second)
+	frames := make(chan fwwire.Frame, 16)
+	go func() {
+		var d fwwire.Decoder
+		var f fwwire.Frame
+		buf := make([]byte, 256)
+		for ctx.Err() == nil {
+			n, err := p.Read(buf)
+			for q := buf[:n]; len(q) > 0; {
+				k, done, derr := d.Feed(q, &f)
+				q = q[k:]
+				if done && derr == nil {
+					frames <- f
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	send := func(f fwwire.Frame, times int) {
+		t.Helper()
+		raw, err := fwwire.Append(nil, &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range times {
+			if _, err := p.Write(raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	next := func(what string) fwwire.Frame {
+		t.Helper()
+		for {
+			select {
+			case f := <-frames:
+				if f.Type == fwwire.Fault && f.Code == fwwire.Reset || f.Type == fwwire.HelloAck {
+					continue // said once at start; late answers to repeated HELLOs
+				}
+				return f
+			case <-ctx.Done():
+				t.Fatalf("no %s from the board", what)
+			}
+		}
+	}
+	// The simulated MCU may still be starting: say HELLO until it answers (as fwlink does).
+	for acked := false; !acked; {
+		send(fwwire.Frame{Type: fwwire.Hello, Seq: 0, Version: fwwire.Version}, 1)
+		select {
+		case f := <-frames:
+			acked = f.Type == fwwire.HelloAck
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("no HELLO_ACK from the board")
+		}
+	}
+	// Timeout off: no unasked FAULT can come between the replies counted below.
+	send(fwwire.Frame{Type: fwwire.Config, Seq: 1, Timeout: 0}, 1)
+	if f := next("ACK"); f.Type != fwwire.Ack || f.Ack != 1 || f.Code != fwwire.OK {
+		t.Fatalf("CONFIG answered with %+v", f)
+	}
+	send(fwwire.Frame{Type: fwwire.Heartbeat, Seq: 2, Ack: 1}, 2)
+	send(fwwire.Frame{Type: fwwire.GetStats, Seq: 3, Ack: 1}, 1)
+	// Frames come back in order: everything before STATS answers the two HEARTBEATs.
+	var states int
+	var stats fwwire.Frame
+	for stats.Type != fwwire.Stats {
+		switch f := next("STATS"); f.Type {
+		case fwwire.State:
+			if f.Ack != 2 {
+				t.Fatalf("STATE acknowledges seq %d, want 2", f.Ack)
+			}
+			states++
+		case fwwire.Stats:
+			stats = f
+		default:
+			t.Fatalf("unexpected frame %+v", f)
+		}
+	}
+	if states != 1 || stats.Stats.Dups != 1 || stats.Stats.Lost != 0 || stats.Ack != 3 {
+		t.Fatalf("%d STATE replies to a HEARTBEAT sent twice, board stats %+v (ack %d); want 1 reply, 1 dup, 0 lost", states, stats.Stats, stats.Ack)
+	}
+}
