@@ -123,7 +123,7 @@ func TestHandshakeAndCaps(t *testing.T) {
 	b := startBoard(t, fwsim.Config{})
 	a := openArm(t, b, 115200, so101Config(t))
 	c := a.Link().Caps()
-	want := fwwire.Caps{FwMajor: 1, FwMinor: 0, Joints: 6, FeedbackMask: 0x3F, Flags: fwwire.CapVelocity,
+	want := fwwire.Caps{FwMajor: 1, FwMinor: 0, Joints: 6, FeedbackMask: 0x3F, Flags: fwwire.CapSlew,
 		PulseMin: 500, PulseMax: 2500, AdcMax: 1023, TimeoutMs: 1000}
 	if c != want {
 		t.Fatalf("caps %+v, want %+v", c, want)

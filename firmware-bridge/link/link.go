@@ -483,7 +483,7 @@ func (l *Link) Command(ctx context.Context, pulse, slew []uint16, st *fwwire.Fra
 		l.req = fwwire.Frame{Type: fwwire.Command, N: uint8(len(pulse))}
 		copy(l.req.Pos[:], pulse)
 		if slew != nil {
-			l.req.Flags = fwwire.FlagVel
+			l.req.Flags = fwwire.FlagSlew
 			copy(l.req.Vel[:], slew)
 		}
 	}
