@@ -220,6 +220,9 @@ func TestADCToPositions(t *testing.T) {
 
 func v2c(mv int) int { return mv * 1024 / fwsim.VRefMv }
 
+// helperTimeout is the firmware timeout TestHelperHost configures.
+const helperTimeout = 500 * time.Millisecond
+
 // TestHelperHost is the host process the timeout tests kill: it opens the arm on
 // FWARM_HELPER_PORT and commands a slow sine on every joint until killed.
 func TestHelperHost(t *testing.T) {
@@ -229,14 +232,19 @@ func TestHelperHost(t *testing.T) {
 	}
 	cfg := so101Config(t)
 	cfg.Hold = os.Getenv("FWARM_HELPER_HOLD") == "1"
-	cfg.FirmwareTimeout = 200 * time.Millisecond
-	cfg.Heartbeat, cfg.ReplyTimeout = 50*time.Millisecond, 80*time.Millisecond
+	// The reply timeout must leave the handshake room on a loaded machine, and with two
+	// heartbeats stay below the firmware timeout (fwlink's rule).
+	cfg.FirmwareTimeout = helperTimeout
+	cfg.Heartbeat, cfg.ReplyTimeout = 50*time.Millisecond, 300*time.Millisecond
 	a, err := Open(port, 115200, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := a.Setup(ctx); err != nil {
+	// A deadline: the handshake says HELLO until the (perhaps still starting) board answers.
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := a.Setup(sctx); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("helper: ready")
@@ -269,7 +277,9 @@ func startHost(t *testing.T, port string, hold bool) *exec.Cmd {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	sc := bufio.NewScanner(out)
+	var said []string
 	for sc.Scan() {
+		said = append(said, sc.Text())
 		if strings.Contains(sc.Text(), "helper: ready") {
 			go func() {
 				for sc.Scan() {
@@ -278,15 +288,15 @@ func startHost(t *testing.T, port string, hold bool) *exec.Cmd {
 			return cmd
 		}
 	}
-	t.Fatal("helper host exited before it was ready")
+	t.Fatalf("helper host exited before it was ready: %q", said)
 	return nil
 }
 
 // TestHostKilled: SIGKILL the host mid-run; the firmware stops the servos within its
-// 200 ms timeout, measured in simulated cycles on the pins; a new host shakes hands and
+// 500 ms timeout (helperTimeout), measured in simulated cycles on the pins; a new host shakes hands and
 // the arm resumes on command.
 func TestHostKilled(t *testing.T) {
-	const timeout = 200 * time.Millisecond
+	const timeout = helperTimeout
 	b := startBoard(t, fwsim.Config{})
 	host := startHost(t, b.Port, false)
 	ctx := ctxT(t, 60*time.Second)
@@ -306,7 +316,7 @@ func TestHostKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	host.Wait()
-	// Quiet for 300 ms of simulated time after the last frame the MCU received.
+	// Quiet for the timeout + 100 ms of simulated time after the last frame the MCU received.
 	s, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool {
 		return len(s.Rx) > 0 && s.Now > s.Rx[len(s.Rx)-1]+cyc(timeout+100*time.Millisecond)
 	})
@@ -360,9 +370,9 @@ func TestHostKilledHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	host.Wait()
-	// Quiet for 500 ms of simulated time after the last frame in.
+	// Quiet for the timeout + 300 ms of simulated time after the last frame in.
 	s, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool {
-		return len(s.Rx) > 0 && s.Now > s.Rx[len(s.Rx)-1]+cyc(500*time.Millisecond)
+		return len(s.Rx) > 0 && s.Now > s.Rx[len(s.Rx)-1]+cyc(helperTimeout+300*time.Millisecond)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -382,9 +382,17 @@ func (l *Link) handshake(ctx context.Context) error {
 	if l.cfg.FirmwareTimeout > 0 {
 		ms = uint16(l.cfg.FirmwareTimeout / time.Millisecond)
 	}
-	l.req = fwwire.Frame{Type: fwwire.Config, Timeout: ms, Action: l.cfg.TimeoutAction}
-	if err := l.transact(ctx, fwwire.Ack, &r); err != nil {
-		return err
+	// CONFIG is idempotent: on a lost reply say it again until ctx ends (without a
+	// deadline: once), as HELLO is repeated.
+	for {
+		l.req = fwwire.Frame{Type: fwwire.Config, Timeout: ms, Action: l.cfg.TimeoutAction}
+		err := l.transact(ctx, fwwire.Ack, &r)
+		if err == nil {
+			break
+		}
+		if _, ok := ctx.Deadline(); !ok || !errors.Is(err, ErrTimeout) || ctx.Err() != nil {
+			return err
+		}
 	}
 	l.caps.TimeoutMs = ms
 	l.session = true
