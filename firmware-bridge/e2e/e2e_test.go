@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -241,6 +242,67 @@ func TestSeededSkillOverNoisyLink(t *testing.T) {
 	t.Logf("device counters %+v", dev)
 	if dev.CRCErrors+dev.Framing == 0 || dev.Lost == 0 {
 		t.Errorf("device counted %d CRC and %d framing errors and %d lost frames; want corruption and drops counted", dev.CRCErrors, dev.Framing, dev.Lost)
+	}
+}
+
+// TestBoardTimeoutFailsRunUntilReset: the link goes dead (every byte into the MCU
+// dropped) longer than the board's 1 s heartbeat timeout, so the board detaches the
+// servos. Once the link is back the daemon's link reports the board timeout once
+// (BoardTimeouts = 1) and does not re-enable the servos by itself: the next run fails on
+// the fault; cmd/reset sets the board up again and a run then succeeds.
+func TestBoardTimeoutFailsRunUntilReset(t *testing.T) {
+	r := startRig(t)
+	b, cli, rctx := r.b, r.cli, r.ctx
+	fa, ok := r.d.Arm().(*fwarm.Arm)
+	if !ok {
+		t.Fatalf("daemon arm is %T, want *fwarm.Arm", r.d.Arm())
+	}
+	b.Drop(true, 1)
+	t0 := b.Now()
+	s, err := b.Wait(rctx, func(s *fwsim.Snapshot) bool { return s.Now > t0+fwsim.CPUHz*3/2 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range 6 {
+		if s.Now-s.Last[j].Rise < fwsim.CPUHz/40 {
+			t.Fatalf("servo %d still pulsing 1.5 s into the outage: the board did not time out", j)
+		}
+	}
+	b.Drop(true, 0)
+	// The link's idle heartbeat (or a telemetry read) learns of the timeout.
+	for fa.Link().Counters().BoardTimeouts == 0 {
+		now := b.Now()
+		if _, err := b.Wait(rctx, func(s *fwsim.Snapshot) bool { return s.Now > now+fwsim.CPUHz/100 }); err != nil {
+			t.Fatalf("board timeout never reported: %v; counters %+v", err, fa.Link().Counters())
+		}
+	}
+	goal := map[string]float64{"shoulder_pan": 0.3, "elbow_flex": 0.5}
+	ev, err := cli.Run(rctx, mqttapi.RunRequest{ID: "after-timeout", Skill: "reach", Goal: goal, Duration: 2}, nil)
+	if err == nil || !strings.Contains(err.Error(), "board heartbeat timeout") {
+		t.Fatalf("run after the board timed out: %+v, %v; want it failed on the board heartbeat timeout", ev, err)
+	}
+	// Still limp: no pulse in the 100 ms after the failed run (servo frames are 20 ms).
+	now := b.Now()
+	s, err = b.Wait(rctx, func(s *fwsim.Snapshot) bool { return s.Now > now+fwsim.CPUHz/10 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range 6 {
+		if s.Last[j].Rise > now {
+			t.Fatalf("servo %d pulsed again without a reset", j)
+		}
+	}
+	res, err := cli.Reset(rctx)
+	if err != nil || !res.Recovered {
+		t.Fatalf("reset: %+v, %v; want the board set up again", res, err)
+	}
+	ev, err = cli.Run(rctx, mqttapi.RunRequest{ID: "after-reset", Skill: "reach", Goal: goal, Duration: 2}, nil)
+	if err != nil {
+		t.Fatalf("run after the reset: %v", err)
+	}
+	checkGoal(t, r, ev, b.Truth(), map[int]float64{0: 0.3, 2: 0.5})
+	if c := fa.Link().Counters(); c.BoardTimeouts != 1 {
+		t.Errorf("BoardTimeouts %d, want 1", c.BoardTimeouts)
 	}
 }
 
