@@ -540,6 +540,10 @@ func (l *Link) Configure(ctx context.Context, timeout time.Duration, action fwwi
 	if timeout < 0 || timeout > 65535*time.Millisecond || action > fwwire.Hold {
 		return fmt.Errorf("fwlink: firmware timeout %v / action %d out of range", timeout, action)
 	}
+	if h := l.cfg.Heartbeat; timeout > 0 && h > 0 && l.cfg.ReplyTimeout+2*h >= timeout {
+		return fmt.Errorf("fwlink: firmware timeout %v must exceed ReplyTimeout %v plus twice Heartbeat %v (one lost frame would trip the board)",
+			timeout, l.cfg.ReplyTimeout, h)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.cfg.FirmwareTimeout, l.cfg.TimeoutAction = timeout, action

@@ -69,6 +69,22 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// TestConfigureKeepsTheTimingRule: a firmware timeout set at run time must leave room
+// for the reply wait and two heartbeats too.
+func TestConfigureKeepsTheTimingRule(t *testing.T) {
+	_, l := start(t, Config{Heartbeat: 50 * time.Millisecond, ReplyTimeout: 100 * time.Millisecond})
+	ctx := ctxT(t)
+	if _, err := l.Handshake(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Configure(ctx, 200*time.Millisecond, fwwire.Detach); err == nil || !strings.Contains(err.Error(), "ReplyTimeout 100ms") {
+		t.Fatalf("Configure(200ms) with a 100ms reply timeout and 50ms heartbeat: %v, want refused naming the reply timeout", err)
+	}
+	if err := l.Configure(ctx, 201*time.Millisecond, fwwire.Detach); err != nil {
+		t.Fatalf("Configure(201ms): %v", err)
+	}
+}
+
 func TestDefaultReplyTimeout(t *testing.T) {
 	for _, c := range []struct{ fw, hb, want time.Duration }{
 		{250 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond},
