@@ -17,6 +17,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/drivers"
 	"github.com/praxis-robotics/praxis/firmware-bridge/fwsim"
+	fwlink "github.com/praxis-robotics/praxis/firmware-bridge/link"
 	fwwire "github.com/praxis-robotics/praxis/firmware-bridge/wire"
 	"github.com/praxis-robotics/praxis/motion/joint"
 	"github.com/praxis-robotics/praxis/sim"
@@ -55,8 +56,9 @@ func so101Config(t testing.TB) Config {
 	// The simulator's hobby servos sweep the joint range over 500..2500 µs and their pots
 	// over the full ADC range (fwsim's physical mapping).
 	// Replies take microseconds of simulated time, but on a loaded machine the harness and
-	// this process can both be descheduled for a while: wall-clock timeouts are generous.
-	c := Config{ReplyTimeout: 2 * time.Second, FirmwareTimeout: time.Second, Heartbeat: 100 * time.Millisecond}
+	// this process can both be descheduled for a while: wall-clock timeouts are generous,
+	// within the link's rule (reply timeout + 2 heartbeats below the firmware timeout).
+	c := Config{ReplyTimeout: 500 * time.Millisecond, FirmwareTimeout: time.Second, Heartbeat: 100 * time.Millisecond}
 	for _, j := range m.Joints() {
 		c.Joints = append(c.Joints, Calibration(j.Name, j.Min, j.Max))
 	}
@@ -121,7 +123,7 @@ func TestHandshakeAndCaps(t *testing.T) {
 	b := startBoard(t, fwsim.Config{})
 	a := openArm(t, b, 115200, so101Config(t))
 	c := a.Link().Caps()
-	want := fwwire.Caps{FwMajor: 1, FwMinor: 0, Joints: 6, FeedbackMask: 0x3F, Flags: fwwire.CapVelocity,
+	want := fwwire.Caps{FwMajor: 1, FwMinor: 0, Joints: 6, FeedbackMask: 0x3F, Flags: fwwire.CapSlew,
 		PulseMin: 500, PulseMax: 2500, AdcMax: 1023, TimeoutMs: 1000}
 	if c != want {
 		t.Fatalf("caps %+v, want %+v", c, want)
@@ -218,6 +220,9 @@ func TestADCToPositions(t *testing.T) {
 
 func v2c(mv int) int { return mv * 1024 / fwsim.VRefMv }
 
+// helperTimeout is the firmware timeout TestHelperHost configures.
+const helperTimeout = 500 * time.Millisecond
+
 // TestHelperHost is the host process the timeout tests kill: it opens the arm on
 // FWARM_HELPER_PORT and commands a slow sine on every joint until killed.
 func TestHelperHost(t *testing.T) {
@@ -227,13 +232,19 @@ func TestHelperHost(t *testing.T) {
 	}
 	cfg := so101Config(t)
 	cfg.Hold = os.Getenv("FWARM_HELPER_HOLD") == "1"
-	cfg.FirmwareTimeout = 200 * time.Millisecond
+	// The reply timeout must leave the handshake room on a loaded machine, and with two
+	// heartbeats stay below the firmware timeout (fwlink's rule).
+	cfg.FirmwareTimeout = helperTimeout
+	cfg.Heartbeat, cfg.ReplyTimeout = 50*time.Millisecond, 300*time.Millisecond
 	a, err := Open(port, 115200, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := a.Setup(ctx); err != nil {
+	// A deadline: the handshake says HELLO until the (perhaps still starting) board answers.
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := a.Setup(sctx); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("helper: ready")
@@ -266,7 +277,9 @@ func startHost(t *testing.T, port string, hold bool) *exec.Cmd {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	sc := bufio.NewScanner(out)
+	var said []string
 	for sc.Scan() {
+		said = append(said, sc.Text())
 		if strings.Contains(sc.Text(), "helper: ready") {
 			go func() {
 				for sc.Scan() {
@@ -275,15 +288,15 @@ func startHost(t *testing.T, port string, hold bool) *exec.Cmd {
 			return cmd
 		}
 	}
-	t.Fatal("helper host exited before it was ready")
+	t.Fatalf("helper host exited before it was ready: %q", said)
 	return nil
 }
 
 // TestHostKilled: SIGKILL the host mid-run; the firmware stops the servos within its
-// 200 ms timeout, measured in simulated cycles on the pins; a new host shakes hands and
+// 500 ms timeout (helperTimeout), measured in simulated cycles on the pins; a new host shakes hands and
 // the arm resumes on command.
 func TestHostKilled(t *testing.T) {
-	const timeout = 200 * time.Millisecond
+	const timeout = helperTimeout
 	b := startBoard(t, fwsim.Config{})
 	host := startHost(t, b.Port, false)
 	ctx := ctxT(t, 60*time.Second)
@@ -303,7 +316,7 @@ func TestHostKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	host.Wait()
-	// Quiet for 300 ms of simulated time after the last frame the MCU received.
+	// Quiet for the timeout + 100 ms of simulated time after the last frame the MCU received.
 	s, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool {
 		return len(s.Rx) > 0 && s.Now > s.Rx[len(s.Rx)-1]+cyc(timeout+100*time.Millisecond)
 	})
@@ -357,9 +370,9 @@ func TestHostKilledHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	host.Wait()
-	// Quiet for 500 ms of simulated time after the last frame in.
+	// Quiet for the timeout + 300 ms of simulated time after the last frame in.
 	s, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool {
-		return len(s.Rx) > 0 && s.Now > s.Rx[len(s.Rx)-1]+cyc(500*time.Millisecond)
+		return len(s.Rx) > 0 && s.Now > s.Rx[len(s.Rx)-1]+cyc(helperTimeout+300*time.Millisecond)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -521,5 +534,187 @@ func TestTorqueOffIsLimp(t *testing.T) {
 	}
 	if _, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Last[0].Rise > now+cyc(100*time.Millisecond) }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBoardTimeoutIsFault: the host stalls (no heartbeats) longer than the board's
+// timeout mid-session; the firmware detaches the servos, and the next Read fails once
+// with drivers.ErrFault naming the board timeout, counted in BoardTimeouts. Commands then
+// fail too, without re-enabling the servos, until SetTorque(true) resumes; Setup (what
+// cmd/reset runs) resumes after a second stall.
+func TestBoardTimeoutIsFault(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	b := startBoard(t, fwsim.Config{Baud: 1000000})
+	cfg := so101Config(t)
+	cfg.Heartbeat, cfg.FirmwareTimeout = -1, timeout // the host alone keeps the board fed
+	a := openArm(t, b, 1000000, cfg)
+	ctx := ctxT(t, 60*time.Second)
+	q := []float64{0.2, -0.2, 0.2, -0.2, 0.2, 0.2}
+	want := make([]float64, 6)
+	for j, jc := range cfg.Joints {
+		want[j] = expectUs(jc, q[j])
+	}
+	now := b.Now()
+	if err := a.Command(ctx, joint.Command{Pos: q}); err != nil {
+		t.Fatal(err)
+	}
+	waitWidths(t, ctx, b, now, want)
+	stall := func() {
+		t.Helper()
+		now := b.Now()
+		if _, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > now+cyc(timeout+100*time.Millisecond) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stall()
+	st := joint.NewState(6)
+	err := a.Read(ctx, &st)
+	if !errors.Is(err, drivers.ErrFault) || !errors.Is(err, fwlink.ErrBoardTimeout) || !strings.Contains(err.Error(), "200ms timeout") {
+		t.Fatalf("read after the host stalled %v: %v, want drivers.ErrFault naming the board's 200ms timeout", timeout+100*time.Millisecond, err)
+	}
+	if c := a.Link().Counters(); c.BoardTimeouts != 1 {
+		t.Fatalf("BoardTimeouts %d, want 1", c.BoardTimeouts)
+	}
+	// Reported once: reading goes on; commanding fails, and the servos stay detached.
+	if err := a.Read(ctx, &st); err != nil {
+		t.Fatalf("second read: %v", err)
+	}
+	now = b.Now()
+	if err := a.Command(ctx, joint.Command{Pos: q}); !errors.Is(err, drivers.ErrFault) {
+		t.Fatalf("command after the board timeout: %v, want drivers.ErrFault", err)
+	}
+	s, err := b.Wait(ctx, func(s *fwsim.Snapshot) bool { return s.Now > now+cyc(60*time.Millisecond) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range 6 {
+		if s.Last[j].Rise > now {
+			t.Fatalf("servo %d pulsed after the board timeout without an explicit re-enable", j)
+		}
+	}
+	if c := a.Link().Counters(); c.BoardTimeouts != 1 {
+		t.Fatalf("BoardTimeouts %d after the later calls, want still 1", c.BoardTimeouts)
+	}
+	// The explicit re-enable resumes at the commanded widths.
+	if err := a.SetTorque(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	q[0] = -0.3
+	want[0] = expectUs(cfg.Joints[0], q[0])
+	now = b.Now()
+	if err := a.Command(ctx, joint.Command{Pos: q}); err != nil {
+		t.Fatalf("command after SetTorque(true): %v", err)
+	}
+	waitWidths(t, ctx, b, now, want)
+	// A second stall, resumed by Setup (cmd/reset).
+	stall()
+	if err := a.Command(ctx, joint.Command{Pos: q}); !errors.Is(err, fwlink.ErrBoardTimeout) {
+		t.Fatalf("command after the second stall: %v, want the board timeout", err)
+	}
+	if err := a.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = b.Now()
+	if err := a.Command(ctx, joint.Command{Pos: q}); err != nil {
+		t.Fatalf("command after Setup: %v", err)
+	}
+	waitWidths(t, ctx, b, now, want)
+	if c := a.Link().Counters(); c.BoardTimeouts != 2 {
+		t.Fatalf("BoardTimeouts %d, want 2", c.BoardTimeouts)
+	}
+}
+
+// TestDuplicateFrame: one encoded HEARTBEAT written twice over the pty (as a UART that
+// repeats a frame would deliver it) is acted on and answered once; the firmware counts
+// the second as a duplicate (GET_STATS Dups = 1).
+func TestDuplicateFrame(t *testing.T) {
+	b := startBoard(t, fwsim.Config{NoPlant: true})
+	p := openPort(t, b.Port, 115200)
+	defer p.Close()
+	if err := p.SetReadTimeout(50 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t, 30*time.Second)
+	frames := make(chan fwwire.Frame, 16)
+	go func() {
+		var d fwwire.Decoder
+		var f fwwire.Frame
+		buf := make([]byte, 256)
+		for ctx.Err() == nil {
+			n, err := p.Read(buf)
+			for q := buf[:n]; len(q) > 0; {
+				k, done, derr := d.Feed(q, &f)
+				q = q[k:]
+				if done && derr == nil {
+					frames <- f
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	send := func(f fwwire.Frame, times int) {
+		t.Helper()
+		raw, err := fwwire.Append(nil, &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range times {
+			if _, err := p.Write(raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	next := func(what string) fwwire.Frame {
+		t.Helper()
+		for {
+			select {
+			case f := <-frames:
+				if f.Type == fwwire.Fault && f.Code == fwwire.Reset || f.Type == fwwire.HelloAck {
+					continue // said once at start; late answers to repeated HELLOs
+				}
+				return f
+			case <-ctx.Done():
+				t.Fatalf("no %s from the board", what)
+			}
+		}
+	}
+	// The simulated MCU may still be starting: say HELLO until it answers (as fwlink does).
+	for acked := false; !acked; {
+		send(fwwire.Frame{Type: fwwire.Hello, Seq: 0, Version: fwwire.Version}, 1)
+		select {
+		case f := <-frames:
+			acked = f.Type == fwwire.HelloAck
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("no HELLO_ACK from the board")
+		}
+	}
+	// Timeout off: no unasked FAULT can come between the replies counted below.
+	send(fwwire.Frame{Type: fwwire.Config, Seq: 1, Timeout: 0}, 1)
+	if f := next("ACK"); f.Type != fwwire.Ack || f.Ack != 1 || f.Code != fwwire.OK {
+		t.Fatalf("CONFIG answered with %+v", f)
+	}
+	send(fwwire.Frame{Type: fwwire.Heartbeat, Seq: 2, Ack: 1}, 2)
+	send(fwwire.Frame{Type: fwwire.GetStats, Seq: 3, Ack: 1}, 1)
+	// Frames come back in order: everything before STATS answers the two HEARTBEATs.
+	var states int
+	var stats fwwire.Frame
+	for stats.Type != fwwire.Stats {
+		switch f := next("STATS"); f.Type {
+		case fwwire.State:
+			if f.Ack != 2 {
+				t.Fatalf("STATE acknowledges seq %d, want 2", f.Ack)
+			}
+			states++
+		case fwwire.Stats:
+			stats = f
+		default:
+			t.Fatalf("unexpected frame %+v", f)
+		}
+	}
+	if states != 1 || stats.Stats.Dups != 1 || stats.Stats.Lost != 0 || stats.Ack != 3 {
+		t.Fatalf("%d STATE replies to a HEARTBEAT sent twice, board stats %+v (ack %d); want 1 reply, 1 dup, 0 lost", states, stats.Stats, stats.Ack)
 	}
 }

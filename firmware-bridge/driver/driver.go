@@ -19,6 +19,7 @@ import (
 	"github.com/praxis-robotics/praxis/drivers"
 	fwlink "github.com/praxis-robotics/praxis/firmware-bridge/link"
 	fwwire "github.com/praxis-robotics/praxis/firmware-bridge/wire"
+	"github.com/praxis-robotics/praxis/motion/clock"
 	"github.com/praxis-robotics/praxis/motion/joint"
 )
 
@@ -36,11 +37,15 @@ type Joint struct {
 // Config configures New. Zero fields take the stated defaults.
 type Config struct {
 	Joints          []Joint
-	ReplyTimeout    time.Duration // default 100 ms
-	Heartbeat       time.Duration // idle poll period; default 50 ms
+	ReplyTimeout    time.Duration // wait for the board's answer; default fwlink.DefaultReplyTimeout (100 ms); ReplyTimeout + 2 × Heartbeat must be below FirmwareTimeout
+	Heartbeat       time.Duration // longest idle silence (the link polls); default 50 ms; negative: never
 	FirmwareTimeout time.Duration // board-side host-silence timeout; default 250 ms
 	Hold            bool          // on timeout hold the last pulse instead of detaching (default detach)
 	Slew            bool          // ask the board to limit each servo to MaxVel (COMMAND slew rates)
+	// Clock stamps each Read (joint.State.Time); default the system clock. A simulated
+	// board gives its simulated time, so a loop paced by the same clock sees the arm
+	// move at the simulation's pace.
+	Clock clock.Clock
 }
 
 func (c *Config) validate() error {
@@ -196,7 +201,11 @@ func (a *Arm) fill(s *joint.State) {
 		}
 		s.Vel[i], s.Eff[i] = 0, 0
 	}
-	s.Time = time.Duration(time.Now().UnixNano())
+	if a.cfg.Clock != nil {
+		s.Time = a.cfg.Clock.Now()
+	} else {
+		s.Time = time.Duration(time.Now().UnixNano())
+	}
 }
 
 // Command sends target positions, rad, clamped into the joint limits (the velocity
@@ -232,7 +241,9 @@ func (a *Arm) Command(ctx context.Context, c joint.Command) error {
 }
 
 // SetTorque drives the servos (on: holding the measured position) or stops their pulses
-// (off: limp, so the arm can be moved by hand and read through the pots).
+// (off: limp, so the arm can be moved by hand and read through the pots). On is the
+// explicit re-enable after a board heartbeat timeout (drivers.ErrFault from Read or
+// Command), as is Setup.
 func (a *Arm) SetTorque(ctx context.Context, on bool) error {
 	if a.pulse == nil {
 		return errors.New("fwarm: SetTorque before Setup")
@@ -240,6 +251,7 @@ func (a *Arm) SetTorque(ctx context.Context, on bool) error {
 	if !on {
 		return a.wrap(a.link.Enable(ctx, 0))
 	}
+	a.link.Resume()
 	s := joint.NewState(len(a.joints))
 	if err := a.Read(ctx, &s); err != nil {
 		return err
@@ -272,7 +284,7 @@ func (a *Arm) wrap(err error) error {
 		return fmt.Errorf("fwarm: %w", drivers.ErrClosed)
 	case errors.Is(err, fwlink.ErrTimeout):
 		return fmt.Errorf("fwarm: %w: %w", drivers.ErrTimeout, err)
-	case errors.Is(err, fwlink.ErrRejected):
+	case errors.Is(err, fwlink.ErrRejected), errors.Is(err, fwlink.ErrBoardTimeout):
 		return fmt.Errorf("fwarm: %w: %w", drivers.ErrFault, err)
 	}
 	return fmt.Errorf("fwarm: %w", err)

@@ -431,3 +431,38 @@ func (b *Board) Close() error {
 	}
 	return nil
 }
+
+// Clock is the board's simulated time as a clock.Sleeper: Now is the last time mark
+// (every simulated millisecond) since the MCU started; SleepUntil returns once the
+// simulation has reached the deadline, or at once when the harness has exited. A
+// daemon or executor paced by it keeps in step with the simulated arm however slowly
+// the machine runs the simulation.
+type Clock struct{ b *Board }
+
+// Clock returns the board's simulated clock.
+func (b *Board) Clock() Clock { return Clock{b} }
+
+// Now returns the simulated time.
+func (c Clock) Now() time.Duration {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	return cyclesToDuration(c.b.now)
+}
+
+// SleepUntil waits until the simulated time reaches deadline.
+func (c Clock) SleepUntil(deadline time.Duration) {
+	b := c.b
+	for {
+		b.mu.Lock()
+		now, ch, ex := b.now, b.changed, b.exited
+		b.mu.Unlock()
+		if cyclesToDuration(now) >= deadline || ex != nil {
+			return
+		}
+		<-ch
+	}
+}
+
+func cyclesToDuration(c uint64) time.Duration {
+	return time.Duration(c/(CPUHz/1000000)) * time.Microsecond
+}

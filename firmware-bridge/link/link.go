@@ -22,12 +22,24 @@ var (
 	ErrClosed   = errors.New("fwlink: closed")
 	ErrRejected = errors.New("fwlink: rejected by the device")
 	ErrVersion  = errors.New("fwlink: protocol version mismatch")
+	// ErrBoardTimeout: the board's heartbeat timeout fired during the session (it heard
+	// nothing valid for Config.FirmwareTimeout and detached or held the servos). The request
+	// that learns of it fails with it once, and every Command fails with it until Enable or
+	// a handshake (Handshake, or the driver's Setup) resumes.
+	ErrBoardTimeout = errors.New("fwlink: board heartbeat timeout")
 )
 
 // Config configures New. Zero fields take the stated defaults.
+//
+// With heartbeats and the firmware timeout on, ReplyTimeout + 2 × Heartbeat must be
+// shorter than FirmwareTimeout: the link holds the request slot while it waits for a reply,
+// so when one frame is lost the board hears nothing for up to one idle gap (at most
+// Heartbeat), the reply wait and another idle gap; one lost frame must never trip the
+// board (PROTOCOL.md section 3). With heartbeats off the caller paces the link and owns
+// that rule.
 type Config struct {
-	ReplyTimeout    time.Duration // wait for a reply; default 100 ms
-	Heartbeat       time.Duration // poll when idle this long; default 50 ms; negative: never
+	ReplyTimeout    time.Duration // wait for a reply; default DefaultReplyTimeout (100 ms, less for short firmware timeouts)
+	Heartbeat       time.Duration // the longest the link stays silent while idle (it polls); default 50 ms; negative: never
 	FirmwareTimeout time.Duration // the board stops the servos after this much silence; default 250 ms; negative: off
 	TimeoutAction   fwwire.Action // what the board does on timeout; default Detach
 }
@@ -46,10 +58,14 @@ type Counters struct {
 	Resets     uint64 // board resets seen (FAULT reset, or NOT_READY)
 	Handshakes uint64 // completed handshakes
 	Overflow   uint64 // received frames dropped because nobody was waiting
+	// BoardTimeouts counts the board's heartbeat timeouts that fired while the session
+	// drove servos (FAULT heartbeat timeout or the STATE timed-out flag), each reported once
+	// as ErrBoardTimeout.
+	BoardTimeouts uint64
 }
 
 type counters struct {
-	tx, rx, crc, framing, lost, dups, stale, timeouts, faults, resets, handshakes, overflow atomic.Uint64
+	tx, rx, crc, framing, lost, dups, stale, timeouts, faults, resets, handshakes, overflow, boardTimeouts atomic.Uint64
 }
 
 // Link is one session with a board. Safe for concurrent use.
@@ -65,6 +81,8 @@ type Link struct {
 	session  bool  // handshake done and no reset seen since
 	mask     uint8 // enable mask the host wants
 	needMask bool  // re-send the mask with the next COMMAND
+	armed    bool  // the board drives servos for this session: a heartbeat timeout now is a fault
+	halted   bool  // a board timeout was reported: Command fails until Enable or a handshake
 	req      fwwire.Frame
 
 	frames    chan fwwire.Frame
@@ -72,6 +90,7 @@ type Link struct {
 	lastRx    atomic.Uint32
 	resetSeen atomic.Bool
 	lastFault atomic.Uint32 // code<<8 | detail of the last FAULT
+	boardTO   atomic.Bool   // a FAULT heartbeat timeout arrived and was not yet looked at
 	c         counters
 
 	stop      chan struct{}
@@ -87,14 +106,14 @@ func New(rw io.ReadWriteCloser, cfg Config) (*Link, error) {
 	if cfg.ReplyTimeout < 0 {
 		return nil, fmt.Errorf("fwlink: ReplyTimeout %v must not be negative", cfg.ReplyTimeout)
 	}
-	if cfg.ReplyTimeout == 0 {
-		cfg.ReplyTimeout = 100 * time.Millisecond
-	}
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = 50 * time.Millisecond
 	}
 	if cfg.FirmwareTimeout == 0 {
 		cfg.FirmwareTimeout = 250 * time.Millisecond
+	}
+	if cfg.ReplyTimeout == 0 {
+		cfg.ReplyTimeout = DefaultReplyTimeout(cfg.FirmwareTimeout, cfg.Heartbeat)
 	}
 	if cfg.FirmwareTimeout > 65535*time.Millisecond {
 		return nil, fmt.Errorf("fwlink: FirmwareTimeout %v above 65.535 s", cfg.FirmwareTimeout)
@@ -104,6 +123,10 @@ func New(rw io.ReadWriteCloser, cfg Config) (*Link, error) {
 	}
 	if cfg.Heartbeat > 0 && cfg.FirmwareTimeout > 0 && cfg.Heartbeat >= cfg.FirmwareTimeout {
 		return nil, fmt.Errorf("fwlink: Heartbeat %v must be shorter than FirmwareTimeout %v", cfg.Heartbeat, cfg.FirmwareTimeout)
+	}
+	if cfg.Heartbeat > 0 && cfg.FirmwareTimeout > 0 && cfg.ReplyTimeout+2*cfg.Heartbeat >= cfg.FirmwareTimeout {
+		return nil, fmt.Errorf("fwlink: ReplyTimeout %v plus twice Heartbeat %v must be shorter than FirmwareTimeout %v (one lost frame would trip the board)",
+			cfg.ReplyTimeout, cfg.Heartbeat, cfg.FirmwareTimeout)
 	}
 	l := &Link{rw: rw, cfg: cfg, txbuf: make([]byte, 0, fwwire.MaxEncoded),
 		frames: make(chan fwwire.Frame, 16), stop: make(chan struct{})}
@@ -146,6 +169,9 @@ func (l *Link) reader() {
 			if f.Type == fwwire.Fault {
 				l.c.faults.Add(1)
 				l.lastFault.Store(uint32(f.Code)<<8 | uint32(f.Detail))
+				if f.Code == fwwire.Timeout {
+					l.boardTO.Store(true)
+				}
 				if f.Code == fwwire.Reset {
 					l.c.resets.Add(1)
 					l.resetSeen.Store(true)
@@ -186,10 +212,25 @@ func (l *Link) reader() {
 	}
 }
 
-// heartbeat polls the board when no frame has been sent for cfg.Heartbeat.
+// DefaultReplyTimeout is the reply timeout a zero Config.ReplyTimeout takes: 100 ms, or
+// two thirds of firmwareTimeout − 2 × heartbeat when that is less (the last third is the
+// margin for scheduling delays); with the heartbeat or the firmware timeout off, 100 ms.
+func DefaultReplyTimeout(firmwareTimeout, heartbeat time.Duration) time.Duration {
+	d := 100 * time.Millisecond
+	if heartbeat > 0 && firmwareTimeout > 0 {
+		if room := firmwareTimeout - 2*heartbeat; room > 0 {
+			d = min(d, room*2/3)
+		}
+	}
+	return d
+}
+
+// heartbeat polls the board once nothing has been sent for 3/4 of cfg.Heartbeat, checking
+// every quarter period, so the link is never silent for longer than cfg.Heartbeat while
+// idle (scheduling delays aside).
 func (l *Link) heartbeat() {
 	defer l.wg.Done()
-	t := time.NewTicker(l.cfg.Heartbeat / 2)
+	t := time.NewTicker(l.cfg.Heartbeat / 4)
 	defer t.Stop()
 	var st fwwire.Frame
 	for {
@@ -201,7 +242,7 @@ func (l *Link) heartbeat() {
 		l.mu.Lock()
 		live := l.session
 		l.mu.Unlock()
-		if !live || time.Since(time.Unix(0, l.lastTx.Load())) < l.cfg.Heartbeat {
+		if !live || time.Since(time.Unix(0, l.lastTx.Load())) < l.cfg.Heartbeat*3/4 {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), l.cfg.ReplyTimeout)
@@ -341,13 +382,25 @@ func (l *Link) handshake(ctx context.Context) error {
 	if l.cfg.FirmwareTimeout > 0 {
 		ms = uint16(l.cfg.FirmwareTimeout / time.Millisecond)
 	}
-	l.req = fwwire.Frame{Type: fwwire.Config, Timeout: ms, Action: l.cfg.TimeoutAction}
-	if err := l.transact(ctx, fwwire.Ack, &r); err != nil {
-		return err
+	// CONFIG is idempotent: on a lost reply say it again until ctx ends (without a
+	// deadline: once), as HELLO is repeated.
+	for {
+		l.req = fwwire.Frame{Type: fwwire.Config, Timeout: ms, Action: l.cfg.TimeoutAction}
+		err := l.transact(ctx, fwwire.Ack, &r)
+		if err == nil {
+			break
+		}
+		if _, ok := ctx.Deadline(); !ok || !errors.Is(err, ErrTimeout) || ctx.Err() != nil {
+			return err
+		}
 	}
 	l.caps.TimeoutMs = ms
 	l.session = true
 	l.needMask = true
+	// A timeout that fired before this handshake belongs to an earlier session; this one
+	// drives no servo until its first COMMAND or ENABLE.
+	l.boardTO.Store(false)
+	l.armed, l.halted = false, false
 	l.c.handshakes.Add(1)
 	return nil
 }
@@ -396,9 +449,31 @@ func (l *Link) Enable(ctx context.Context, mask uint8) error {
 	var r fwwire.Frame
 	err := l.do(ctx, func() { l.req = fwwire.Frame{Type: fwwire.Enable, Mask: mask} }, fwwire.Ack, &r)
 	if err == nil {
+		// ENABLE cleared the board's timed-out flag: a timeout from now on is this
+		// session's fault, when there are servos to stop.
 		l.needMask = false
+		l.boardTO.Store(false)
+		l.armed, l.halted = mask != 0, false
 	}
 	return err
+}
+
+// boardTimedOut reports a heartbeat timeout of the board (a FAULT heartbeat timeout, or
+// the timed-out flag of st) while the session drove servos: once, counted, as an error
+// wrapping ErrBoardTimeout; the link is then halted. Called with l.mu held.
+func (l *Link) boardTimedOut(st *fwwire.Frame) error {
+	fired := l.boardTO.Swap(false) || st.Flags&fwwire.FlagTimedOut != 0
+	if !fired || !l.armed {
+		return nil
+	}
+	l.armed, l.halted = false, true
+	l.c.boardTimeouts.Add(1)
+	what := "detached"
+	if l.cfg.TimeoutAction == fwwire.Hold {
+		what = "held"
+	}
+	return fmt.Errorf("%w: the board heard nothing valid for its %v timeout and %s the servos; enable them again to resume",
+		ErrBoardTimeout, l.cfg.FirmwareTimeout, what)
 }
 
 // Command sends pulse widths (µs, one per board joint) and optional slew limits (µs/s,
@@ -409,19 +484,26 @@ func (l *Link) Command(ctx context.Context, pulse, slew []uint16, st *fwwire.Fra
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.halted {
+		return fmt.Errorf("%w: servos stopped since the board timed out; enable them again (Enable, a handshake or the driver's Setup)", ErrBoardTimeout)
+	}
 	fill := func() {
 		l.req = fwwire.Frame{Type: fwwire.Command, N: uint8(len(pulse))}
 		copy(l.req.Pos[:], pulse)
 		if slew != nil {
-			l.req.Flags = fwwire.FlagVel
+			l.req.Flags = fwwire.FlagSlew
 			copy(l.req.Vel[:], slew)
 		}
 	}
 	if err := l.do(ctx, fill, fwwire.State, st); err != nil {
 		return err
 	}
-	// After a board reset, or a heartbeat timeout that detached the servos, the board
-	// drives fewer joints than the host wants: enable them again now that they have a target.
+	if err := l.boardTimedOut(st); err != nil {
+		return err
+	}
+	// After a board reset (a new handshake) the board drives fewer joints than the host
+	// wants: enable them again now that they have a target. A heartbeat timeout during
+	// the session is never ridden through this way: boardTimedOut reported it above.
 	if l.needMask || st.Mask != l.mask {
 		var r fwwire.Frame
 		l.req = fwwire.Frame{Type: fwwire.Enable, Mask: l.mask}
@@ -431,6 +513,7 @@ func (l *Link) Command(ctx context.Context, pulse, slew []uint16, st *fwwire.Fra
 		st.Mask = l.mask
 	}
 	l.needMask = false
+	l.armed = l.mask != 0
 	return nil
 }
 
@@ -438,13 +521,28 @@ func (l *Link) Command(ctx context.Context, pulse, slew []uint16, st *fwwire.Fra
 func (l *Link) Poll(ctx context.Context, st *fwwire.Frame) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.do(ctx, func() { l.req = fwwire.Frame{Type: fwwire.Heartbeat} }, fwwire.State, st)
+	if err := l.do(ctx, func() { l.req = fwwire.Frame{Type: fwwire.Heartbeat} }, fwwire.State, st); err != nil {
+		return err
+	}
+	return l.boardTimedOut(st)
+}
+
+// Resume ends the halt after a board timeout without sending anything: the next Command
+// then enables the servos again at its widths (Enable does the same at the current ones).
+func (l *Link) Resume() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.halted = false
 }
 
 // Configure changes the firmware timeout (0: off) and action on the board.
 func (l *Link) Configure(ctx context.Context, timeout time.Duration, action fwwire.Action) error {
 	if timeout < 0 || timeout > 65535*time.Millisecond || action > fwwire.Hold {
 		return fmt.Errorf("fwlink: firmware timeout %v / action %d out of range", timeout, action)
+	}
+	if h := l.cfg.Heartbeat; timeout > 0 && h > 0 && l.cfg.ReplyTimeout+2*h >= timeout {
+		return fmt.Errorf("fwlink: firmware timeout %v must exceed ReplyTimeout %v plus twice Heartbeat %v (one lost frame would trip the board)",
+			timeout, l.cfg.ReplyTimeout, h)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -478,7 +576,8 @@ func (l *Link) Counters() Counters {
 	c := &l.c
 	return Counters{TxFrames: c.tx.Load(), RxFrames: c.rx.Load(), CRCErrors: c.crc.Load(), Framing: c.framing.Load(),
 		Lost: c.lost.Load(), Dups: c.dups.Load(), Stale: c.stale.Load(), Timeouts: c.timeouts.Load(),
-		Faults: c.faults.Load(), Resets: c.resets.Load(), Handshakes: c.handshakes.Load(), Overflow: c.overflow.Load()}
+		Faults: c.faults.Load(), Resets: c.resets.Load(), Handshakes: c.handshakes.Load(), Overflow: c.overflow.Load(),
+		BoardTimeouts: c.boardTimeouts.Load()}
 }
 
 // Close stops the session and closes the port; the board's heartbeat timeout then

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,50 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := New(nil, Config{}); err == nil {
 		t.Error("New(nil) accepted")
+	}
+	// A reply wait that, with an idle gap on either side, outlasts the board's timeout.
+	_, err := New(r, Config{ReplyTimeout: 2 * time.Second, Heartbeat: 100 * time.Millisecond, FirmwareTimeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "ReplyTimeout 2s") || !strings.Contains(err.Error(), "FirmwareTimeout 1s") {
+		t.Errorf("reply timeout above the firmware timeout: %v, want an error naming both", err)
+	}
+	if _, err := New(r, Config{ReplyTimeout: 150 * time.Millisecond}); err == nil {
+		t.Error("ReplyTimeout 150ms + 2 × 50ms heartbeat against the 250ms default firmware timeout accepted")
+	}
+	if l, err := New(r, Config{ReplyTimeout: 149 * time.Millisecond}); err != nil {
+		t.Errorf("ReplyTimeout 149ms + 2 × 50ms < 250ms refused: %v", err)
+	} else {
+		l.Close()
+	}
+}
+
+// TestConfigureKeepsTheTimingRule: a firmware timeout set at run time must leave room
+// for the reply wait and two heartbeats too.
+func TestConfigureKeepsTheTimingRule(t *testing.T) {
+	_, l := start(t, Config{Heartbeat: 50 * time.Millisecond, ReplyTimeout: 100 * time.Millisecond})
+	ctx := ctxT(t)
+	if _, err := l.Handshake(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Configure(ctx, 200*time.Millisecond, fwwire.Detach); err == nil || !strings.Contains(err.Error(), "ReplyTimeout 100ms") {
+		t.Fatalf("Configure(200ms) with a 100ms reply timeout and 50ms heartbeat: %v, want refused naming the reply timeout", err)
+	}
+	if err := l.Configure(ctx, 201*time.Millisecond, fwwire.Detach); err != nil {
+		t.Fatalf("Configure(201ms): %v", err)
+	}
+}
+
+func TestDefaultReplyTimeout(t *testing.T) {
+	for _, c := range []struct{ fw, hb, want time.Duration }{
+		{250 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond},
+		{time.Second, 50 * time.Millisecond, 100 * time.Millisecond},
+		{120 * time.Millisecond, 20 * time.Millisecond, 80 * time.Millisecond * 2 / 3},
+		{40 * time.Millisecond, 20 * time.Millisecond, 100 * time.Millisecond}, // no room: New refuses it
+		{-1, 50 * time.Millisecond, 100 * time.Millisecond},
+		{250 * time.Millisecond, -1, 100 * time.Millisecond},
+	} {
+		if got := DefaultReplyTimeout(c.fw, c.hb); got != c.want {
+			t.Errorf("DefaultReplyTimeout(%v, %v) = %v, want %v", c.fw, c.hb, got, c.want)
+		}
 	}
 }
 

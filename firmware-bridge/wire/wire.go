@@ -106,14 +106,15 @@ const (
 
 // Capability flags (HELLO_ACK Flags).
 const (
-	CapVelocity uint8 = 1 << 0 // COMMAND slew rates are honoured
-	CapCurrent  uint8 = 1 << 1 // STATE may carry currents
-	CapVelFb    uint8 = 1 << 2 // STATE may carry measured velocities
+	CapSlew    uint8 = 1 << 0 // COMMAND slew rates (speed limits, µs/s) are honoured
+	CapCurrent uint8 = 1 << 1 // STATE may carry currents
+	CapVelFb   uint8 = 1 << 2 // STATE may carry measured velocities
 )
 
 // Flags of COMMAND and STATE frames.
 const (
-	FlagVel      uint8 = 1 << 0 // COMMAND: Vel present. STATE: Vel present
+	FlagSlew     uint8 = 1 << 0 // COMMAND: slew rates follow the pulse widths (in Frame.Vel, µs/s)
+	FlagVel      uint8 = 1 << 0 // STATE: measured velocities present (Frame.Vel, counts/s); same bit as FlagSlew
 	FlagCur      uint8 = 1 << 1 // STATE: Cur present
 	FlagTimedOut uint8 = 1 << 7 // STATE: the heartbeat timeout has fired since the last COMMAND/ENABLE
 )
@@ -245,10 +246,10 @@ func Marshal(b []byte, f *Frame) (int, error) {
 		if f.N < 1 || f.N > MaxJoints {
 			return 0, fmt.Errorf("%w: %d", ErrJoints, f.N)
 		}
-		b[n], b[n+1] = f.N, f.Flags&FlagVel
+		b[n], b[n+1] = f.N, f.Flags&FlagSlew
 		n += 2
 		arr(&f.Pos, int(f.N))
-		if f.Flags&FlagVel != 0 {
+		if f.Flags&FlagSlew != 0 {
 			arr(&f.Vel, int(f.N))
 		}
 	case Heartbeat, GetStats:
@@ -335,13 +336,13 @@ func Unmarshal(b []byte, f *Frame) error {
 			return fmt.Errorf("%w: %d", ErrJoints, k)
 		}
 		words := k
-		if fl&FlagVel != 0 {
+		if fl&FlagSlew != 0 {
 			words += k
 		}
 		if err = want(2 + 2*words); err == nil {
-			f.N, f.Flags = uint8(k), fl&FlagVel
+			f.N, f.Flags = uint8(k), fl&FlagSlew
 			arr(&f.Pos, 2, k)
-			if fl&FlagVel != 0 {
+			if fl&FlagSlew != 0 {
 				arr(&f.Vel, 2+2*k, k)
 			}
 		}

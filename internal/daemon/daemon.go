@@ -71,7 +71,7 @@ type Options struct {
 	Logger      *slog.Logger // default: text to stderr at Config.LogLevel
 	Stdout      io.Writer    // first-start credentials notice; default os.Stdout
 	ArmOverride drivers.Arm  // use this arm instead of building one from Config.Arm (tests)
-	Clock       clock.Clock  // clock of the simulated arm (and of the executor when it is a clock.Sleeper other than the real one); default the real clock
+	Clock       clock.Clock  // clock of the simulated arm, or of a simulated firmware board (and of the executor when it is a clock.Sleeper other than the real one); default the real clock
 	Version     string       // praxis version recorded in learned skills
 	// WebListener serves the dashboard on this listener instead of opening web.listen
 	// (tests); it is closed when the daemon stops. Ignored when web.enabled is false.
@@ -353,7 +353,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 
 	var sleeper clock.Sleeper
-	if s, ok := d.opt.Clock.(clock.Sleeper); ok && d.opt.ArmOverride == nil && d.cfg.Arm.Driver == "sim" {
+	if s, ok := d.opt.Clock.(clock.Sleeper); ok && d.opt.ArmOverride == nil && (d.cfg.Arm.Driver == "sim" || d.cfg.Arm.Driver == "firmware") {
 		if _, real := d.opt.Clock.(*clock.Real); !real {
 			sleeper = s
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/praxis-robotics/praxis/drivers"
 	fwarm "github.com/praxis-robotics/praxis/firmware-bridge/driver"
+	fwlink "github.com/praxis-robotics/praxis/firmware-bridge/link"
 )
 
 // FirmwareConfig configures arm.driver firmware: a firmware-bridge board (hobby servos by
@@ -18,7 +19,9 @@ type FirmwareConfig struct {
 	Timeout   time.Duration   `yaml:"timeout"`    // board stops the servos after this much host silence; default 250ms, at most 65s
 	OnTimeout string          `yaml:"on_timeout"` // detach (default: servos limp) or hold (keep the last pulse)
 	Slew      bool            `yaml:"slew"`       // board limits each servo to its max_vel; default false
-	// ReplyTimeout is how long the host waits for the board's answer; default 100ms.
+	// ReplyTimeout is how long the host waits for the board's answer; default 100ms, or
+	// two thirds of timeout − 2 × heartbeat when that is less. ReplyTimeout + 2 × heartbeat
+	// must be shorter than Timeout, so that one lost frame never trips the board.
 	ReplyTimeout time.Duration `yaml:"reply_timeout"`
 }
 
@@ -41,7 +44,7 @@ func (f *FirmwareConfig) defaults() {
 		f.Timeout = 250 * time.Millisecond
 	}
 	if f.ReplyTimeout == 0 {
-		f.ReplyTimeout = 100 * time.Millisecond
+		f.ReplyTimeout = fwlink.DefaultReplyTimeout(f.Timeout, f.heartbeat())
 	}
 	if f.OnTimeout == "" {
 		f.OnTimeout = "detach"
@@ -71,6 +74,10 @@ func (f *FirmwareConfig) validate(bad func(field, format string, args ...any) er
 	if f.Timeout < 0 || f.Timeout > 65*time.Second {
 		return bad("arm.firmware.timeout", "%v is outside [0, 65s]", f.Timeout)
 	}
+	if hb := f.heartbeat(); f.Timeout > 0 && f.ReplyTimeout+2*hb >= f.Timeout {
+		return bad("arm.firmware.reply_timeout", "%v plus two host heartbeats (2 × %v) must be shorter than arm.firmware.timeout %v: one lost frame would leave the board silent that long and stop the servos",
+			f.ReplyTimeout, hb, f.Timeout)
+	}
 	if len(f.Joints) == 0 || len(f.Joints) > 8 {
 		return bad("arm.firmware.joints", "%d joints; want 1..8 (required for driver firmware)", len(f.Joints))
 	}
@@ -96,6 +103,15 @@ func (f *FirmwareConfig) validate(bad func(field, format string, args ...any) er
 	return nil
 }
 
+// heartbeat is the host's longest idle silence for arm.firmware: 50 ms, or a third of a
+// timeout of 50 ms or less.
+func (f *FirmwareConfig) heartbeat() time.Duration {
+	if f.Timeout > 0 && f.Timeout <= 50*time.Millisecond {
+		return f.Timeout / 3
+	}
+	return 50 * time.Millisecond
+}
+
 // fwarmConfig is the driver configuration of arm.firmware.
 func (a ArmConfig) fwarmConfig() fwarm.Config {
 	f := a.Firmware
@@ -103,9 +119,7 @@ func (a ArmConfig) fwarmConfig() fwarm.Config {
 	if f.Timeout == 0 {
 		c.FirmwareTimeout = -1 // off
 	}
-	if f.Timeout > 0 && f.Timeout <= 50*time.Millisecond {
-		c.Heartbeat = f.Timeout / 3
-	}
+	c.Heartbeat = f.heartbeat()
 	for _, j := range f.Joints {
 		c.Joints = append(c.Joints, fwarm.Joint{Name: j.Name, Min: j.Min, Max: j.Max, PulseMin: j.PulseMin,
 			PulseMax: j.PulseMax, AdcMin: j.AdcMin, AdcMax: j.AdcMax, MaxVel: j.MaxVel})
@@ -116,7 +130,9 @@ func (a ArmConfig) fwarmConfig() fwarm.Config {
 // openFirmwareArm opens and sets up the firmware-bridge arm of d.cfg.Arm.
 func (d *Daemon) openFirmwareArm(ctx context.Context) (drivers.Arm, error) {
 	ac := d.cfg.Arm
-	a, err := fwarm.Open(ac.Port, ac.Baud, ac.fwarmConfig())
+	fc := ac.fwarmConfig()
+	fc.Clock = d.opt.Clock // the executor's clock when it paces on a simulated board's
+	a, err := fwarm.Open(ac.Port, ac.Baud, fc)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: arm.port: %w", err)
 	}

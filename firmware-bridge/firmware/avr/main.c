@@ -264,7 +264,7 @@ static void handle(const uint8_t *f, uint8_t len)
 		tx_u8(FW_MINOR);
 		tx_u8(NJ);
 		tx_u8((1 << NJ) - 1); /* every joint has a pot */
-		tx_u8(FLAG_VEL);      /* CapVelocity */
+		tx_u8(FLAG_VEL);      /* CapSlew: slew rates honoured */
 		tx_u16(PULSE_MIN);
 		tx_u16(PULSE_MAX);
 		tx_u16(1023);
