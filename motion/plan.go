@@ -51,8 +51,8 @@ type Plan struct {
 // joint name, nil for the skill's own; continuous joints take any value) against the
 // limits, the duration (0: the skill's Tau; at most dmp.MaxDuration), and, when start (the
 // arm's measured positions) is given, the approach the executor will make. Errors wrap
-// ErrInvalidRequest, ErrGoalOutsideLimits or ErrUnknownJoint (a *JointError names the
-// joint).
+// ErrInvalidRequest (ErrDuration for the duration), ErrGoalOutsideLimits or
+// ErrUnknownJoint (a *JointError names the joint).
 func (c Config) MakePlan(js []joint.Joint, skill *dmp.DMP, joints []string, goal map[string]float64, duration float64, start []float64) (Plan, error) {
 	c, err := c.withDefaults()
 	if err != nil {
@@ -84,7 +84,7 @@ func (c Config) MakePlan(js []joint.Joint, skill *dmp.DMP, joints []string, goal
 		return Plan{}, err
 	}
 	if !(duration >= 0) || duration > dmp.MaxDuration {
-		return Plan{}, fmt.Errorf("%w: duration %v s, want 0 (the skill's) up to %v s", ErrInvalidRequest, duration, dmp.MaxDuration)
+		return Plan{}, fmt.Errorf("%w %v s, want 0 (the skill's) up to %v s", ErrDuration, duration, dmp.MaxDuration)
 	}
 	p.Duration = duration
 	if p.Duration == 0 {

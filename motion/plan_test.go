@@ -2,7 +2,9 @@ package motion
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/praxis-robotics/praxis/motion/dmp"
@@ -32,13 +34,24 @@ func TestMakePlan(t *testing.T) {
 	if _, err = c.MakePlan(js, skill, skillJoints, map[string]float64{"nose": 0}, 0, nil); !errors.Is(err, ErrUnknownJoint) {
 		t.Fatalf("unknown joint: %v", err)
 	}
-	if _, err = c.MakePlan(js, skill, skillJoints, map[string]float64{elbow.Name: math.NaN()}, 0, nil); !errors.Is(err, ErrInvalidRequest) {
+	if _, err = c.MakePlan(js, skill, skillJoints, map[string]float64{elbow.Name: math.NaN()}, 0, nil); !errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrDuration) {
 		t.Fatalf("NaN goal: %v", err)
 	}
-	for _, d := range []float64{-1, math.NaN(), dmp.MaxDuration * 2} {
-		if _, err = c.MakePlan(js, skill, skillJoints, nil, d, nil); !errors.Is(err, ErrInvalidRequest) {
+	if _, err = c.MakePlan(js, skill, skillJoints[:1], nil, 0, nil); !errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrDuration) {
+		t.Fatalf("joint mismatch: %v", err)
+	}
+	// A bad duration is ErrDuration (an ErrInvalidRequest), whatever the goal.
+	for _, d := range []float64{-1, math.NaN(), math.Inf(1), dmp.MaxDuration * 2} {
+		_, err = c.MakePlan(js, skill, skillJoints, nil, d, nil)
+		if !errors.Is(err, ErrDuration) || !errors.Is(err, ErrInvalidRequest) {
 			t.Fatalf("duration %v: %v", d, err)
 		}
+		if want := fmt.Sprintf("motion: invalid request: duration %v s", d); !strings.HasPrefix(err.Error(), want) {
+			t.Fatalf("duration %v: %q, want it to open with %q", d, err, want)
+		}
+	}
+	if _, err = c.MakePlan(js, skill, skillJoints, nil, dmp.MaxDuration, nil); err != nil {
+		t.Fatalf("duration %v (the most): %v", dmp.MaxDuration, err)
 	}
 	// A continuous joint takes any goal.
 	js[1].Type = joint.Continuous
