@@ -31,6 +31,9 @@ var (
 	// ErrInvalidRequest: a Request is unusable (nil or invalid skill, joint mismatch,
 	// bad goal or duration, arm joints without a position range).
 	ErrInvalidRequest = errors.New("motion: invalid request")
+	// ErrDuration: a run's duration is not 0 (the skill's) up to dmp.MaxDuration s, or
+	// not a number. It wraps ErrInvalidRequest.
+	ErrDuration = fmt.Errorf("%w: duration", ErrInvalidRequest)
 	// ErrGoalOutsideLimits: the goal lies outside the joint limits and Config.ClipGoal
 	// is false.
 	ErrGoalOutsideLimits = errors.New("motion: goal outside joint limits")

@@ -222,7 +222,7 @@ func TestWatchdogOnReadErrors(t *testing.T) {
 	})
 	before := r.arm.Pos()
 	res := r.run(Request{ID: "wd", Skill: skill, Joints: skillJoints, Goal: sStart})
-	if res.Outcome != Failed || !strings.Contains(res.Reason, "watchdog") {
+	if res.Outcome != Failed || !errors.Is(res.Err, ErrWatchdog) || errors.Is(res.Err, ErrFault) {
 		t.Fatalf("outcome %s %q", res.Outcome, res.Reason)
 	}
 	recs := r.arm.Commands()
@@ -244,7 +244,7 @@ func TestNaNNeverSent(t *testing.T) {
 		return nil
 	})
 	res := r.run(Request{ID: "nan", Skill: skill, Joints: skillJoints})
-	if res.Outcome != Failed || !strings.Contains(res.Reason, "NaN") {
+	if res.Outcome != Failed || !errors.Is(res.Err, ErrFault) || !strings.Contains(res.Reason, "NaN") {
 		t.Fatalf("outcome %s %q", res.Outcome, res.Reason)
 	}
 	if r.arm.Invalid() != 0 {

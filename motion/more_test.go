@@ -317,7 +317,7 @@ func TestWatchdogOnOverruns(t *testing.T) {
 		}
 	})
 	res := r.run(Request{ID: "ov", Skill: skill, Joints: skillJoints})
-	if res.Outcome != Failed || !strings.Contains(res.Reason, "overruns") {
+	if res.Outcome != Failed || !errors.Is(res.Err, ErrWatchdog) || !strings.Contains(res.Reason, "overruns") {
 		t.Fatalf("%s %q", res.Outcome, res.Reason)
 	}
 	if res.Timing.Overruns != 5 || res.Timing.Missed < 5 {
@@ -409,7 +409,7 @@ func TestPanicHalts(t *testing.T) {
 		return nil
 	})
 	res := r.run(Request{ID: "panic", Skill: skill, Joints: skillJoints})
-	if res.Outcome != Failed || !strings.Contains(res.Reason, "driver bug") {
+	if res.Outcome != Failed || !errors.Is(res.Err, ErrFault) || !strings.Contains(res.Reason, "driver bug") {
 		t.Fatalf("%+v", res)
 	}
 	recs := r.arm.Commands()
@@ -491,7 +491,7 @@ func TestWatchdogOnCommandErrors(t *testing.T) {
 		}
 	})
 	res := r.run(Request{ID: "cmd", Skill: skill, Joints: skillJoints})
-	if res.Outcome != Failed || !strings.Contains(res.Reason, "3 consecutive command errors: bus unplugged") {
+	if res.Outcome != Failed || !errors.Is(res.Err, ErrWatchdog) || !strings.Contains(res.Reason, "3 consecutive command errors: bus unplugged") {
 		t.Fatalf("%s %q", res.Outcome, res.Reason)
 	}
 	// 100 good commands, 3 failed ones, then the (failing) halt attempt.

@@ -51,23 +51,51 @@ type Plan struct {
 // joint name, nil for the skill's own; continuous joints take any value) against the
 // limits, the duration (0: the skill's Tau; at most dmp.MaxDuration), and, when start (the
 // arm's measured positions) is given, the approach the executor will make. Errors wrap
-// ErrInvalidRequest, ErrGoalOutsideLimits or ErrUnknownJoint (a *JointError names the
-// joint).
+// ErrInvalidRequest (ErrDuration for the duration), ErrGoalOutsideLimits or
+// ErrUnknownJoint (a *JointError names the joint).
 func (c Config) MakePlan(js []joint.Joint, skill *dmp.DMP, joints []string, goal map[string]float64, duration float64, start []float64) (Plan, error) {
+	return c.plan(js, skill, joints, goal, nil, duration, start)
+}
+
+// PlanGoal is MakePlan with the goal given as one value per skill joint, in the order of
+// joints (nil: the skill's own), as a Request carries it. The executor plans every run
+// with it.
+func (c Config) PlanGoal(js []joint.Joint, skill *dmp.DMP, joints []string, goal []float64, duration float64, start []float64) (Plan, error) {
+	return c.plan(js, skill, joints, nil, goal, duration, start)
+}
+
+// plan is MakePlan with the goal by name (byName) or per skill joint (vec; nil with
+// byName nil: the skill's goal).
+func (c Config) plan(js []joint.Joint, skill *dmp.DMP, joints []string, byName map[string]float64, vec []float64, duration float64, start []float64) (Plan, error) {
 	c, err := c.withDefaults()
 	if err != nil {
 		return Plan{}, err
 	}
-	if skill == nil || len(joints) != skill.Joints() {
+	if skill == nil {
+		return Plan{}, fmt.Errorf("%w: nil skill", ErrInvalidRequest)
+	}
+	if err := skill.Validate(); err != nil {
+		return Plan{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	if len(joints) != skill.Joints() {
 		return Plan{}, fmt.Errorf("%w: %d joint names for a %d-joint skill", ErrInvalidRequest, len(joints), skill.Joints())
 	}
-	idx, err := joint.MapByName(joint.Names(js), joints)
+	names := joint.Names(js)
+	idx, err := joint.MapByName(names, joints)
 	if err != nil {
 		return Plan{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
+	for _, j := range js {
+		if j.Type != joint.Continuous && !(j.Limits.Max > j.Limits.Min) {
+			return Plan{}, fmt.Errorf("%w: joint %q has no position range [%v, %v]", ErrInvalidRequest, j.Name, j.Limits.Min, j.Limits.Max)
+		}
+	}
 	lim := c.limits(js)
-	g := append([]float64(nil), skill.Goal...)
-	for name, v := range goal {
+	g := vec
+	if g == nil {
+		g = append([]float64(nil), skill.Goal...)
+	}
+	for name, v := range byName {
 		k := -1
 		for j, n := range joints {
 			if n == name {
@@ -79,12 +107,12 @@ func (c Config) MakePlan(js []joint.Joint, skill *dmp.DMP, joints []string, goal
 		}
 		g[k] = v
 	}
-	p := Plan{Goal: make([]float64, len(g)), Idx: idx}
-	if err := c.checkGoal(lim, idx, joint.Names(js), g, p.Goal); err != nil {
+	p := Plan{Goal: make([]float64, len(idx)), Idx: idx}
+	if err := c.checkGoal(lim, idx, names, g, p.Goal); err != nil {
 		return Plan{}, err
 	}
 	if !(duration >= 0) || duration > dmp.MaxDuration {
-		return Plan{}, fmt.Errorf("%w: duration %v s, want 0 (the skill's) up to %v s", ErrInvalidRequest, duration, dmp.MaxDuration)
+		return Plan{}, fmt.Errorf("%w %v s, want 0 (the skill's) up to %v s", ErrDuration, duration, dmp.MaxDuration)
 	}
 	p.Duration = duration
 	if p.Duration == 0 {

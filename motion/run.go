@@ -32,6 +32,7 @@ type runner struct {
 	names  []string       // arm joint names
 	lim    []joint.Limits // per arm joint, defaults filled, ±Inf when unbounded
 	goal   []float64      // per skill joint: target goal
+	dur    float64        // the DMP run's duration, s (the plan's)
 	startQ []float64      // per skill joint: the skill's start
 
 	st             joint.State
@@ -71,44 +72,19 @@ type runner struct {
 	trace          func(*runner) // tests: called after every tick
 }
 
-// newRunner validates req against the arm and allocates everything a run needs.
+// newRunner plans req on the arm (PlanGoal, as the daemon and `praxis sim run` plan
+// theirs) and allocates everything a run needs. The approach is decided in setup, from
+// the arm's measured positions.
 func newRunner(e *Executor, req Request) (*runner, error) {
-	if req.Skill == nil {
-		return nil, fmt.Errorf("%w: nil skill", ErrInvalidRequest)
-	}
-	if err := req.Skill.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
-	}
-	m := req.Skill.Joints()
-	if len(req.Joints) != m {
-		return nil, fmt.Errorf("%w: %d joint names for a %d-joint skill", ErrInvalidRequest, len(req.Joints), m)
-	}
-	if !(req.Duration >= 0) || req.Duration > dmp.MaxDuration {
-		return nil, fmt.Errorf("%w: duration %v s, want 0 (the skill's) up to %v s", ErrInvalidRequest, req.Duration, dmp.MaxDuration)
-	}
 	js := e.arm.Joints()
-	n := len(js)
-	names := joint.Names(js)
-	idx, err := joint.MapByName(names, req.Joints)
+	p, err := e.cfg.PlanGoal(js, req.Skill, req.Joints, req.Goal, req.Duration, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
-	}
-	r := &runner{e: e, cfg: &e.cfg, req: req, n: n, m: m, idx: idx, names: names,
-		job: &Job{id: req.ID, done: make(chan struct{})}}
-	for _, j := range js {
-		if j.Type != joint.Continuous && !(j.Limits.Max > j.Limits.Min) {
-			return nil, fmt.Errorf("%w: joint %q has no position range [%v, %v]", ErrInvalidRequest, j.Name, j.Limits.Min, j.Limits.Max)
-		}
-	}
-	r.lim = e.cfg.limits(js)
-	goal := req.Goal
-	if goal == nil {
-		goal = req.Skill.Goal
-	}
-	r.goal = make([]float64, m)
-	if err := r.cfg.checkGoal(r.lim, r.idx, r.names, goal, r.goal); err != nil {
 		return nil, err
 	}
+	n, m := len(js), len(p.Idx)
+	r := &runner{e: e, cfg: &e.cfg, req: req, n: n, m: m, idx: p.Idx, names: joint.Names(js),
+		goal: p.Goal, dur: p.Duration, job: &Job{id: req.ID, done: make(chan struct{})}}
+	r.lim = e.cfg.limits(js)
 	f := func(k int) []float64 { return make([]float64, k) }
 	r.startQ = append(f(0), req.Skill.Start...)
 	r.st = joint.NewState(n)
@@ -120,14 +96,10 @@ func newRunner(e *Executor, req Request) (*runner, error) {
 	r.prevCmd = r.filt.Last()
 	r.wd = watchdogs{maxReads: e.cfg.WatchdogReads, maxCommands: e.cfg.WatchdogCommands, maxOverruns: e.cfg.WatchdogOverruns}
 	r.plan, r.pvel = f(n), f(m)
-	r.fb = newFeedback(r.cfg, idx, r.lim, req.OpenLoop)
+	r.fb = newFeedback(r.cfg, r.idx, r.lim, req.OpenLoop)
 	r.fb.pvel = r.pvel
 	r.m1, r.m2, r.peak, r.maxSpeed, r.vpt, r.apt = f(m), f(m), f(m), f(m), f(m), f(m)
-	dur := req.Duration
-	if dur == 0 {
-		dur = req.Skill.Tau
-	}
-	if err := r.rollPeaks(dur); err != nil {
+	if err := r.rollPeaks(r.dur); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -312,18 +284,14 @@ func (r *runner) setup() error {
 	copy(r.plan, r.meas)
 	copy(r.q0, r.meas)
 	copy(r.q1, r.meas)
-	far := false
 	for j, a := range r.idx {
 		r.q1[a] = r.lim[a].Clamp(r.startQ[j])
-		if math.Abs(r.meas[a]-r.startQ[j]) > r.cfg.StartTolerance {
-			far = true
-		}
 	}
+	// The approach as MakePlan decides it from the measured positions (0: start here).
+	r.appT = r.cfg.approach(r.lim, r.idx, r.meas, r.startQ)
 	start := r.m1
-	if far {
-		r.appT = r.approachDuration()
+	if r.appT > 0 {
 		r.stage = stageApproach
-		copy(start, r.startQ)
 		for j, a := range r.idx {
 			start[j] = r.q1[a]
 		}
@@ -333,14 +301,10 @@ func (r *runner) setup() error {
 			start[j] = r.meas[a]
 		}
 	}
-	dur := r.req.Duration
-	if dur == 0 {
-		dur = r.req.Skill.Tau
-	}
-	r.res.PlanDuration = dur
+	r.res.PlanDuration = r.dur
 	r.res.Approach = r.appT
-	r.timeout = r.cfg.TimeoutFactor*dur + r.cfg.TimeoutExtra + r.appT
-	r.stepper, err = r.req.Skill.NewStepper(start, nil, r.goal, dur)
+	r.timeout = r.cfg.TimeoutFactor*r.dur + r.cfg.TimeoutExtra + r.appT
+	r.stepper, err = r.req.Skill.NewStepper(start, nil, r.goal, r.dur)
 	if err != nil {
 		return fmt.Errorf("%w: stepper: %w", ErrFault, err)
 	}
@@ -380,7 +344,8 @@ func (r *runner) rollPeaks(dur float64) error {
 }
 
 // approachDuration returns the minimum-jerk duration from q0 to q1 that keeps every
-// joint within ApproachScale of its velocity and acceleration limits (see MakePlan).
+// joint within ApproachScale of its velocity and acceleration limits, as MakePlan's
+// approach: a restarted approach (reanchor) takes it anew. It allocates nothing.
 func (r *runner) approachDuration() float64 {
 	return approachTime(r.lim, r.q0, r.q1, r.cfg.ApproachScale)
 }

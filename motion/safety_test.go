@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/praxis-robotics/praxis/motion/joint"
@@ -116,9 +117,14 @@ func TestFailureReasonsAreTyped(t *testing.T) {
 	r := newRig(t, armAt, 0.02, func(c *Config) { c.TimeoutFactor, c.TimeoutExtra = 1, 0.1 })
 	skill := fitSkill(t, sStart, sGoal, 1.5, 0.3)
 	r.arm.Hold(2) // the wrist never moves
-	_, err := r.ex.Run(t.Context(), Request{ID: "held", Skill: skill, Joints: skillJoints})
+	res, err := r.ex.Run(t.Context(), Request{ID: "held", Skill: skill, Joints: skillJoints})
 	if !errors.Is(err, ErrFailed) || !errors.Is(err, ErrTimeout) {
 		t.Fatalf("held joint: %v", err)
+	}
+	// The result carries the same typed error (what `praxis bench loop` branches on), and
+	// the reason docs/config.md quotes.
+	if !errors.Is(res.Err, ErrTimeout) || errors.Is(res.Err, ErrWatchdog) || !strings.HasPrefix(res.Reason, "goal not reached: error ") {
+		t.Fatalf("held joint: result error %v, reason %q", res.Err, res.Reason)
 	}
 	r.arm.Release(2)
 	r.arm.OnRead(func(n int, _ *joint.State) error {
@@ -127,9 +133,9 @@ func TestFailureReasonsAreTyped(t *testing.T) {
 		}
 		return nil
 	})
-	_, err = r.ex.Run(t.Context(), Request{ID: "silent", Skill: skill, Joints: skillJoints})
-	if !errors.Is(err, ErrFailed) || !errors.Is(err, ErrWatchdog) || errors.Is(err, ErrTimeout) {
-		t.Fatalf("silent arm: %v", err)
+	res, err = r.ex.Run(t.Context(), Request{ID: "silent", Skill: skill, Joints: skillJoints})
+	if !errors.Is(err, ErrFailed) || !errors.Is(err, ErrWatchdog) || errors.Is(err, ErrTimeout) || !errors.Is(res.Err, ErrWatchdog) {
+		t.Fatalf("silent arm: %v (result %v)", err, res.Err)
 	}
 }
 

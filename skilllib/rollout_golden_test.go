@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/praxis-robotics/praxis/demos"
 	"github.com/praxis-robotics/praxis/motion/dmp"
 )
 
@@ -179,5 +180,68 @@ func TestFormatV2(t *testing.T) {
 	}
 	if old.DMP.System != "" {
 		t.Fatalf("v1 file loads with system %q, want the v1 system", old.DMP.System)
+	}
+}
+
+// TestV2RolloutUnchanged pins the minimum-jerk system (format v2) the same way, so that
+// work on the stepper's speed keeps its rollouts bit for bit: the v2 golden skill, one
+// fitted to the MasterArm demo that ends fastest (its centres crowd at the brake, where
+// the substeps are local) and an ijspeert2013 reach, in the cases of
+// TestV1RolloutUnchanged; plus the weights Fit finds for those demos, since Fit steps its
+// unit responses with the stepper. Rewrite with -update-rollout only from a build whose
+// v2 rollouts are known good.
+func TestV2RolloutUnchanged(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("golden hashes were written on amd64; other architectures may fuse multiply-adds")
+	}
+	var lines []string
+	for _, file := range []string{"v2.golden.json", "v2.wiggle.golden.json", "v2.reach.golden.json"} {
+		s, err := Load(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.DMP.System != dmp.SystemMinJerk {
+			t.Fatalf("%s: system %q, want minjerk", file, s.DMP.System)
+		}
+		cases := v1RolloutCases(t, s)
+		for _, name := range []string{"demo", "goal-moved-3s", "goal-moved-4s", "goal-moved-6s", "stepped"} {
+			v := cases[name]
+			lines = append(lines, fmt.Sprintf("%s %s %d %s", file, name, len(v), hashFloats(v)))
+		}
+	}
+	for _, c := range []struct {
+		demo string
+		opt  dmp.Options
+	}{
+		{"../testdata/masterarm_wiggling/d02208.csv", dmp.Options{}},
+		{"../testdata/dfki_pick_place_mocap/approach_forward/subject1_run1.csv", dmp.Options{Formulation: dmp.Ijspeert2013}},
+	} {
+		d, err := demos.ReadCSV(c.demo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := dmp.Fit(dmp.Demo{Joints: d.Joints, T: d.T, Y: d.Y}, c.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w []float64
+		for _, row := range m.Weights {
+			w = append(w, row...)
+		}
+		lines = append(lines, fmt.Sprintf("fit %s %d %s", filepath.Base(c.demo), len(w), hashFloats(w)))
+	}
+	got := strings.Join(lines, "\n") + "\n"
+	path := filepath.Join("testdata", "v2.rollout.golden.txt")
+	if *updateRollout {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatalf("v2 rollouts changed:\n got\n%s want\n%s", got, want)
 	}
 }

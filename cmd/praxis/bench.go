@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"runtime"
 	"runtime/trace"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -461,7 +461,7 @@ func runExecutor(ctx context.Context, s *skilllib.Skill, arm motion.Arm, rec *pe
 		out.Stats = res.Timing
 		// "goal not reached" (the SO-101 droops) just starts the next run; a watchdog or
 		// fault ends the benchmark.
-		if res.Outcome == motion.Failed && rctx.Err() == nil && !strings.HasPrefix(res.Reason, motion.ReasonTimeout) {
+		if res.Outcome == motion.Failed && rctx.Err() == nil && !errors.Is(res.Err, motion.ErrTimeout) {
 			return out, fmt.Errorf("bench loop: executor run failed: %s", res.Reason)
 		}
 	}

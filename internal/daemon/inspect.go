@@ -60,20 +60,29 @@ func (d *Daemon) planRun(r core.RunRequest, q0 []float64) (*skilllib.Skill, moti
 	}
 	plan, err := d.motionConfig().MakePlan(js, &sk.DMP, sk.Joints, r.Goal, r.Duration, q0)
 	if err != nil {
-		var je *motion.JointError
-		switch {
-		case errors.As(err, &je) && errors.Is(err, motion.ErrUnknownJoint):
-			return nil, plan, core.Reject("goal."+je.Joint, "unknown joint %q: skill %q drives %v", je.Joint, r.Skill, sk.Joints)
-		case errors.As(err, &je) && errors.Is(err, motion.ErrGoalOutsideLimits):
-			return nil, plan, core.Reject("goal."+je.Joint, "%g is outside the limits of joint %s [%g, %g]", je.Value, je.Joint, je.Min, je.Max)
-		case errors.As(err, &je):
-			return nil, plan, core.Reject("goal."+je.Joint, "%v is not a finite position", je.Value)
-		case errors.Is(err, motion.ErrInvalidRequest) && !strings.Contains(err.Error(), "duration"):
-			return nil, plan, core.Reject("skill", "skill %q does not fit the arm (arm joints: %v): %v", r.Skill, joint.Names(js), err)
-		}
-		return nil, plan, core.Reject("", "%v", err)
+		return nil, plan, planRejection(err, r.Skill, sk.Joints, js)
 	}
 	return sk, plan, nil
+}
+
+// planRejection turns an error of motion.MakePlan for skill (driving skillJoints) on an
+// arm with joints js into the *core.Rejection naming the field at fault, by the error's
+// type: goal.<joint>, duration, or skill (its joints do not fit the arm).
+func planRejection(err error, skill string, skillJoints []string, js []joint.Joint) error {
+	var je *motion.JointError
+	switch {
+	case errors.As(err, &je) && errors.Is(err, motion.ErrUnknownJoint):
+		return core.Reject("goal."+je.Joint, "unknown joint %q: skill %q drives %v", je.Joint, skill, skillJoints)
+	case errors.As(err, &je) && errors.Is(err, motion.ErrGoalOutsideLimits):
+		return core.Reject("goal."+je.Joint, "%g is outside the limits of joint %s [%g, %g]", je.Value, je.Joint, je.Min, je.Max)
+	case errors.As(err, &je):
+		return core.Reject("goal."+je.Joint, "%v is not a finite position", je.Value)
+	case errors.Is(err, motion.ErrDuration):
+		return core.Reject("duration", "%v", err)
+	case errors.Is(err, motion.ErrInvalidRequest):
+		return core.Reject("skill", "skill %q does not fit the arm (arm joints: %v): %v", skill, joint.Names(js), err)
+	}
+	return core.Reject("", "%v", err)
 }
 
 // motionConfig is the executor's planning configuration as the daemon sets it.

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"math"
 	"testing"
 	"time"
@@ -122,5 +123,40 @@ func TestArmModel(t *testing.T) {
 	}
 	if _, err := armModel("/nonexistent.urdf", js); err == nil {
 		t.Fatal("a missing URDF accepted")
+	}
+}
+
+// TestPlanRejection: each kind of MakePlan error becomes a rejection naming its field,
+// decided by the error's type (a bad duration is motion.ErrDuration, not a skill that does
+// not fit the arm).
+func TestPlanRejection(t *testing.T) {
+	sk, js := reachSkill(t)
+	name0 := sk.Joints[0]
+	for _, c := range []struct {
+		goal     map[string]float64
+		duration float64
+		joints   []string
+		field    string
+	}{
+		{duration: -1, field: "duration"},
+		{duration: math.NaN(), field: "duration"},
+		{duration: core.MaxDuration + 1, field: "duration"},
+		{goal: map[string]float64{"nose": 0}, field: "goal.nose"},
+		{goal: map[string]float64{name0: 10}, field: "goal." + name0},
+		{goal: map[string]float64{name0: math.Inf(1)}, field: "goal." + name0},
+		{joints: append(append([]string(nil), sk.Joints[1:]...), "nose"), field: "skill"},
+	} {
+		joints := sk.Joints
+		if c.joints != nil {
+			joints = c.joints
+		}
+		_, err := motion.Config{}.MakePlan(js, &sk.DMP, joints, c.goal, c.duration, nil)
+		if err == nil {
+			t.Fatalf("%+v: planned", c)
+		}
+		var rj *core.Rejection
+		if !errors.As(planRejection(err, sk.Name, joints, js), &rj) || rj.Field != c.field {
+			t.Fatalf("%+v: %v rejected as %+v, want field %q", c, err, rj, c.field)
+		}
 	}
 }

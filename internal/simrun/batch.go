@@ -23,6 +23,8 @@ type BatchOptions struct {
 	// Margin keeps random goals this fraction of each joint's range away from its limits;
 	// default 0.1.
 	Margin float64
+	// GoalTolerance is every run's (Options.GoalTolerance), rad; 0: the executor's default.
+	GoalTolerance float64
 }
 
 // BatchReport is a batch of simulated runs and their distribution. Keys are a contract,
@@ -33,7 +35,8 @@ type BatchReport struct {
 }
 
 // BatchSummary sums a batch up. Overtime is a run's simulated duration past its plan
-// (Duration − PlanDuration − Approach), s.
+// (Duration − PlanDuration − Approach), s; WallOvertime the same for its real elapsed
+// time (Timing.Wall − PlanDuration − Approach), s: issue 13 wants it ≤ 0.3 s over a bus.
 type BatchSummary struct {
 	Bus            string       `json:"bus,omitempty"` // the simulated servo bus, if any
 	Count          int          `json:"count"`
@@ -41,6 +44,8 @@ type BatchSummary struct {
 	FinalError     Distribution `json:"final_error"`      // rad, over every run
 	TrueFinalError Distribution `json:"true_final_error"` // rad, over every run (Report.TrueFinalError)
 	Overtime       Distribution `json:"overtime"`         // s, over every run
+	Wall           Distribution `json:"wall"`             // s, over every run (Report.Timing.Wall)
+	WallOvertime   Distribution `json:"wall_overtime"`    // s, over every run
 }
 
 // Distribution is the p50, p95 and max of a sample.
@@ -67,6 +72,9 @@ func Batch(ctx context.Context, o BatchOptions) (*BatchReport, error) {
 	if !(o.Margin >= 0 && o.Margin < 0.5) || o.Random < 0 {
 		return nil, fmt.Errorf("%w: margin %v, random %d", ErrBadInput, o.Margin, o.Random)
 	}
+	if !(o.GoalTolerance >= 0) || math.IsInf(o.GoalTolerance, 0) {
+		return nil, fmt.Errorf("%w: goal tolerance %v rad, want 0 (the default) or a positive finite number", ErrBadInput, o.GoalTolerance)
+	}
 	probe, err := simarm.New(simarm.Config{Model: o.Arm, Clock: &clock.Fake{}})
 	if err != nil {
 		return nil, fmt.Errorf("%w: arm %s: %v", ErrBadInput, o.Arm, err)
@@ -76,7 +84,7 @@ func Batch(ctx context.Context, o BatchOptions) (*BatchReport, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
 	var out BatchReport
 	run := func(s *skilllib.Skill, goal []float64) error {
-		rep, _, err := Run(ctx, Options{Skill: s, Arm: o.Arm, Goal: goal, Rate: o.Rate, Bus: o.Bus})
+		rep, _, err := Run(ctx, Options{Skill: s, Arm: o.Arm, Goal: goal, Rate: o.Rate, Bus: o.Bus, GoalTolerance: o.GoalTolerance})
 		if err != nil {
 			return err
 		}
@@ -104,7 +112,7 @@ func Batch(ctx context.Context, o BatchOptions) (*BatchReport, error) {
 			return nil, fmt.Errorf("simrun: batch: %s to %v: %w", s.Name, goal, err)
 		}
 	}
-	var fe, tfe, ot []float64
+	var fe, tfe, ot, wall, wot []float64
 	for _, r := range out.Runs {
 		if r.Outcome == "succeeded" {
 			out.Summary.Succeeded++
@@ -112,10 +120,13 @@ func Batch(ctx context.Context, o BatchOptions) (*BatchReport, error) {
 		fe = append(fe, r.FinalError)
 		tfe = append(tfe, r.TrueFinalError)
 		ot = append(ot, r.Duration-r.PlanDuration-r.Approach)
+		wall = append(wall, r.Timing.Wall)
+		wot = append(wot, r.Timing.Wall-r.PlanDuration-r.Approach)
 	}
 	out.Summary.Bus = o.Bus
 	out.Summary.Count = len(out.Runs)
 	out.Summary.FinalError, out.Summary.TrueFinalError, out.Summary.Overtime = distribution(fe), distribution(tfe), distribution(ot)
+	out.Summary.Wall, out.Summary.WallOvertime = distribution(wall), distribution(wot)
 	return &out, nil
 }
 

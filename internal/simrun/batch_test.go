@@ -1,6 +1,7 @@
 package simrun
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/praxis-robotics/praxis/internal/seed"
@@ -44,5 +45,23 @@ func TestBatchEndsWellInsideTolerance(t *testing.T) {
 		if r.LimitViolations != 0 {
 			t.Errorf("%s: %d limit violations", r.Skill, r.LimitViolations)
 		}
+	}
+	checkWall(t, rep)
+}
+
+// checkWall: every run has its wall time, and the summary's wall distributions are
+// those of the runs (wall_overtime = wall − plan − approach).
+func checkWall(t *testing.T, rep *BatchReport) {
+	t.Helper()
+	var wall, over []float64
+	for _, r := range rep.Runs {
+		if !(r.Timing.Wall > 0) {
+			t.Errorf("%s: wall time %v s", r.Skill, r.Timing.Wall)
+		}
+		wall = append(wall, r.Timing.Wall)
+		over = append(over, r.Timing.Wall-r.PlanDuration-r.Approach)
+	}
+	if s := rep.Summary; s.Wall != distribution(wall) || s.WallOvertime != distribution(over) || s.Wall.Max != slices.Max(wall) {
+		t.Errorf("summary wall %+v, wall_overtime %+v; the runs': %v", s.Wall, s.WallOvertime, wall)
 	}
 }

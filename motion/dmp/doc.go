@@ -152,8 +152,14 @@
 // all three and is fitted once). The end constraints reuse the state the unit responses
 // of the position-level fit reach at τ instead of stepping them again (that was 40% of
 // a fit): fitting the 56 demos takes 1.3–1.7× as long as before (BenchmarkFitRealDemos,
-// 0.8 s before on this 2-core machine under load), stepping costs the same (substeps
-// per 2 ms step unchanged within 1%). Measured and rejected: dropping the constraint f(τ) = 0 (as good on MasterArm, but
+// 0.8 s before on this 2-core machine under load). Stepping costs 4–9% more than
+// SystemPhase (BenchmarkStep7x100 against BenchmarkStep7x100Phase in the same run, on
+// the shared 2-core machine at load averages 1.6–6: ≈ 0.63–0.65 µs against 0.60–0.61 µs
+// when least disturbed; 17–40% more before the stepper cached its substep exponentials
+// and shared the terms of RK4's two middle stages, which left every rollout and fit bit
+// for bit as it was, TestV2RolloutUnchanged): the local substep limits take 7% more
+// substeps on that skill, and each evaluates the reference. Measured and
+// rejected: dropping the constraint f(τ) = 0 (as good on MasterArm, but
 // the plan's acceleration then jumps at τ by a median 93% of its peak); softening it;
 // extra centres reserved at the end (1 to 4 in the last 0.3–2.5%: Panda up to 60%
 // worse); the last centre moved past τ; other brake windows (0.25%–2%) and more

@@ -36,7 +36,12 @@ type Stepper struct {
 	vOut, aOut  []float64
 	coup        []float64
 	x, t, slow  float64
-	duration    float64
+	tau2        float64 // τ², s²
+	// The exponentials of the last substep length and of the last step length in
+	// localHMax (other systems): a run steps at one dt, so they are computed once.
+	sub           substepExp
+	hHMax, exHMax float64
+	duration      float64
 }
 
 // NewStepper starts a run from start (required: nil or a wrong length is an error), with
@@ -81,7 +86,7 @@ func (d *DMP) NewStepper(start, startVel, goal []float64, duration float64) (*St
 		amp: take(nj), y0: take(nj), y: take(nj), v: take(nj), a: take(nj),
 		g: take(nj), gT: take(nj), fcur: take(nj), fmid: take(nj), fend: take(nj),
 		vOut: take(nj), aOut: take(nj), coup: take(nj),
-		x: 1, slow: 1, duration: duration,
+		x: 1, slow: 1, duration: duration, tau2: duration * duration,
 	}
 	s.hMax = duration * minSpacing(d.Centers, d.AlphaX) / 4
 	if !s.classic {
@@ -150,7 +155,10 @@ func (s *Stepper) localHMax(h float64) float64 {
 	if s.sys == SystemMinJerk && s.u >= 1 {
 		return s.tau / 100
 	}
-	x1 := s.x * math.Exp(-s.ax*h/s.tau)
+	if h != s.hHMax {
+		s.hHMax, s.exHMax = h, math.Exp(-s.ax*h/s.tau)
+	}
+	x1 := s.x * s.exHMax
 	c := s.centers
 	// i0: last centre above x (or 0); i1: first centre at or below x1 (or the last).
 	// The phase only decreases: s.ci (first centre at or below x) only moves forward.
@@ -172,6 +180,10 @@ func (s *Stepper) localHMax(h float64) float64 {
 	}
 	return m
 }
+
+// substepExp holds, for a substep of h seconds, the factors by which the phase (ex,
+// exh for half the substep) and the goal filter's distance to its target (eg, egh) decay.
+type substepExp struct{ h, ex, exh, eg, egh float64 }
 
 // point is the time-dependent part of the dynamics at one instant (systems other than
 // SystemPhase): the reference is y0 + (g−y0)·p, its velocity (g−y0)·p1/τ and its
@@ -217,6 +229,17 @@ func (s *Stepper) at(u, x float64, f []float64) point {
 	}
 	lo, hi := activations(xb, s.centers, s.widths, s.psi)
 	psi := s.psi[lo:hi]
+	if gate == 1 { // SystemMinJerk before τ: v·1 is v
+		for j := range f {
+			w := s.w[j*s.nb+lo : j*s.nb+hi]
+			var v float64
+			for i, p := range psi {
+				v += p * w[i]
+			}
+			f[j] = v
+		}
+		return pt
+	}
 	for j := range f {
 		w := s.w[j*s.nb+lo : j*s.nb+hi]
 		var v float64
@@ -230,16 +253,34 @@ func (s *Stepper) at(u, x float64, f []float64) point {
 
 // accelRef is accel for the systems other than SystemPhase.
 func (s *Stepper) accelRef(j int, y, v, g float64, pt point, f float64) float64 {
-	k, y0 := s.k, s.y0[j]
+	return s.accelStage(s.stageTerms(j, g, pt, f), y, v)
+}
+
+// stage holds the terms of one joint's plan-time acceleration that its position and
+// velocity do not change (systems other than SystemPhase), at one instant:
+// τ² a = K(r − y) + D(d1 − τv) + d2 + kf, r the reference (rad or m).
+type stage struct{ r, d1, d2, kf float64 }
+
+// stageTerms returns the stage of joint j for filtered goal g, reference point pt and
+// forcing f. The RK4 stages 2 and 3 of a substep share theirs.
+func (s *Stepper) stageTerms(j int, g float64, pt point, f float64) stage {
+	y0 := s.y0[j]
 	dl := g - y0
-	acc := k*(y0+dl*pt.p-y) + s.dmp*(dl*pt.p1-s.tau*v) + dl*pt.p2
 	sc := 1.0
 	if !s.pastor {
 		if a := s.amp[j]; a != 0 {
 			sc = max(dl/a, 0) // never mirror the shape
 		}
 	}
-	return (acc + k*sc*f) / (s.tau * s.tau)
+	return stage{r: y0 + dl*pt.p, d1: dl * pt.p1, d2: dl * pt.p2, kf: s.k * sc * f}
+}
+
+// accelStage is the plan-time acceleration at position y and velocity v, without
+// coupling; the operations are those of the equation, in its order, so the result is
+// the same to the bit whichever way the terms were gathered.
+func (s *Stepper) accelStage(st stage, y, v float64) float64 {
+	acc := s.k*(st.r-y) + s.dmp*(st.d1-s.tau*v) + st.d2
+	return (acc + st.kf) / s.tau2
 }
 
 func checkVec(name string, v []float64, n int) error {
@@ -365,12 +406,18 @@ func (s *Stepper) advance(h float64) {
 		h = maxSubsteps * hMax
 	}
 	h /= float64(n)
-	ex := math.Exp(-s.ax * h / s.tau)
-	exh := math.Exp(-s.ax * h / (2 * s.tau))
-	eg := math.Exp(-s.ag * h / s.tau)
-	egh := math.Exp(-s.ag * h / (2 * s.tau))
+	if h != s.sub.h {
+		s.sub = substepExp{
+			h:   h,
+			ex:  math.Exp(-s.ax * h / s.tau),
+			exh: math.Exp(-s.ax * h / (2 * s.tau)),
+			eg:  math.Exp(-s.ag * h / s.tau),
+			egh: math.Exp(-s.ag * h / (2 * s.tau)),
+		}
+	}
+	e := s.sub
 	for range n {
-		s.substepRef(h, ex, exh, eg, egh)
+		s.substepRef(h, e.ex, e.exh, e.eg, e.egh)
 	}
 	s.t += h * float64(n)
 }
@@ -421,13 +468,14 @@ func (s *Stepper) substepRef(h, ex, exh, eg, egh float64) {
 		c := s.coup[j]
 		y, v := s.y[j], s.v[j]
 		f1, f2, f3 := s.fcur[j], s.fmid[j], s.fend[j]
-		k1y, k1v := v, s.accelRef(j, y, v, g1, p1, f1)+c
+		st1, st2, st3 := s.stageTerms(j, g1, p1, f1), s.stageTerms(j, g2, p2, f2), s.stageTerms(j, g3, p3, f3)
+		k1y, k1v := v, s.accelStage(st1, y, v)+c
 		k2y := v + h2*k1v
-		k2v := s.accelRef(j, y+h2*k1y, k2y, g2, p2, f2) + c
+		k2v := s.accelStage(st2, y+h2*k1y, k2y) + c
 		k3y := v + h2*k2v
-		k3v := s.accelRef(j, y+h2*k2y, k3y, g2, p2, f2) + c
+		k3v := s.accelStage(st2, y+h2*k2y, k3y) + c
 		k4y := v + h*k3v
-		k4v := s.accelRef(j, y+h*k3y, k4y, g3, p3, f3) + c
+		k4v := s.accelStage(st3, y+h*k3y, k4y) + c
 		s.y[j] = y + h/6*(k1y+2*k2y+2*k3y+k4y)
 		s.v[j] = v + h/6*(k1v+2*k2v+2*k3v+k4v)
 		s.g[j] = g3
