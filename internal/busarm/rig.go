@@ -19,14 +19,18 @@ import (
 // the one figure no simulation clock can take over.
 const DefaultRigReplyTimeout = 500 * time.Millisecond
 
-// RigMaxSimStep is the bound to give a Rig's SimClock: two physics steps. Every part of
-// a rig reads the clock at least that often while the machine runs it (the executor
-// sleeps in steps of the bound, the bus reads the arm on every request), so a stall of the
-// process longer than that pauses the simulated world instead of passing as physics time.
+// RigMaxSimStep is the bound to give a Rig's SimClock: five physics steps. Every part of
+// a rig reads the clock more often than that while the machine runs it (the executor
+// sleeps in steps of half the bound, the bus reads the arm on every request, the driver
+// stamps every reply), so a stall of the process longer than that pauses the simulated
+// world instead of passing as physics time. It must exceed the longest exchange on the
+// wire: a Dynamixel sync read of six servos (position and velocity) takes 3.5–4 ms from
+// the impersonator's reading of the arm to the driver's stamp, and with a 2 ms bound
+// each of those dropped 1.5–2 ms (a run's wall time 10 % over its simulated time).
 // Measured with the seed skills over the feetech bus at a load average of 8.5 on 2 cores:
 // with 50 ms (DefaultMaxSimStep) 53 overrun ticks in three runs and final errors up to
 // 0.0095 rad; with 2 ms no overrun and 0.0039-0.0047 rad, as on an idle machine.
-const RigMaxSimStep = 2 * time.Millisecond
+const RigMaxSimStep = 5 * time.Millisecond
 
 // RigConfig configures StartRig.
 type RigConfig struct {

@@ -63,7 +63,7 @@ func (c *SimClock) Paused() time.Duration {
 }
 
 // SleepUntil returns once Now() ≥ deadline (simulated time), sleeping on the real clock
-// with absolute deadlines (clock.RealSleeper), at most the bound at a time, meanwhile. It makes SimClock a
+// with absolute deadlines (clock.RealSleeper), at most half the bound at a time, meanwhile. It makes SimClock a
 // clock.Sleeper, so an executor paced by it shares the simulated arm's time line: a
 // stall of the machine longer than the bound dilates the executor's time as it does the
 // arm's, instead of reading as a jump of the arm.
@@ -73,7 +73,9 @@ func (c *SimClock) SleepUntil(deadline time.Duration) {
 		if d <= 0 {
 			return
 		}
-		// At most the bound at a time: a longer sleep would read as a pause.
-		c.real.SleepUntil(c.real.Now() + min(d, c.max))
+		// At most half the bound at a time: a longer sleep would read as a pause, and a
+		// sleep of the whole bound does whenever the wake-up is late (a 2 ms bound lost
+		// 2.8 % of every run's time to wake-ups 50–150 µs late).
+		c.real.SleepUntil(c.real.Now() + min(d, c.max/2))
 	}
 }
