@@ -203,7 +203,9 @@ func TestShutdownDeliversEvents(t *testing.T) {
 		select {
 		case <-offline:
 		case <-time.After(15 * time.Second):
+			sw.mu.Lock()
 			t.Errorf("stop %d: no offline status (last %+v)", i, sw.last)
+			sw.mu.Unlock()
 		}
 		c.Disconnect(0)
 	}
