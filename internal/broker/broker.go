@@ -238,32 +238,11 @@ func (b *Broker) CredentialsCreated() bool { return b.created }
 // Server returns the mochi server, e.g. for its inline client (which bypasses ACLs).
 func (b *Broker) Server() *mqtt.Server { return b.srv }
 
-// DrainBudget bounds how long Close waits for subscribers to acknowledge the QoS 1 and 2
-// messages in flight to them before it disconnects them.
-const DrainBudget = time.Second
-
-// Close waits up to DrainBudget for every connected client to acknowledge the messages
-// in flight to it (the daemon's last events and its offline status, published just
-// before: cutting the connections at once lost them on a busy machine), then disconnects
-// every client and stops listening.
+// Close disconnects every client and stops listening.
 func (b *Broker) Close() error {
-	for end := time.Now().Add(DrainBudget); time.Now().Before(end) && b.inflight(); {
-		time.Sleep(5 * time.Millisecond) // polled: mochi signals no acknowledgement
-	}
 	b.lis.shutdown() // every connection goroutine ends before mochi's Close
 	if err := b.srv.Close(); err != nil {
 		return fmt.Errorf("broker: close: %w", err)
 	}
 	return nil
-}
-
-// inflight reports whether a connected client has messages in flight (sent at QoS 1 or 2
-// and not yet acknowledged, or queued to be sent so).
-func (b *Broker) inflight() bool {
-	for _, cl := range b.srv.Clients.GetAll() {
-		if !cl.Closed() && cl.State.Inflight.Len() > 0 {
-			return true
-		}
-	}
-	return false
 }
