@@ -582,6 +582,9 @@ const offlineBudget = 5 * time.Second
 // It is safe to call more than once.
 func (s *Server) Close() error {
 	s.once.Do(func() {
+		if s.cli != nil && !s.cli.IsConnectionOpen() {
+			s.cfg.Logger.Warn("mqttapi: shutting down while disconnected from the broker: no offline status (the broker publishes the will)")
+		}
 		if s.cli != nil && s.cli.IsConnectionOpen() {
 			done := make(chan struct{})
 			s.enqueue(outItem{kind: outOffline, done: done}, true)
@@ -697,6 +700,8 @@ func (p *publisher) handle(it outItem) {
 		tok := p.s.cli.Publish(p.s.topics.Status, 1, true, b)
 		if !tok.WaitTimeout(time.Until(start.Add(offlineBudget))) {
 			p.s.cfg.Logger.Warn("mqttapi: shutting down before the broker acknowledged the offline status")
+		} else if err := tok.Error(); err != nil {
+			p.s.cfg.Logger.Warn("mqttapi: offline status not published", "err", err)
 		}
 		close(it.done)
 	}
