@@ -28,34 +28,7 @@ func TestFlightShowAfterEStop(t *testing.T) {
 	tr := true
 	cfg := daemon.Config{DataDir: data, Seed: &tr, LogLevel: "warn", Executor: daemon.ExecutorConfig{RateHz: 250},
 		MQTT: daemon.MQTTConfig{Listen: "127.0.0.1:0"}}
-	d, err := daemon.New(cfg, daemon.Options{Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	select {
-	case <-d.Ready():
-	case err := <-errc:
-		t.Fatalf("daemon: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("daemon not ready")
-	}
-	op, _ := d.Credentials().Get(broker.OperatorUser)
-	dctx, dcancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer dcancel()
-	cli, err := mqttapi.Dial(dctx, mqttapi.ClientConfig{Broker: d.BrokerURL(), Username: op.Username, Password: op.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	d, cli, dctx := startDaemonClient(t, cfg, 60*time.Second)
 	ended := mqtttest.RunUnderWay(dctx, t, cli, mqttapi.RunRequest{ID: "f1", Skill: "wave", Duration: 4})
 	if _, err := cli.EStop(dctx); err != nil {
 		t.Fatal(err)
@@ -126,4 +99,39 @@ func TestFlightShowBadFile(t *testing.T) {
 	stdout, stderr, status := offlineRun(t, "flight", "list", "--data", dir)
 	wantStatus(t, status, 0, stdout, stderr)
 	wantContains(t, "flight list of an empty directory", stdout, "no flight recordings")
+}
+
+// startDaemonClient runs a real daemon with cfg until the test ends and returns it with an
+// operator's MQTT client and a context of the given timeout for the test's commands.
+func startDaemonClient(t *testing.T, cfg daemon.Config, timeout time.Duration) (*daemon.Daemon, *mqttapi.Client, context.Context) {
+	t.Helper()
+	d, err := daemon.New(cfg, daemon.Options{Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	select {
+	case <-d.Ready():
+	case err := <-errc:
+		t.Fatalf("daemon: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon not ready")
+	}
+	op, _ := d.Credentials().Get(broker.OperatorUser)
+	dctx, dcancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(dcancel)
+	cli, err := mqttapi.Dial(dctx, mqttapi.ClientConfig{Broker: d.BrokerURL(), Username: op.Username, Password: op.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return d, cli, dctx
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,7 +10,6 @@ import (
 	"time"
 
 	"github.com/praxis-robotics/praxis/demos"
-	"github.com/praxis-robotics/praxis/internal/broker"
 	"github.com/praxis-robotics/praxis/internal/daemon"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/motion/dmp"
@@ -115,34 +111,7 @@ func TestLearnSameOnDaemonAndOffline(t *testing.T) {
 	f := false
 	cfg := daemon.Config{DataDir: data, Seed: &f, LogLevel: "warn", Executor: daemon.ExecutorConfig{RateHz: 250},
 		MQTT: daemon.MQTTConfig{Listen: "127.0.0.1:0"}, Web: daemon.WebConfig{Enabled: &f}}
-	d, err := daemon.New(cfg, daemon.Options{Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	select {
-	case <-d.Ready():
-	case err := <-errc:
-		t.Fatalf("daemon: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("daemon not ready")
-	}
-	op, _ := d.Credentials().Get(broker.OperatorUser)
-	dctx, dcancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer dcancel()
-	cli, err := mqttapi.Dial(dctx, mqttapi.ClientConfig{Broker: d.BrokerURL(), Username: op.Username, Password: op.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	_, cli, dctx := startDaemonClient(t, cfg, 120*time.Second)
 	ev, err := cli.Learn(dctx, mqttapi.LearnRequest{Skill: "reach", Demos: []string{"reach1", "reach2", "reach3"}}, nil)
 	if err != nil {
 		t.Fatal(err)

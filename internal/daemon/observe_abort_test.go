@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/praxis-robotics/praxis/internal/broker"
-	"github.com/praxis-robotics/praxis/internal/core"
 	"github.com/praxis-robotics/praxis/internal/flight"
 	"github.com/praxis-robotics/praxis/internal/mqttapi"
 	"github.com/praxis-robotics/praxis/internal/mqtttest"
@@ -35,16 +34,7 @@ func TestFlightRecordingOnCancel(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cancel") {
 		t.Fatalf("cancelled run ended with %v, want aborted naming the cancel", err)
 	}
-	var list []core.FlightInfo
-	for deadline := time.Now().Add(20 * time.Second); len(list) == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("no flight recording 20 s after the cancel")
-		}
-		list, _ = r.d.Flights().Flights()
-		if len(list) == 0 {
-			time.Sleep(20 * time.Millisecond) // polling the directory, not synchronising
-		}
-	}
+	list := waitFlights(t, r.d, "the cancel")
 	if len(list) != 1 || !strings.HasSuffix(list[0].Name, "-"+flight.TriggerAbort+flight.Ext) ||
 		!strings.Contains(list[0].Reason, "cancel") || list[0].Samples == 0 {
 		t.Fatalf("flight recordings after the cancel: %+v", list)

@@ -66,19 +66,7 @@ func TestMetricsAndFlightRecorder(t *testing.T) {
 	}
 
 	// The e-stop's flight recording is written off the control thread: wait for it.
-	var list []core.FlightInfo
-	deadline := time.Now().Add(20 * time.Second)
-	for len(list) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no flight recording 20 s after the e-stop")
-		}
-		if list, err = r.d.Flights().Flights(); err != nil {
-			t.Fatal(err)
-		}
-		if len(list) == 0 {
-			time.Sleep(20 * time.Millisecond) // polling the directory, not synchronising
-		}
-	}
+	list := waitFlights(t, r.d, "the e-stop")
 	if len(list) != 1 || list[0].Reason != "e-stop" || !strings.HasSuffix(list[0].Name, "-estop"+flight.Ext) {
 		t.Fatalf("flight recordings %+v, want one e-stop", list)
 	}
@@ -273,16 +261,7 @@ func TestFlightRecordingOnFault(t *testing.T) {
 	if err := <-ended; err == nil || !strings.Contains(err.Error(), "watchdog") {
 		t.Fatalf("run with failing reads ended with %v", err)
 	}
-	var list []core.FlightInfo
-	for deadline := time.Now().Add(20 * time.Second); len(list) == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("no flight recording 20 s after the fault")
-		}
-		list, _ = r.d.Flights().Flights()
-		if len(list) == 0 {
-			time.Sleep(20 * time.Millisecond) // polling the directory, not synchronising
-		}
-	}
+	list := waitFlights(t, r.d, "the fault")
 	if !strings.HasSuffix(list[0].Name, "-fault"+flight.Ext) || !strings.Contains(list[0].Reason, "watchdog") || list[0].Samples == 0 {
 		t.Fatalf("flight recordings after the fault: %+v", list)
 	}
@@ -374,5 +353,24 @@ func TestBrokerDropsCountedShed(t *testing.T) {
 	acc, shed := s.Sum("praxis_commands_total", `cmd="skills"`, `outcome="accepted"`), s.Sum("praxis_commands_total", `cmd="skills"`, `outcome="shed"`)
 	if acc+shed != n || shed < n-5-2 || s.Sum("praxis_commands_total", `outcome="rejected"`) != 0 {
 		t.Fatalf("%d skills commands published: %v accepted, %v shed (burst 5 at 1/s)", n, acc, shed)
+	}
+}
+
+// waitFlights returns the daemon's flight recordings once there is one: they are written
+// off the control thread a moment after their trigger (what, for the failure message).
+func waitFlights(t *testing.T, d *Daemon, what string) []core.FlightInfo {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		list, err := d.Flights().Flights()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) > 0 {
+			return list
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no flight recording 20 s after %s", what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the directory, not synchronising
 	}
 }
